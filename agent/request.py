@@ -1,0 +1,45 @@
+"""What one user message asks for, as understood (offline parser or LLM; both fill this model)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Intent = Literal["recommend", "refine", "feedback", "ask_item", "reset", "smalltalk"]
+
+
+class Request(BaseModel):
+    """A parsed message. Item ids are catalog ``item_id`` values, already resolved."""
+
+    intent: Intent = "recommend"
+    liked_items: list[int] = Field(default_factory=list, description="items the user likes / wants more like")
+    disliked_items: list[int] = Field(default_factory=list, description="items the user dislikes / wants nothing like")
+    unknown_titles: list[str] = Field(default_factory=list, description="titles that matched nothing")
+    ambiguous_titles: dict[str, list[int]] = Field(default_factory=dict, description="title -> candidate ids")
+    genres_in: list[str] = Field(default_factory=list, description="catalog genre names wanted")
+    genres_out: list[str] = Field(default_factory=list, description="catalog genre names excluded")
+    year_min: int | None = None
+    year_max: int | None = None
+    relative_year: Literal["older", "newer"] | None = Field(None, description="relative to what was shown")
+    popularity: Literal["popular", "obscure"] | None = None
+    shown_liked: list[int] = Field(default_factory=list, description="0-based positions in the last list shown")
+    shown_disliked: list[int] = Field(default_factory=list, description="0-based positions in the last list shown")
+    ask_about: int | None = Field(None, description="item the user asks about (intent ask_item)")
+    vibe: str = Field("", description="free text left after constraints, for semantic retrieval")
+    warnings: list[str] = Field(default_factory=list, description="what could not be honoured, told to the user")
+
+    @field_validator("year_min", "year_max")
+    @classmethod
+    def _plausible_year(cls, v: int | None) -> int | None:
+        if v is not None and not 1800 <= v <= 2100:
+            raise ValueError(f"year {v} is not plausible")
+        return v
+
+    @property
+    def has_signal(self) -> bool:
+        """Anything to recommend from (besides memory and history, which the graph adds)."""
+        return bool(
+            self.liked_items or self.genres_in or self.vibe.strip() or self.year_min or self.year_max
+            or self.shown_liked or self.relative_year or self.popularity
+        )

@@ -1,0 +1,273 @@
+"""The catalog DB: SQLite with FTS5 title search, attribute filters and fuzzy title resolution."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+from rapidfuzz import fuzz, process
+
+_SCHEMA = """
+CREATE TABLE items (
+    item_id INTEGER PRIMARY KEY, title TEXT NOT NULL, norm_title TEXT NOT NULL, year INTEGER,
+    genres TEXT NOT NULL, popularity INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE item_genres (item_id INTEGER NOT NULL, genre TEXT NOT NULL);
+CREATE INDEX item_genres_genre ON item_genres (genre, item_id);
+CREATE INDEX items_year ON items (year);
+CREATE INDEX items_pop ON items (popularity DESC);
+CREATE VIRTUAL TABLE items_fts USING fts5 (title, content='items', content_rowid='item_id');
+"""
+_ARTICLES = re.compile(r"^(the|a|an|il|la|le|les|l'|das|der|die|el)\s+")
+
+
+class Item(BaseModel):
+    item_id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    popularity: int = Field(description="train interactions")
+
+
+class ItemFilter(BaseModel):
+    """Hard constraints; every field optional. Genres compare case-insensitively."""
+
+    genres_any: list[str] = []
+    genres_none: list[str] = []
+    year_min: int | None = None
+    year_max: int | None = None
+    exclude: list[int] = []
+    include_only: list[int] | None = None
+    min_popularity: int | None = None
+    max_popularity: int | None = None
+
+
+class TitleMatch(BaseModel):
+    item_id: int
+    title: str
+    year: int | None
+    score: float = Field(description="0..100 string similarity")
+
+
+class TitleResolution(BaseModel):
+    query: str
+    status: Literal["exact", "fuzzy", "ambiguous", "none"]
+    matches: list[TitleMatch]
+
+    @property
+    def item_id(self) -> int | None:
+        """The resolved item, or None when the title is unknown or ambiguous."""
+        return self.matches[0].item_id if self.status in ("exact", "fuzzy") else None
+
+
+def normalize_title(text: str) -> str:
+    """Lowercase, accents and punctuation off, leading article off: 'The Godfather' -> 'godfather'."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9' ]+", " ", text.lower())
+    text = _ARTICLES.sub("", re.sub(r"\s+", " ", text).strip())
+    return text.replace("'", "")
+
+
+class Catalog:
+    """Read-only view of the items. Thread-safe: one connection behind a lock."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"catalog {self.path} does not exist; run `convrec build`")
+        self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+        rows = self._query("SELECT item_id, norm_title, year FROM items ORDER BY item_id")
+        self._ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self._norm = [r[1] for r in rows]
+        self._years = [r[2] for r in rows]
+        genre_rows = self._query("SELECT DISTINCT genre FROM item_genres ORDER BY genre")
+        self.genres: list[str] = [g for (g,) in genre_rows]
+
+    @classmethod
+    def create(cls, path: Path, items: pd.DataFrame, popularity: Sequence[int]) -> Catalog:
+        """Write a new catalog from a dataset's items and their train popularity."""
+        path = Path(path)
+        path.unlink(missing_ok=True)
+        conn = sqlite3.connect(path)
+        with conn:
+            conn.executescript(_SCHEMA)
+            conn.executemany(
+                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (int(i), t, normalize_title(t), None if pd.isna(y) else int(y), "|".join(g), int(p), x)
+                    for i, t, y, g, p, x in zip(
+                        items.item_id, items.title, items.year, items.genres, popularity, items.text,
+                        strict=True,
+                    )
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO item_genres VALUES (?, ?)",
+                ((int(i), g) for i, gs in zip(items.item_id, items.genres, strict=True) for g in gs),
+            )
+            conn.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
+        conn.close()
+        return cls(path)
+
+    def _query(self, sql: str, params: Sequence | dict = ()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def item_ids(self) -> np.ndarray:
+        return self._ids
+
+    def __contains__(self, item_id: object) -> bool:
+        try:
+            i = int(item_id)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return False
+        pos = np.searchsorted(self._ids, i)
+        return bool(pos < len(self._ids) and self._ids[pos] == i)
+
+    def get(self, item_ids: Iterable[int]) -> list[Item]:
+        """Items in the order asked; unknown ids are skipped."""
+        ids = [int(i) for i in item_ids]
+        if not ids:
+            return []
+        found: dict[int, Item] = {}
+        for chunk in range(0, len(ids), 900):  # SQLite's variable limit
+            part = ids[chunk : chunk + 900]
+            rows = self._query(
+                f"SELECT item_id, title, year, genres, popularity FROM items WHERE item_id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            for i, t, y, g, p in rows:
+                found[i] = Item(item_id=i, title=t, year=y, genres=g.split("|") if g else [], popularity=p)
+        return [found[i] for i in ids if i in found]
+
+    def text(self, item_ids: Iterable[int]) -> list[str]:
+        ids = [int(i) for i in item_ids]
+        rows = dict(self._query(f"SELECT item_id, text FROM items WHERE item_id IN ({','.join('?' * len(ids))})", ids)) if ids else {}
+        return [rows[i] for i in ids if i in rows]
+
+    def canonical_genre(self, name: str) -> str | None:
+        low = name.strip().lower()
+        return next((g for g in self.genres if g.lower() == low), None)
+
+    def filter(self, flt: ItemFilter, limit: int | None = None) -> list[int]:
+        """Ids of items meeting every constraint, most popular first."""
+        where, params = self._where(flt)
+        sql = f"SELECT item_id FROM items WHERE {where} ORDER BY popularity DESC, item_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return [r[0] for r in self._query(sql, params)]
+
+    def satisfies(self, item_ids: Sequence[int], flt: ItemFilter) -> list[bool]:
+        """For each id: does it meet the constraints?"""
+        ids = [int(i) for i in item_ids]
+        if not ids:
+            return []
+        narrowed = flt.model_copy(update={"include_only": ids if flt.include_only is None else sorted(set(ids) & set(flt.include_only))})
+        ok = set(self.filter(narrowed))
+        return [i in ok for i in ids]
+
+    def _where(self, flt: ItemFilter) -> tuple[str, list]:
+        clauses, params = ["1=1"], []
+        if flt.genres_any:
+            clauses.append(
+                f"item_id IN (SELECT item_id FROM item_genres WHERE lower(genre) IN ({','.join('?' * len(flt.genres_any))}))"
+            )
+            params += [g.lower() for g in flt.genres_any]
+        if flt.genres_none:
+            clauses.append(
+                f"item_id NOT IN (SELECT item_id FROM item_genres WHERE lower(genre) IN ({','.join('?' * len(flt.genres_none))}))"
+            )
+            params += [g.lower() for g in flt.genres_none]
+        if flt.year_min is not None:
+            clauses.append("year >= ?")
+            params.append(int(flt.year_min))
+        if flt.year_max is not None:
+            clauses.append("year <= ?")
+            params.append(int(flt.year_max))
+        if flt.min_popularity is not None:
+            clauses.append("popularity >= ?")
+            params.append(int(flt.min_popularity))
+        if flt.max_popularity is not None:
+            clauses.append("popularity <= ?")
+            params.append(int(flt.max_popularity))
+        if flt.exclude:
+            clauses.append("item_id NOT IN (SELECT value FROM json_each(?))")
+            params.append(_json_ids(flt.exclude))
+        if flt.include_only is not None:
+            clauses.append("item_id IN (SELECT value FROM json_each(?))")
+            params.append(_json_ids(flt.include_only))
+        return " AND ".join(clauses), params
+
+    def search(self, text: str, limit: int = 10) -> list[TitleMatch]:
+        """Full-text title search (FTS5, prefix match on each word), best first."""
+        words = re.findall(r"[A-Za-z0-9]+", text)
+        if not words:
+            return []
+        expr = " ".join(f'"{w}"*' for w in words[:12])
+        rows = self._query(
+            "SELECT i.item_id, i.title, i.year, bm25(items_fts) FROM items_fts JOIN items i ON i.item_id = items_fts.rowid "
+            "WHERE items_fts MATCH ? ORDER BY bm25(items_fts), i.popularity DESC LIMIT ?",
+            (expr, int(limit)),
+        )
+        return [TitleMatch(item_id=i, title=t, year=y, score=float(-s)) for i, t, y, s in rows]
+
+    def resolve_title(self, text: str, limit: int = 5) -> TitleResolution:
+        """Find the item a person means by a title; report ambiguity instead of guessing."""
+        query = text.strip()
+        m = re.search(r"\(?\b(1[89]\d\d|20\d\d)\)?\s*$", query)
+        year = int(m.group(1)) if m and m.start() > 0 else None
+        norm = normalize_title(query[: m.start()] if year else query)
+        if not norm:
+            return TitleResolution(query=query, status="none", matches=[])
+        exact = [i for i, t in enumerate(self._norm) if t == norm]
+        if year is not None and exact:
+            exact = [i for i in exact if self._years[i] == year] or exact
+        if exact:
+            status = "exact" if len(exact) == 1 else "ambiguous"
+            pos = exact
+            scores = [100.0] * len(exact)
+        else:
+            found = process.extract(norm, self._norm, scorer=fuzz.WRatio, limit=limit * 4, score_cutoff=60)
+            # WRatio forgives partial matches; rank ties by plain ratio so 'godfathr' prefers 'godfather'
+            found.sort(key=lambda f: (-round(f[1]), -fuzz.ratio(norm, f[0])))
+            pos = [f[2] for f in found]
+            scores = [float(f[1]) for f in found]
+            if year is not None:
+                scores = [s + (5.0 if self._years[p] == year else 0.0) for s, p in zip(scores, pos, strict=True)]
+            if not pos or scores[0] < 86:
+                status = "none" if not pos or scores[0] < 75 else "ambiguous"
+            elif len(pos) > 1 and scores[1] >= scores[0] - 2 and fuzz.ratio(norm, self._norm[pos[0]]) - fuzz.ratio(norm, self._norm[pos[1]]) < 8:
+                status = "ambiguous"
+            else:
+                status = "fuzzy"
+        ids = [int(self._ids[p]) for p in pos[:limit]]
+        items = {it.item_id: it for it in self.get(ids)}
+        matches = [
+            TitleMatch(item_id=i, title=items[i].title, year=items[i].year, score=min(100.0, s))
+            for i, s in zip(ids, scores, strict=False)
+        ]
+        if status == "none":
+            matches = matches[:3]
+        return TitleResolution(query=query, status=status, matches=matches)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _json_ids(ids: Iterable[int]) -> str:
+    return "[" + ",".join(str(int(i)) for i in ids) + "]"

@@ -1,0 +1,87 @@
+"""The one configuration object, read from a TOML file and ``CONVREC_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _default_home() -> Path:
+    return Path(os.environ.get("CONVREC_HOME", Path.home() / ".cache" / "convrec"))
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("CONVREC_CONFIG", "convrec.toml"))
+
+
+class Config(BaseSettings):
+    """Every setting of convrec. Precedence: constructor > environment > TOML file > default."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVREC_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="cache: data, artifacts, memory")
+    dataset: str = Field("ml-100k", description="'ml-100k', 'grouplens:<dir>' or 'synth:<items>:<users>'")
+    artifacts: Path | None = Field(None, description="artifacts folder; default <home>/artifacts/<dataset>")
+    seed: int = 0
+
+    # collaborative filtering: which models `convrec build` trains and tunes on validation
+    cf_models: list[str] = ["pop", "itemknn", "ease", "bpr", "lightgcn"]
+    cf_epochs_scale: float = Field(1.0, description="multiplies training epochs (tests use less)")
+    cold_items: int = Field(0, description="items whose train interactions are removed (cold-start protocol)")
+
+    # retrieval and answers
+    k: int = 10
+    candidates: int = 100
+
+    # long-term memory and dialogue state
+    chroma_url: str | None = Field(None, description="http://host:port of a `chroma run` server; None = embedded")
+    memory_dir: Path | None = Field(None, description="embedded Chroma + checkpoints; default <home>/state")
+
+    # optional LLM behind any OpenAI-compatible endpoint
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 10.0
+    llm_retries: int = 1
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, _config_file()))
+
+    @property
+    def artifacts_dir(self) -> Path:
+        if self.artifacts is not None:
+            return Path(self.artifacts)
+        safe = self.dataset.replace(":", "-").replace("/", "_")
+        return self.home / "artifacts" / safe
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.memory_dir) if self.memory_dir is not None else self.home / "state"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    def public(self) -> dict[str, Any]:
+        """The settings that shape a build, for the manifest (no secrets, no local paths)."""
+        return self.model_dump(
+            mode="json",
+            include={"dataset", "seed", "cf_models", "cf_epochs_scale", "cold_items", "candidates"},
+        )
