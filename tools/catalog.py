@@ -26,7 +26,7 @@ CREATE INDEX items_year ON items (year);
 CREATE INDEX items_pop ON items (popularity DESC);
 CREATE VIRTUAL TABLE items_fts USING fts5 (title, content='items', content_rowid='item_id');
 """
-_ARTICLES = re.compile(r"^(the|a|an|il|la|le|les|l'|das|der|die|el)\s+")
+_ARTICLES = re.compile(r"^((the|a|an|il|la|le|les|das|der|die|el)\s+|l')")
 
 
 class Item(BaseModel):

@@ -251,11 +251,23 @@ def synth_dataset(n_items: int, n_users: int, seed: int = 0, interactions_per_us
     return _dataset(f"synth-{n_items}-{n_users}-{seed}", items, inter)
 
 
+def _first_users(dataset: Dataset, spec: str) -> Dataset:
+    """'ml-100k:<n>': the first n users (by id) of ml-100k with all their ratings; every item kept."""
+    try:
+        n = int(spec.split(":", 1)[1])
+    except ValueError as e:
+        raise DataError(f"bad dataset spec {spec!r}; use ml-100k:<number of users>") from e
+    inter = dataset.interactions[dataset.interactions.user_id <= n].reset_index(drop=True)
+    return _dataset(spec, dataset.items, inter)
+
+
 def load_dataset(spec: str, home: Path, fetch: bool = True) -> Dataset:
-    """Resolve a dataset spec: 'ml-100k', 'grouplens:<dir>' or 'synth:<items>:<users>[:<seed>]'."""
-    if spec == "ml-100k":
+    """Resolve a dataset spec: 'ml-100k', 'ml-100k:<first n users>', 'grouplens:<dir>' or
+    'synth:<items>:<users>[:<seed>]'."""
+    if spec == "ml-100k" or spec.startswith("ml-100k:"):
         folder = fetch_movielens(home) if fetch else ml100k_dir(home)
-        return load_recbole_ml100k(folder)
+        dataset = load_recbole_ml100k(folder)
+        return dataset if spec == "ml-100k" else _first_users(dataset, spec)
     if spec.startswith("grouplens:"):
         return load_grouplens(Path(spec.split(":", 1)[1]))
     if spec.startswith("synth:"):

@@ -91,3 +91,19 @@ def leave_last_out(dataset: Dataset, cold_items: int = 0, seed: int = 0) -> Spli
         item_ids=item_ids,
         cold_items=cold,
     )
+
+
+_FRAME_COLS = ("user_id", "item_id", "rating", "timestamp", "uidx", "iidx", "order")
+
+
+def save_split(split: Split, path) -> None:
+    arrays = {f"{part}_{c}": getattr(split, part)[c].to_numpy() for part in ("train", "valid", "test") for c in _FRAME_COLS}
+    np.savez(path, user_ids=split.user_ids, item_ids=split.item_ids, cold_items=split.cold_items, **arrays)
+
+
+def load_split(path) -> Split:
+    with np.load(path, allow_pickle=False) as z:
+        frames = {
+            part: pd.DataFrame({c: z[f"{part}_{c}"] for c in _FRAME_COLS}) for part in ("train", "valid", "test")
+        }
+        return Split(**frames, user_ids=z["user_ids"], item_ids=z["item_ids"], cold_items=z["cold_items"])

@@ -28,7 +28,7 @@ class CFModel:
     def __init__(self, **params: Any):
         self.params = params
 
-    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False) -> CFModel:
+    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> CFModel:
         raise NotImplementedError
 
     @property
@@ -95,18 +95,3 @@ class CFModel:
         self.item_factors_ = arrays["item_factors_"]
         self.item_bias_ = arrays["item_bias_"]
         self.user_factors_ = arrays.get("user_factors_")
-
-
-def ridge_fold_in(V: np.ndarray, X_rows: sp.csr_matrix, reg: float, w0: float) -> np.ndarray:
-    """Least-squares user vectors given item factors V: liked items -> 1, every other item -> 0 with
-    weight ``w0`` (implicit ALS's confidence trick), ridge ``reg``. One solve for all rows."""
-    gram = w0 * (V.T @ V) + reg * np.eye(V.shape[1], dtype=V.dtype)
-    out = np.zeros((X_rows.shape[0], V.shape[1]), dtype=np.float32)
-    for r in range(X_rows.shape[0]):
-        idx = X_rows.indices[X_rows.indptr[r] : X_rows.indptr[r + 1]]
-        if len(idx) == 0:
-            continue
-        Vl = V[idx]
-        A = gram + (1.0 - w0) * (Vl.T @ Vl)
-        out[r] = np.linalg.solve(A, Vl.sum(0))
-    return out

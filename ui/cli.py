@@ -1,0 +1,119 @@
+"""The `convrec` command line: data, build, evaluation, chat and the UI in one place."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import typer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="convrec: conversational recommender")
+data_app = typer.Typer(no_args_is_help=True, help="fetch or generate datasets")
+eval_app = typer.Typer(no_args_is_help=True, help="offline and simulated-user evaluation")
+app.add_typer(data_app, name="data")
+app.add_typer(eval_app, name="eval")
+log = logging.getLogger("convrec")
+
+
+def _setup(verbose: bool = False):
+    from tools.config import Config
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return Config()
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+@data_app.command("fetch")
+def data_fetch() -> None:
+    """Download MovieLens-100K (inside the recbole 1.2.1 wheel) into $CONVREC_HOME; offline afterwards."""
+    from tools.data import DataError, fetch_movielens
+
+    config = _setup()
+    try:
+        folder = fetch_movielens(config.home)
+    except DataError as e:
+        _fail(str(e))
+    typer.echo(f"ml-100k ready in {folder}")
+
+
+@data_app.command("synth")
+def data_synth(items: int = typer.Option(10_000), users: int = typer.Option(1_000), seed: int = 0,
+               out: Path = typer.Option(None, help="write items.csv and interactions.csv here")) -> None:
+    """Generate a synthetic catalog (power-law popularity, genres, years, text)."""
+    from tools.data import DataError, synth_dataset
+
+    config = _setup()
+    try:
+        ds = synth_dataset(items, users, seed)
+    except DataError as e:
+        _fail(str(e))
+    out = out or config.home / "data" / ds.name
+    out.mkdir(parents=True, exist_ok=True)
+    ds.items.assign(genres=ds.items.genres.map("|".join)).to_csv(out / "items.csv", index=False)
+    ds.interactions.to_csv(out / "interactions.csv", index=False)
+    typer.echo(f"{ds.name}: {len(ds.items)} items, {len(ds.interactions)} interactions -> {out}")
+
+
+@app.command()
+def build(force: bool = typer.Option(False, help="rebuild even when valid artifacts exist")) -> None:
+    """Build the artifacts folder (catalog, split, CF models, item vectors) unless a valid one exists."""
+    from tools.artifacts import build as build_artifacts
+    from tools.artifacts import is_current
+    from tools.data import DataError, load_dataset
+
+    config = _setup()
+    try:
+        dataset = load_dataset(config.dataset, config.home)
+    except DataError as e:
+        _fail(str(e))
+    if not force and is_current(config, dataset):
+        typer.echo(f"artifacts are current: {config.artifacts_dir} (use --force to rebuild)")
+        return
+    path = build_artifacts(config, progress=sys.stderr.isatty())
+    typer.echo(f"artifacts written: {path}")
+
+
+def _load_artifacts(config):
+    from tools.artifacts import ArtifactError, Artifacts
+
+    try:
+        return Artifacts.load(config.artifacts_dir, config)
+    except ArtifactError as e:
+        _fail(str(e))
+
+
+@eval_app.command("offline")
+def eval_offline(json_path: Path = typer.Option(None, "--json", help="write the report here"),
+                 plot: bool = typer.Option(True, help="write a PNG next to the JSON")) -> None:
+    """Recall@10/20 and NDCG@10 on valid and test for every CF model (full ranking)."""
+    from evals.offline import format_table, offline_report, plot_report
+
+    config = _setup()
+    art = _load_artifacts(config)
+    report = offline_report(art)
+    typer.echo(format_table(report))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2))
+        if plot:
+            plot_report(report, json_path.with_suffix(".png"))
+        typer.echo(f"wrote {json_path}")
+
+
+if __name__ == "__main__":
+    app()
