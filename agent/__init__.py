@@ -1,0 +1,7 @@
+"""The conversational agent: ``from agent import ConvRec``."""
+
+from agent.api import ConvRec
+from agent.request import Request
+from agent.state import RecItem, Reply
+
+__all__ = ["ConvRec", "RecItem", "Reply", "Request"]

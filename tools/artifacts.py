@@ -76,6 +76,7 @@ class Artifacts:
     split: Split
     cf_models: dict[str, CFModel]
     item_vectors: np.ndarray
+    reranker: Any = None  # tools.reranker.GenerativeReranker when the build trained one
 
     @property
     def selected_cf(self) -> CFModel:

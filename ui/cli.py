@@ -115,5 +115,36 @@ def eval_offline(json_path: Path = typer.Option(None, "--json", help="write the 
         typer.echo(f"wrote {json_path}")
 
 
+@app.command()
+def chat(user: str = typer.Option("new-user", help="an ml-100k user id (1-943) brings its history"),
+         session: str = typer.Option(None, help="session id to resume"),
+         trace: bool = typer.Option(False, help="print which nodes and tools ran")) -> None:
+    """Chat in the terminal (empty line or Ctrl-D to quit)."""
+    from agent import ConvRec
+    from tools.artifacts import ArtifactError
+
+    config = _setup()
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        rec = ConvRec.load(config=config)
+    except ArtifactError as e:
+        _fail(str(e))
+    typer.echo(f"convrec ready (user {user}). Tell me what you feel like watching.")
+    while True:
+        try:
+            message = input("you> ")
+        except EOFError:
+            break
+        if not message.strip():
+            break
+        reply = rec.chat(user, message, session_id=session)
+        typer.echo(f"convrec> {reply.text}")
+        for n, item in enumerate(reply.items, 1):
+            typer.echo(f"  {n:>2}. {item.title} ({item.year}) [{', '.join(item.genres)}] - {item.reason}")
+        if trace:
+            typer.echo("  trace: " + " -> ".join(f"{s.node} {s.ms:.1f}ms" for s in reply.trace))
+    rec.close()
+
+
 if __name__ == "__main__":
     app()

@@ -55,6 +55,12 @@ class CFModel:
             return self.user_factors_[users]
         return self.fold_in_rows(X_rows)
 
+    def contribution(self, history_iidx: Sequence[int], item: int) -> np.ndarray:
+        """How much each history item alone raises ``item``'s score (for explanations)."""
+        h = np.asarray(history_iidx, dtype=np.int64)
+        rows = sp.csr_matrix((np.ones(len(h), dtype=np.float32), (np.arange(len(h)), h)), shape=(len(h), self.n_items))
+        return self.fold_in_rows(rows) @ self.item_factors_[item]
+
     # -- ranking ------------------------------------------------------------------------------
     def score(self, user_vecs: np.ndarray) -> np.ndarray:
         return np.atleast_2d(user_vecs) @ self.item_factors_.T + self.item_bias_

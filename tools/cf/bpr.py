@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from tools.cf.base import CFModel
@@ -42,13 +43,14 @@ class FactorModel(CFModel):
         return np.asarray(X_rows @ self.item_factors_, dtype=np.float32) / counts
 
     def _train(self, X: sp.csr_matrix, seed: int, progress: bool, epochs: int, lr: float) -> None:
-        # multithreaded scatter-add in the embedding backward sums in a varying order
-        was_deterministic = torch.are_deterministic_algorithms_enabled()
-        torch.use_deterministic_algorithms(True)
+        # One thread: these models are small, and with two OpenMP threads on two busy cores an
+        # epoch went from 0.3 s to 11 s (spin-waiting); one thread also sums gradients in a fixed order.
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
         try:
             self._epochs(X, seed, progress, epochs, lr)
         finally:
-            torch.use_deterministic_algorithms(was_deterministic)
+            torch.set_num_threads(threads)
 
     def _epochs(self, X: sp.csr_matrix, seed: int, progress: bool, epochs: int, lr: float) -> None:
         torch.manual_seed(seed)
@@ -79,10 +81,10 @@ class BPR(FactorModel):
         return [self._U, self._V, self._b]
 
     def _loss(self, u, i, j):
-        eu, ei, ej = self._U[u], self._V[i], self._V[j]
-        x = (eu * (ei - ej)).sum(1) + self._b[i] - self._b[j]
+        eu, ei, ej = F.embedding(u, self._U), F.embedding(i, self._V), F.embedding(j, self._V)
+        x = (eu * (ei - ej)).sum(1) + F.embedding(i, self._b[:, None])[:, 0] - F.embedding(j, self._b[:, None])[:, 0]
         reg = self.params["reg"] * (eu.pow(2).sum() + ei.pow(2).sum() + ej.pow(2).sum()) / len(u)
-        return -torch.nn.functional.logsigmoid(x).mean() + reg
+        return -F.logsigmoid(x).mean() + reg
 
     def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> BPR:
         torch.manual_seed(seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 
 from tools.cf.bpr import FactorModel
 
@@ -45,11 +46,11 @@ class LightGCN(FactorModel):
     def _loss(self, u, i, j):
         out = self._propagate()
         n_u = self._n_users
-        eu, ei, ej = out[u], out[n_u + i], out[n_u + j]
+        eu, ei, ej = F.embedding(u, out), F.embedding(n_u + i, out), F.embedding(n_u + j, out)
         x = (eu * (ei - ej)).sum(1)
-        e0 = self._E
-        reg = self.params["reg"] * (e0[u].pow(2).sum() + e0[n_u + i].pow(2).sum() + e0[n_u + j].pow(2).sum()) / len(u)
-        return -torch.nn.functional.logsigmoid(x).mean() + reg
+        ids = torch.cat([u, n_u + i, n_u + j])
+        reg = self.params["reg"] * F.embedding(ids, self._E).pow(2).sum() / len(u)
+        return -F.logsigmoid(x).mean() + reg
 
     def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> LightGCN:
         torch.manual_seed(seed)

@@ -18,7 +18,9 @@ from scipy.sparse.linalg import svds
 from threadpoolctl import ThreadpoolController
 
 from tools.cf.base import CFModel
+from tools.metrics import ndcg_at_k
 from tools.reranker.decode import PrefixTrie, beam_search
+from tools.reranker.evaluate import candidate_lists
 from tools.reranker.model import CodeScorer, CodeTransformer, CodeTransformerConfig, train
 from tools.reranker.semantic_ids import SemanticIDs
 from tools.split import Split
@@ -36,6 +38,13 @@ def unit_rows(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
+def finite(x: Sequence[float]) -> np.ndarray:
+    """Scores as float64 with NaN and -inf (filtered-out items) set to the lowest finite score."""
+    x = np.asarray(x, dtype=np.float64)
+    ok = np.isfinite(x)
+    return np.where(ok, x, x[ok].min() if ok.any() else 0.0)
+
+
 def zscore(x: np.ndarray) -> np.ndarray:
     sd = x.std()
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
@@ -44,30 +53,34 @@ def zscore(x: np.ndarray) -> np.ndarray:
 class GenerativeReranker:
     """Reranks candidates by the generator's log-probability fused with the retrieval score.
 
-    ``fusion_weight`` w (tuned on validation by ``fit`` when a CF model is given):
-    score = w * z(log p(item | history, candidates)) + (1 - w) * z(retrieval score), z-scored over
-    the candidate set. Without retrieval scores the order is the generator's alone.
+    score = w * z(log p(item | history, candidates)) + (1 - w) * z(retrieval score), both z-scored
+    over the candidate set; w is ``fusion_weight``, or when it is None the weight in FUSION_GRID
+    with the best validation NDCG@10 of the CF top-``n_candidates`` (1.0 without a CF model).
+    Without retrieval scores the order is the generator's alone.
+
+    Semantic IDs quantise the text vector joined with a CF vector (``cf_weight`` of the squared
+    norm, 0 = text only) with ``n_levels`` of ``n_codes`` codes; ``beam_size`` bounds the search.
     """
 
     def __init__(
         self,
         n_codes: int = 64,
         n_levels: int = 3,
-        beam_size: int = 100,
-        model: CodeTransformerConfig | None = None,
-        fusion_weight: float = 1.0,
-        n_candidates: int = 100,
         cf_weight: float = 0.5,
         cf_dim: int = 64,
+        config: CodeTransformerConfig | None = None,
+        beam_size: int = 100,
+        fusion_weight: float | None = None,
+        n_candidates: int = 100,
     ):
         self.n_codes = n_codes
         self.n_levels = n_levels
-        self.beam_size = beam_size
-        self.model = model or CodeTransformerConfig()
-        self.fusion_weight = fusion_weight
-        self.n_candidates = n_candidates
         self.cf_weight = cf_weight
         self.cf_dim = cf_dim
+        self.config = config or CodeTransformerConfig()
+        self.beam_size = beam_size
+        self.fusion_weight = fusion_weight
+        self.n_candidates = n_candidates
 
     # -- training -----------------------------------------------------------------------------
     def content_vectors(self, split: Split, item_vectors: np.ndarray) -> np.ndarray:
@@ -121,34 +134,36 @@ class GenerativeReranker:
         self.semantic_ids_ = sid
         self.codes_ = codes
 
-        cfg = CodeTransformerConfig.from_dict(self.model.to_dict())
+        cfg = CodeTransformerConfig.from_dict(self.config.to_dict())
         cfg.vocab_sizes = tuple(sid.vocab_sizes)
         cfg.epochs = max(1, round(cfg.epochs * epochs_scale))
         self.config_ = cfg
         self.model_ = train(split.sequences("train"), codes, cfg, seed=seed, progress=progress)
         self._prepare()
 
-        if cf_model is not None:
-            from tools.reranker.evaluate import candidate_lists
-
+        self.fusion_valid_: dict[float, float] = {}
+        if self.fusion_weight is not None:
+            self.fusion_weight_ = float(self.fusion_weight)
+        elif cf_model is None:
+            self.fusion_weight_ = 1.0
+        else:
             lists = candidate_lists(split, cf_model, "valid", self.n_candidates)
-            self.fusion_weight, self.fusion_valid_ = self.tune_fusion(*lists)
-            log.info("fusion weight %.2f (valid ndcg@10 %.4f)", self.fusion_weight,
-                     self.fusion_valid_[self.fusion_weight])
+            self.fusion_weight_, self.fusion_valid_ = self.tune_fusion(*lists)
+            log.info("fusion weight %.2f: valid ndcg@10 %.4f (CF order %.4f, generator alone %.4f)",
+                     self.fusion_weight_, self.fusion_valid_[self.fusion_weight_],
+                     self.fusion_valid_[0.0], self.fusion_valid_[1.0])
         return self
 
     def tune_fusion(self, histories, candidates, scores, targets) -> tuple[float, dict[float, float]]:
         """The weight in FUSION_GRID with the best validation NDCG@10 (ties: more generator)."""
-        gen = [self.log_probs(h, c) for h, c in zip(histories, candidates, strict=True)]
+        gen = [zscore(self.log_probs(h, c)) for h, c in zip(histories, candidates, strict=True)]
+        retr = [zscore(finite(s)) for s in scores]
         result = {}
         for w in FUSION_GRID:
-            gains = []
-            for g, c, s, t in zip(gen, candidates, scores, targets, strict=True):
-                fused = w * zscore(g) + (1 - w) * zscore(np.asarray(s, dtype=np.float64))
-                top = np.asarray(c)[np.argsort(-fused, kind="stable")[:10]]
-                hit = np.flatnonzero(top == t)
-                gains.append(1.0 / np.log2(hit[0] + 2) if len(hit) else 0.0)
-            result[float(w)] = float(np.mean(gains))
+            result[float(w)] = float(np.mean([
+                ndcg_at_k(np.asarray(c)[np.argsort(-(w * g + (1 - w) * r), kind="stable")[:10]], [t], 10)
+                for g, r, c, t in zip(gen, retr, candidates, targets, strict=True)
+            ]))  # fmt: skip
         best = max(result, key=lambda w: (round(result[w], 6), w))
         return best, result
 
@@ -204,8 +219,10 @@ class GenerativeReranker:
         retrieval_scores: Sequence[float] | None = None,
         k: int = 10,
     ) -> list[tuple[int, float]]:
-        """The best ``k`` candidates as (item index, fused score), best first; duplicates in the input
-        count once (their first score)."""
+        """The best ``k`` candidates as (item index, fused score), best first.
+
+        ``history_iidx``: the user's items in time order (in a conversation, the session's liked
+        items appended). Duplicated candidates count once, with their first retrieval score."""
         history, candidates = self._checked(history_iidx, candidates_iidx)
         if retrieval_scores is not None and len(retrieval_scores) != len(candidates):
             raise ValueError(
@@ -215,9 +232,9 @@ class GenerativeReranker:
         first = np.sort(first)
         candidates = candidates[first]
         score = zscore(self.log_probs(history, candidates))
-        if retrieval_scores is not None and self.fusion_weight < 1.0:
-            retr = np.asarray(retrieval_scores, dtype=np.float64)[first]
-            score = self.fusion_weight * score + (1 - self.fusion_weight) * zscore(retr)
+        w = self.fusion_weight_
+        if retrieval_scores is not None and w < 1.0:
+            score = w * score + (1 - w) * zscore(finite(retrieval_scores)[first])
         order = np.argsort(-score, kind="stable")[: max(0, k)]
         return [(int(candidates[i]), float(score[i])) for i in order]
 
@@ -228,11 +245,13 @@ class GenerativeReranker:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {
-            "params": {"n_codes": self.n_codes, "n_levels": self.n_levels, "beam_size": self.beam_size,
-                       "fusion_weight": self.fusion_weight, "n_candidates": self.n_candidates,
-                       "cf_weight": self.cf_weight, "cf_dim": self.cf_dim},
+            "params": {"n_codes": self.n_codes, "n_levels": self.n_levels, "cf_weight": self.cf_weight,
+                       "cf_dim": self.cf_dim, "beam_size": self.beam_size,
+                       "fusion_weight": self.fusion_weight, "n_candidates": self.n_candidates},
             "config": self.config_.to_dict(),
             "n_items": int(len(self.codes_)),
+            "fusion_weight_": self.fusion_weight_,
+            "fusion_valid_": {str(w): v for w, v in self.fusion_valid_.items()},
         }  # fmt: skip
         (folder / FILES[0]).write_text(json.dumps(meta, indent=2))
         np.savez(folder / FILES[1], item_codes=self.codes_, **self.semantic_ids_.to_arrays())
@@ -248,7 +267,10 @@ class GenerativeReranker:
         try:
             meta = json.loads((folder / FILES[0]).read_text())
             cfg = CodeTransformerConfig.from_dict(meta["config"])
-            self = cls(model=cfg, **meta["params"])
+            self = cls(config=cfg, **meta["params"])
+            self.fusion_weight_ = float(meta["fusion_weight_"])
+            self.fusion_valid_ = {float(w): float(v) for w, v in meta["fusion_valid_"].items()}
+            n_items = int(meta["n_items"])
             with np.load(folder / FILES[1], allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             codes = arrays.pop("item_codes").astype(np.int64)
@@ -261,7 +283,7 @@ class GenerativeReranker:
         except (OSError, KeyError, TypeError, RuntimeError, EOFError, json.JSONDecodeError) as e:
             raise ValueError(f"reranker in {folder} is corrupt ({type(e).__name__}: {e}); rebuild the artifacts") from e
         vocab = np.asarray(cfg.vocab_sizes)
-        if codes.shape != (meta["n_items"], len(vocab)) or (codes < 0).any() or (codes >= vocab).any():
+        if codes.shape != (n_items, len(vocab)) or (codes < 0).any() or (codes >= vocab).any():
             raise ValueError(f"reranker in {folder} is corrupt: item codes have shape {codes.shape} "
                              f"or values outside the vocabulary {tuple(vocab)}")
         if len(np.unique(codes, axis=0)) != len(codes):

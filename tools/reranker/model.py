@@ -36,9 +36,9 @@ class CodeTransformerConfig:
     n_layers: int = 2
     dropout: float = 0.2
     # training
-    epochs: int = 30
+    epochs: int = 15
     batch_size: int = 128
-    lr: float = 2e-3
+    lr: float = 5e-3
     weight_decay: float = 0.0
 
     def to_dict(self) -> dict:
@@ -207,45 +207,61 @@ def train(
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     try:
-        torch.manual_seed(seed)
-        model = CodeTransformer(cfg)
-        table = code_table(codes, cfg.vocab_sizes)
-        nodes, masks = catalog_trie(codes, cfg.vocab_sizes)
-        nodes = torch.from_numpy(np.vstack([nodes, np.zeros((2, nodes.shape[1]), dtype=np.int64)]))
-        data = torch.from_numpy(windows(sequences, cfg.max_len))
-        if len(data) == 0:
-            raise ValueError("no training sequences: every user history is empty")
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
-        total = max(1, cfg.epochs * steps_per_epoch)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * 0.5 * (1 + math.cos(math.pi * s / total)))
-        gen = torch.Generator().manual_seed(seed)
-        log.info("training the code transformer: %d windows, %d epochs", len(data), cfg.epochs)
-        model.train()
-        bar = tqdm(range(cfg.epochs), desc="reranker", disable=not progress, unit="epoch")
-        for _ in bar:
-            order = torch.randperm(len(data), generator=gen)
-            running = 0.0
-            for b in range(steps_per_epoch):
-                batch = data[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
-                items_in, items_next = batch[:, :-1], batch[:, 1:]
-                pad = items_in == PAD  # padding is on the left: after a real input comes a real target
-                node = nodes[items_next]
-                allowed = [masks[lv][node[..., lv]] for lv in range(len(masks))]
-                loss = model.loss(table[items_in], pad, table[items_next], allowed)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                sched.step()
-                running += loss.item()
-            bar.set_postfix(loss=f"{running / steps_per_epoch:.3f}")
-        log.info("code transformer trained, last epoch loss %.3f", running / steps_per_epoch)
-        model.eval()
-        return model
+        with torch.random.fork_rng():  # seeded here; the caller's torch RNG is left as it was
+            torch.manual_seed(seed)
+            return _train(sequences, codes, cfg, seed, progress)
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
+
+
+def _train(
+    sequences: list[np.ndarray], codes: np.ndarray, cfg: CodeTransformerConfig, seed: int, progress: bool
+) -> CodeTransformer:
+    data = torch.from_numpy(windows(sequences, cfg.max_len))
+    if len(data) == 0:
+        raise ValueError("no training sequences: every user history is empty")
+    table = code_table(codes, cfg.vocab_sizes)
+    # the softmax runs over the trie of the items seen in training: an item never seen (cold) is
+    # not pushed down as a negative, and its score comes from the codes it shares with others
+    seen = np.unique(data[data >= 0].numpy())
+    seen_nodes, masks = catalog_trie(codes[seen], cfg.vocab_sizes)
+    nodes = np.zeros((len(codes) + 2, codes.shape[1]), dtype=np.int64)  # + PAD and BOS rows
+    nodes[seen] = seen_nodes
+    nodes = torch.from_numpy(nodes)
+
+    model = CodeTransformer(cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
+    total = max(1, cfg.epochs * steps_per_epoch)
+    warmup = min(50, total // 10 + 1)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * s / total))
+    )
+    gen = torch.Generator().manual_seed(seed)
+    log.info("training the code transformer: %d windows, %d epochs", len(data), cfg.epochs)
+    model.train()
+    bar = tqdm(range(cfg.epochs), desc="reranker", disable=not progress, unit="epoch")
+    running = 0.0
+    for _ in bar:
+        order = torch.randperm(len(data), generator=gen)
+        running = 0.0
+        for b in range(steps_per_epoch):
+            batch = data[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
+            items_in, items_next = batch[:, :-1], batch[:, 1:]
+            pad = items_in == PAD  # padding is on the left: after a real input comes a real target
+            node = nodes[items_next]
+            allowed = [masks[lv][node[..., lv]] for lv in range(len(masks))]
+            loss = model.loss(table[items_in], pad, table[items_next], allowed)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            running += loss.item()
+        bar.set_postfix(loss=f"{running / steps_per_epoch:.3f}")
+    log.info("code transformer trained: last epoch loss %.3f", running / steps_per_epoch)
+    return model.eval()
 
 
 # ---- inference in numpy ---------------------------------------------------------------------

@@ -1,0 +1,157 @@
+"""The public Python API: ``ConvRec.load()`` then ``chat``, ``feedback``, ``memories``, ``forget``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from agent.graph import build_graph
+from agent.nodes import Toolbox, final_reply
+from agent.state import Reply, SessionPrefs
+from tools.artifacts import Artifacts
+from tools.config import Config
+from tools.retrievers import CFRetriever, ItemIndex, SemanticRetriever
+from tools.text import TextEncoder
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE = 100_000
+
+
+class ConvRec:
+    """A conversational recommender over one artifacts build. Thread-safe; one instance serves all users."""
+
+    def __init__(self, artifacts: Artifacts, config: Config, *, use_memory: bool = True,
+                 use_reranker: bool = True, checkpointer=None):
+        from agent.understand import OfflineUnderstander
+        from memory import PreferenceMemory, open_checkpointer
+
+        self.config, self.artifacts = config, artifacts
+        t0 = time.perf_counter()
+        encoder = TextEncoder()
+        encoder.encode_one("warm up")  # load the text model now, not inside the first turn
+        index = ItemIndex(artifacts.split.item_ids)
+        split = artifacts.split
+        histories = {
+            str(int(split.user_ids[u])): [int(split.item_ids[i]) for i in seq]
+            for u, seq in enumerate(split.sequences("valid"))
+        }
+        self.memory = PreferenceMemory.from_config(config, encoder) if use_memory else None
+        self.tools = Toolbox(
+            catalog=artifacts.catalog,
+            index=index,
+            cf=CFRetriever(artifacts.selected_cf, index),
+            semantic=SemanticRetriever(artifacts.item_vectors, index, encoder),
+            understander=OfflineUnderstander(artifacts.catalog),
+            popularity=split.item_popularity(),
+            histories=histories,
+            memory=self.memory,
+            reranker=artifacts.reranker if use_reranker else None,
+            llm=_llm_client(config, artifacts),
+            k=config.k,
+            n_candidates=config.candidates,
+        )
+        self._owns_checkpointer = checkpointer is None
+        self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(config)
+        self.graph = build_graph(self.tools, self.checkpointer)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self.load_seconds = round(time.perf_counter() - t0, 3)
+        log.info("ConvRec ready in %.2fs (cf=%s, memory=%s, reranker=%s, llm=%s)", self.load_seconds,
+                 artifacts.manifest["cf"]["selected"], use_memory, self.tools.reranker is not None,
+                 self.tools.llm is not None)
+
+    @classmethod
+    def load(cls, artifacts: str | Path | None = None, config: Config | None = None, **kwargs) -> ConvRec:
+        """Load verified artifacts (default: the config's folder). Raises ArtifactError with a fix."""
+        config = config or Config()
+        path = Path(artifacts) if artifacts is not None else config.artifacts_dir
+        return cls(Artifacts.load(path, config if artifacts is None else None), config, **kwargs)
+
+    # ---- conversation -------------------------------------------------------------------------
+    def chat(self, user_id: str, message: str, session_id: str | None = None) -> Reply:
+        """One turn. Never raises for bad messages: the reply says what went wrong."""
+        user_id = _check_user(user_id)
+        session_id = _check_session(session_id)
+        if not isinstance(message, str):
+            raise TypeError(f"message must be a str, not {type(message).__name__}")
+        message = message[:MAX_MESSAGE]
+        thread = {"configurable": {"thread_id": f"{user_id}\x1f{session_id}"}}
+        turn = {"user_id": user_id, "session_id": session_id, "message": message, "trace": [], "notes": [],
+                "candidates": [], "ranked": [], "reply": {}, "constraints": {}}
+        with self._lock_for(thread["configurable"]["thread_id"]):
+            try:
+                state = self.graph.invoke(turn, thread)
+            except Exception:  # noqa: BLE001 - a turn must end in a reply, never a traceback
+                log.exception("turn failed for user=%s session=%s", user_id, session_id)
+                return Reply(text="Sorry, something went wrong on my side; please try again or rephrase.",
+                             session_id=session_id, warnings=["internal error (logged)"])
+        reply = final_reply(state)
+        catalog = self.tools.catalog
+        assert all(i.item_id in catalog for i in reply.items), "an item outside the catalog reached a reply"
+        return reply
+
+    def new_session(self) -> str:
+        return uuid.uuid4().hex[:12]
+
+    def session(self, user_id: str, session_id: str | None = None) -> SessionPrefs:
+        """What a session has established so far (from the checkpointer)."""
+        cfg = {"configurable": {"thread_id": f"{_check_user(user_id)}\x1f{_check_session(session_id)}"}}
+        snapshot = self.graph.get_state(cfg)
+        return SessionPrefs(**(snapshot.values.get("session") or {}))
+
+    # ---- long-term memory ---------------------------------------------------------------------
+    def feedback(self, user_id: str, item_id: int, liked: bool, session_id: str | None = None):
+        """Record a like or dislike of a catalog item; the next answer takes it into account."""
+        from memory import MemoryRecord
+
+        user_id = _check_user(user_id)
+        if self.memory is None:
+            raise RuntimeError("this ConvRec was loaded without memory; feedback cannot be stored")
+        if item_id not in self.tools.catalog:
+            raise ValueError(f"item {item_id!r} is not in the catalog")
+        item = self.tools.catalog.get([int(item_id)])[0]
+        label = f"{item.title} ({item.year})" if item.year else item.title
+        return self.memory.add(MemoryRecord(
+            user_id=user_id, kind="like" if liked else "dislike", item_id=item.item_id,
+            text=f"{'likes' if liked else 'dislikes'} {label}", session_id=session_id,
+        ))  # fmt: skip
+
+    def memories(self, user_id: str) -> list:
+        return [] if self.memory is None else self.memory.all(_check_user(user_id))
+
+    def forget(self, user_id: str) -> int:
+        """Delete everything remembered about a user (long-term memory)."""
+        return 0 if self.memory is None else self.memory.forget(_check_user(user_id))
+
+    def close(self) -> None:
+        if self._owns_checkpointer and hasattr(self.checkpointer, "conn"):
+            self.checkpointer.conn.close()
+
+    def _lock_for(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
+def _check_user(user_id: str) -> str:
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 128 or "\x1f" in user_id:
+        raise ValueError("user_id must be a non-empty string of at most 128 characters")
+    return user_id.strip()
+
+
+def _check_session(session_id: str | None) -> str:
+    if session_id is None:
+        return "default"
+    if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > 128 or "\x1f" in session_id:
+        raise ValueError("session_id must be a non-empty string of at most 128 characters")
+    return session_id.strip()
+
+
+def _llm_client(config: Config, artifacts: Artifacts):
+    if not config.llm_enabled:
+        return None
+    from agent.llm import LLMClient
+
+    return LLMClient(config, artifacts.catalog)
