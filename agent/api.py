@@ -18,17 +18,31 @@ from tools.text import TextEncoder
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 100_000
+# The full agent, its ablations and the baselines: one graph, parts switched off.
+SYSTEMS: dict[str, dict[str, bool]] = {
+    "agent": {},
+    "agent-no-memory": {"use_memory": False},
+    "agent-no-rerank": {"use_reranker": False},
+    "content": {"use_cf": False},  # dialogue + text retrieval, no collaborative signal
+    "cf": {"use_dialogue": False, "use_text": False},  # CF on the user's history, ignores the dialogue
+    "pop": {"use_dialogue": False, "use_text": False, "use_cf": False},
+}
 
 
 class ConvRec:
     """A conversational recommender over one artifacts build. Thread-safe; one instance serves all users."""
 
-    def __init__(self, artifacts: Artifacts, config: Config, *, use_memory: bool = True,
-                 use_reranker: bool = True, checkpointer=None):
+    def __init__(self, artifacts: Artifacts, config: Config, *, system: str = "agent",
+                 use_memory: bool = True, use_reranker: bool = True, checkpointer=None):
         from agent.understand import OfflineUnderstander
         from memory import PreferenceMemory, open_checkpointer
 
-        self.config, self.artifacts = config, artifacts
+        if system not in SYSTEMS:
+            raise ValueError(f"unknown system {system!r}; choose from {sorted(SYSTEMS)}")
+        flags = {"use_memory": use_memory, "use_reranker": use_reranker, "use_cf": True, "use_text": True,
+                 "use_dialogue": True, **SYSTEMS[system]}
+        use_memory, use_reranker = flags["use_memory"], flags["use_reranker"]
+        self.system, self.config, self.artifacts = system, config, artifacts
         t0 = time.perf_counter()
         encoder = TextEncoder()
         encoder.encode_one("warm up")  # load the text model now, not inside the first turn
@@ -50,6 +64,9 @@ class ConvRec:
             memory=self.memory,
             reranker=artifacts.reranker if use_reranker else None,
             llm=_llm_client(config, artifacts),
+            use_cf=flags["use_cf"],
+            use_text=flags["use_text"],
+            use_dialogue=flags["use_dialogue"],
             k=config.k,
             n_candidates=config.candidates,
         )
@@ -59,7 +76,7 @@ class ConvRec:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self.load_seconds = round(time.perf_counter() - t0, 3)
-        log.info("ConvRec ready in %.2fs (cf=%s, memory=%s, reranker=%s, llm=%s)", self.load_seconds,
+        log.info("ConvRec[%s] ready in %.2fs (cf=%s, memory=%s, reranker=%s, llm=%s)", system, self.load_seconds,
                  artifacts.manifest["cf"]["selected"], use_memory, self.tools.reranker is not None,
                  self.tools.llm is not None)
 

@@ -38,6 +38,10 @@ class Toolbox:
     memory: Any = None  # memory.PreferenceMemory, or None for the no-memory ablation
     reranker: Reranker | None = None
     llm: Any = None  # agent.llm.LLMClient, or None offline
+    # ablations and baselines switch these off (see agent.api.SYSTEMS)
+    use_cf: bool = True
+    use_text: bool = True
+    use_dialogue: bool = True
     k: int = 10
     n_candidates: int = 100
 
@@ -91,6 +95,9 @@ def recall(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 def plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     """Merge this turn's request into the session, then decide: answer, ask or retrieve."""
     req, session, notes = _request(state), _session(state), list(state.get("notes", []))
+    if not tools.use_dialogue:  # baselines that ignore what is said: always a fresh list
+        session.turns += 1
+        return {"session": session.model_dump(), "action": "retrieve", "_detail": "dialogue ignored"}
     for pos in req.shown_liked:
         if pos < len(session.last_shown):
             req.liked_items.append(session.last_shown[pos])
@@ -212,9 +219,9 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         notes.append(f"No film in the catalog is {_describe(flt)}; try loosening one of those constraints.")
         return {"constraints": flt.model_dump(), "candidates": [], "notes": notes, "_detail": "0 allowed"}
     liked = _merge(session.liked_items, profile.get("liked_items", []))
-    user_vec = tools.cf.user_vector(liked, history)
+    user_vec = tools.cf.user_vector(liked, history) if tools.use_cf else None
     cf_scores = tools.cf.scores(user_vec) if user_vec is not None else None
-    text_query = tools.semantic.query_vector(session.vibe, session.liked_items)
+    text_query = tools.semantic.query_vector(session.vibe, session.liked_items) if tools.use_text else None
     text_scores = tools.semantic.scores(text_query) if text_query is not None else None
     # CF carries taste; text carries what was said. Without a vibe, text only adds "like X" content.
     text_weight = 1.0 if session.vibe else 0.5

@@ -104,7 +104,7 @@ _FILLER = set(
     similar same such vein style spirit reminds reminiscent fan fans thumbs thumb hmm um uh oh
     well actually probably definitely something's anything's item items option options number pick
     picks choice choices list recommended try trying already yet ever still once yourself year
-    years old onward onwards
+    years old onward onwards yesterday recently lately weekend ago twice
     """.split()
 )
 _SMALLTALK = set(
