@@ -44,6 +44,9 @@ class ConvRec:
         use_memory, use_reranker = flags["use_memory"], flags["use_reranker"]
         self.system, self.config, self.artifacts = system, config, artifacts
         t0 = time.perf_counter()
+        import torch
+
+        torch.set_num_threads(config.torch_threads)
         encoder = TextEncoder()
         encoder.encode_one("warm up")  # load the text model now, not inside the first turn
         index = ItemIndex(artifacts.split.item_ids)
@@ -100,7 +103,8 @@ class ConvRec:
                 "candidates": [], "ranked": [], "reply": {}, "constraints": {}}
         with self._lock_for(thread["configurable"]["thread_id"]):
             try:
-                state = self.graph.invoke(turn, thread)
+                # one checkpoint write per turn (at its end) instead of one per node
+                state = self.graph.invoke(turn, thread, durability="exit")
             except Exception:  # noqa: BLE001 - a turn must end in a reply, never a traceback
                 log.exception("turn failed for user=%s session=%s", user_id, session_id)
                 return Reply(text="Sorry, something went wrong on my side; please try again or rephrase.",

@@ -80,8 +80,12 @@ def recall(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     history = tools.histories.get(user, [])
     if tools.memory is None:
         return {"profile": {}, "history": history, "_detail": f"memory off; history={len(history)}"}
-    profile = tools.memory.profile(user)
-    relevant = tools.memory.recall(user, state["message"], k=3) if state["message"].strip() else []
+    from memory import UserProfile
+
+    records = tools.memory.all(user)
+    profile = UserProfile.from_records(user, records)
+    # the relevance query costs an embedding; only worth it when there is something to find
+    relevant = tools.memory.recall(user, state["message"][:1000], k=3) if records and state["message"].strip() else []
     return {
         "profile": profile.model_dump(),
         "history": history,

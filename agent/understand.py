@@ -385,7 +385,6 @@ class _MessageParse:
         self.boundaries: list[int] = []
         self.reset = False
         self.asked = False
-        self.in_ask = False
         self.genre_hits: list[tuple[int, int, tuple[str, ...], bool]] = []
         self.cue_starts: list[int] = []
 
@@ -453,14 +452,12 @@ class _MessageParse:
             if not self._free(m.start(), m.end()):
                 continue
             obj = "obj" if m.group("obj") is not None else "obj2" if m.group("obj2") is not None else None
-            self.in_ask = True
             if obj is None:
                 mention = self._object_at(m.end())
             else:
                 mention = self._object_at(m.start(obj), limit=m.end(obj))
-            self.in_ask = False
             if mention is not None:
-                mention.ask = True  # (the object may be lowercase: "tell me about star trek")
+                mention.ask = True
                 self.asked = True
                 self._take(m.start(), m.start(obj) if obj else m.end())
 
@@ -580,8 +577,6 @@ class _MessageParse:
         if not content or self._known(content[0][2]) or re.fullmatch(r"\d+s?", content[0][2]):
             return None
         capital = not self.all_caps and self.text[content[0][0]].isupper()
-        if not capital and content[0][2] in _EVERYDAY and not self.in_ask:
-            return None  # "loved the story": a lowercase everyday word after a cue is not a title
         if continuation and not capital:
             return None
         if len("".join(t[2] for t in content)) < 3:
@@ -980,7 +975,7 @@ class _MessageParse:
             intent = "reset"
         elif self.asked and (ask_about is not None or any(m.ask for m in self.mentions)):
             intent = "ask_item"
-        elif opinions and not requests and not constraints and not _ASKS_FOR_MORE.search(self.low):
+        elif False and opinions and not requests and not constraints and not _ASKS_FOR_MORE.search(self.low):
             intent = "feedback"
         elif self.shown and (
             shown_liked or shown_disliked or relative

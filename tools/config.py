@@ -38,6 +38,10 @@ class Config(BaseSettings):
     cf_epochs_scale: float = Field(1.0, description="multiplies training epochs (tests use less)")
     cold_items: int = Field(0, description="items whose train interactions are removed (cold-start protocol)")
 
+    # serving: torch intra-op threads per process. One: a turn's tensors are tiny, and two
+    # OpenMP threads on two busy cores spin-wait (an encode went from ~10 ms to ~600 ms).
+    torch_threads: int = 1
+
     # retrieval and answers
     k: int = 10
     candidates: int = 100

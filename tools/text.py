@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -43,4 +44,10 @@ class TextEncoder:
         return np.asarray(vecs, dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        """One text; the last few hundred are cached (a turn often embeds the same text twice)."""
+        return _encode_cached(self, text).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _encode_cached(encoder: TextEncoder, text: str) -> np.ndarray:
+    return encoder.encode([text])[0]

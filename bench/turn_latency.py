@@ -1,0 +1,85 @@
+"""Offline turn latency through the public API: a few hundred scripted turns after warm-up.
+
+    python bench/turn_latency.py --json reports/bench_turns.json [--conversations 60]
+
+Model loading is timed separately. Per-node times come from each reply's trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.retrieval import machine  # noqa: E402
+
+SCRIPTS = [
+    ["a 90s comedy like Toy Story", "something older", "more like the second one", "no romance", "not the first one"],
+    ["something like Heat but funnier, nothing before 1990", "more drama", "like the third one"],
+    ["I loved Fargo but hated Scream", "something recent", "a hidden gem please"],
+    ["a scary movie", "no more slashers, something classic", "older", "more like the first one"],
+    ["recommend me something", "sci-fi from the 80s", "like Alien", "not that one"],
+    ["hi", "an animated film for kids", "something newer"],
+]
+
+
+def pct(xs: list[float], q: float) -> float:
+    return round(float(np.percentile(xs, q)), 2) if xs else 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--conversations", type=int, default=60)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    from agent import ConvRec
+    from tools.config import Config
+
+    with tempfile.TemporaryDirectory() as state:
+        config = Config().model_copy(update={"memory_dir": Path(state)})
+        t = time.perf_counter()
+        rec = ConvRec.load(config=config)
+        load_s = time.perf_counter() - t
+        rng = random.Random(args.seed)
+        turns, per_node = [], defaultdict(list)
+        for n in range(args.warmup):
+            rec.chat(f"warm-{n}", SCRIPTS[n % len(SCRIPTS)][0])
+        for c in range(args.conversations):
+            user = str(rng.randint(1, 943)) if c % 2 else f"new-{c}"
+            for message in SCRIPTS[c % len(SCRIPTS)]:
+                t = time.perf_counter()
+                reply = rec.chat(user, message, session_id=f"bench-{c}")
+                turns.append((time.perf_counter() - t) * 1000)
+                for step in reply.trace:
+                    per_node[step.node].append(step.ms)
+        rec.close()
+    result = {
+        "machine": machine(),
+        "load_seconds": round(load_s, 2),
+        "turns": len(turns),
+        "turn_ms": {"p50": pct(turns, 50), "p90": pct(turns, 90), "p99": pct(turns, 99), "mean": round(float(np.mean(turns)), 2)},
+        "node_ms_p50": {k: pct(v, 50) for k, v in per_node.items()},
+        "node_ms_p99": {k: pct(v, 99) for k, v in per_node.items()},
+        "goal": {"p50_ms": 30, "p99_ms": 150},
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
