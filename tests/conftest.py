@@ -52,3 +52,50 @@ def small_artifacts(small_config):
 
     build(small_config, progress=False)
     return Artifacts.load(small_config.artifacts_dir, small_config)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real `chroma run` server on 127.0.0.1 (a free port); yields its URL, stops it after."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from memory import MemoryUnavailable, PreferenceMemory
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(tmp_path / "chroma.log", "wb")  # closed in finally
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp_path / "server"),
+         "--port", str(port), "--host", "127.0.0.1"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                PreferenceMemory.from_config(Config(home=tmp_path, chroma_url=url))
+                break
+            except MemoryUnavailable:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()

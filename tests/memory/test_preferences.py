@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -256,48 +255,12 @@ def test_dead_server_url_raises_memory_unavailable(tmp_path, encoder):
 
 
 @pytest.mark.slow
-def test_server_mode_add_and_recall(tmp_path, encoder):
-    port = free_port()
-    chroma = Path(sys.executable).parent / "chroma"
-    log = open(tmp_path / "chroma.log", "wb")  # closed in finally
-    server = subprocess.Popen(
-        [
-            str(chroma),
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--port",
-            str(port),
-            "--host",
-            "127.0.0.1",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        config = Config(home=tmp_path, chroma_url=f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                mem = PreferenceMemory.from_config(config, encoder)
-                break
-            except MemoryUnavailable:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        mem.add_many([like("ann", 100, "Fargo (1996)"), genre("ann", "Horror", False)])
-        mem.add(like("bob", 2, "GoldenEye (1995)"))
-        assert mem.recall("ann", "horror films")[0].text == "dislikes Horror"
-        assert mem.profile("ann") == UserProfile(
-            user_id="ann", liked_items=[100], genres_disliked=["Horror"]
-        )
-        assert mem.forget("ann") == 2 and mem.count("bob") == 1
-        assert not (tmp_path / "state" / "chroma").exists()  # nothing embedded was opened
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+def test_server_mode_add_and_recall(tmp_path, encoder, chroma_server):
+    config = Config(home=tmp_path, chroma_url=chroma_server)
+    mem = PreferenceMemory.from_config(config, encoder)
+    mem.add_many([like("ann", 100, "Fargo (1996)"), genre("ann", "Horror", False)])
+    mem.add(like("bob", 2, "GoldenEye (1995)"))
+    assert mem.recall("ann", "horror films")[0].text == "dislikes Horror"
+    assert mem.profile("ann") == UserProfile(user_id="ann", liked_items=[100], genres_disliked=["Horror"])
+    assert mem.forget("ann") == 2 and mem.count("bob") == 1
+    assert not (tmp_path / "state" / "chroma").exists()  # nothing embedded was opened
