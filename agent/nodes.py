@@ -276,7 +276,7 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     ]  # fmt: skip
     notes = state.get("notes", [])
     if recs:
-        head = f"Here are {len(recs)} picks" + (f" {_describe(flt)}" if _describe(flt) else "") + "."
+        head = f"Here are {len(recs)} picks" + (f" ({_describe(flt)})" if _describe(flt) else "") + "."
     else:
         head = "I have nothing to show for that."
     text = " ".join([*notes, head])
