@@ -246,7 +246,7 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 def rerank(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     candidates = [Candidate(**c) for c in state.get("candidates", [])]
     if tools.reranker is None or len(candidates) < 2:
-        return {"ranked": [c.model_dump() for c in candidates], "_detail": "retrieval order"}
+        return _llm_rerank(state, tools, candidates, "retrieval order")
     session = _session(state)
     history = tools.index.to_iidx((state.get("history") or []) + session.liked_items)
     cand_iidx = tools.index.to_iidx([c.item_id for c in candidates])
@@ -258,7 +258,19 @@ def rerank(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         if iidx in by_iidx and iidx not in seen:
             seen.add(iidx)
             out.append(by_iidx[iidx].model_copy(update={"score": float(score)}))
-    return {"ranked": [c.model_dump() for c in out], "_detail": f"reranked {len(out)}"}
+    return _llm_rerank(state, tools, out, f"generative rerank of {len(out)}")
+
+
+def _llm_rerank(state: TurnState, tools: Toolbox, ranked: list[Candidate], detail: str) -> dict[str, Any]:
+    """With an LLM configured, a listwise rerank of the top of the list (constrained to it)."""
+    top = tools.k * 2
+    if tools.llm is not None and len(ranked) > 1:
+        order = tools.llm.rerank(state["message"], tools.catalog.get([c.item_id for c in ranked[:top]]))
+        if order is not None:
+            by_id = {c.item_id: c for c in ranked[:top]}
+            ranked = [by_id[i] for i in order if i in by_id] + ranked[top:]
+            detail += f"; llm listwise top {top}"
+    return {"ranked": [c.model_dump() for c in ranked], "_detail": detail}
 
 
 # ---- respond --------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ entry; when the script runs out, the ``default`` entry answers. An entry is a di
   {"tool": {...arguments...}}           a tool call to `set_request` with these arguments
   {"tool_raw": "..."}                   a tool call whose arguments string is sent verbatim
   {"content": "..."}                    a plain assistant message
+  {"ranking": "reverse" | "foreign"}    JSON {"ranking": [...]} built from the request's id enum:
+                                        reversed, or naming an id that is not a candidate
   {"status": 500} / {"status": 429}     an HTTP error
   {"body": "..."}                       a raw (e.g. invalid JSON) 200 body
   {"delay": 3.0, ...}                   sleep first (timeouts)
@@ -45,7 +47,7 @@ class ScriptedLLM:
                 elif "body" in entry:
                     self._send(200, entry["body"].encode())
                 else:
-                    self._send(200, json.dumps(_completion(body.get("model", "m"), entry)).encode())
+                    self._send(200, json.dumps(_completion(body.get("model", "m"), entry, body)).encode())
 
             def _send(self, status: int, payload: bytes):
                 self.send_response(status)
@@ -74,8 +76,12 @@ class ScriptedLLM:
         self.httpd.server_close()
 
 
-def _completion(model: str, entry: dict[str, Any]) -> dict[str, Any]:
+def _completion(model: str, entry: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": entry.get("content")}
+    if "ranking" in entry:
+        ids = body["response_format"]["json_schema"]["schema"]["properties"]["ranking"]["items"]["enum"]
+        ranking = list(reversed(ids)) if entry["ranking"] == "reverse" else [99999, *ids]
+        message["content"] = json.dumps({"ranking": ranking})
     if "tool" in entry or "tool_raw" in entry:
         args = entry["tool_raw"] if "tool_raw" in entry else json.dumps(entry["tool"])
         message["tool_calls"] = [{"id": "call_1", "type": "function",

@@ -30,6 +30,7 @@ def make_rec(small_artifacts, small_config):
 def test_llm_understands_and_writes_the_reply(make_rec):
     script = [
         {"tool": {"intent": "recommend", "liked_titles": ["Fargo"], "genres_in": ["Comedy"], "year_min": 1990}},
+        {"ranking": "reverse"},
         {"content": "Here are comedies for a Fargo fan."},
     ]
     with ScriptedLLM(script) as llm:
@@ -39,6 +40,9 @@ def test_llm_understands_and_writes_the_reply(make_rec):
         assert r.items and all("Comedy" in i.genres and i.year >= 1990 for i in r.items)
         assert rec.session("u1").liked_items == [rec.tools.catalog.resolve_title("Fargo").item_id]
         assert "llm:" in r.trace[0].detail
+        assert "llm listwise" in next(s.detail for s in r.trace if s.node == "rerank")
+        enum = llm.requests[1]["response_format"]["json_schema"]["schema"]["properties"]["ranking"]["items"]["enum"]
+        assert [i.item_id for i in r.items] == list(reversed(enum))[:10]  # the LLM's order, over our candidates
         sent = llm.requests[0]
         assert sent["tools"][0]["function"]["name"] == "set_request"
         assert "Comedy" in sent["tools"][0]["function"]["parameters"]["properties"]["genres_in"]["items"]["enum"]
@@ -69,7 +73,7 @@ def test_llm_faults_fall_back_to_offline(make_rec, caplog, fault):
 
 
 def test_one_retry_recovers(make_rec):
-    script = [{"status": 500}, {"tool": {"genres_in": ["Western"]}}, {"content": "Westerns!"}]
+    script = [{"status": 500}, {"tool": {"genres_in": ["Western"]}}, {"ranking": "reverse"}, {"content": "Westerns!"}]
     with ScriptedLLM(script) as llm:
         r = make_rec(llm.base_url).chat("u3", "hm")
         assert r.text == "Westerns!" and all("Western" in i.genres for i in r.items)
@@ -92,7 +96,7 @@ def test_closed_port(make_rec):
 
 
 def test_reply_that_adds_items_is_replaced_by_the_template(make_rec):
-    script = [{"tool": {"genres_in": ["Western"]}}, {"content": "Try Titanic (1997), it's great."},
+    script = [{"tool": {"genres_in": ["Western"]}}, {"ranking": "reverse"}, {"content": "Try Titanic (1997), it's great."},
               {"content": "Also \u201cStar Wars\u201d!"}]
     with ScriptedLLM(script) as llm:
         r = make_rec(llm.base_url).chat("u6", "westerns")
@@ -107,3 +111,13 @@ def test_llm_titles_are_resolved_by_us_never_trusted(make_rec):
         r = rec.chat("u7", "like Qwzxv Blorptastic")
         assert "Qwzxv" in r.text  # the unknown title is reported, nothing is invented
         assert rec.session("u7").liked_items == []
+
+
+def test_llm_rerank_outside_the_candidates_is_refused(make_rec, caplog):
+    script = [{"tool": {"genres_in": ["Western"]}}, {"ranking": "foreign"}, {"ranking": "foreign"}, {"content": "ok"}]
+    with ScriptedLLM(script) as llm:
+        with caplog.at_level(logging.WARNING, logger="agent.llm"):
+            r = make_rec(llm.base_url).chat("u8", "westerns")
+        assert r.items and 99999 not in [i.item_id for i in r.items]
+        assert "llm listwise" not in next(s.detail for s in r.trace if s.node == "rerank")
+        assert any("keeping the local order" in x.message for x in caplog.records)
