@@ -134,7 +134,7 @@ def plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 
     profile = state.get("profile") or {}
     has_long_term = bool(state.get("history") or profile.get("liked_items"))
-    if req.intent in ("reset", "smalltalk", "ask_item"):
+    if req.intent in ("smalltalk", "ask_item") or (req.intent == "reset" and not req.has_signal):
         action = "answer"
     elif req.ambiguous_titles and not (session.has_signal or has_long_term):
         action = "ask"
@@ -218,6 +218,10 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
     notes = list(state.get("notes", []))
     flt = constraints_for(session, profile, history, tools.popularity)
+    if len(flt.genres_any) > 1:  # "a funny horror film": prefer items with every genre asked
+        both = flt.model_copy(update={"genres_all": flt.genres_any})
+        if len(tools.catalog.filter(both, limit=tools.k)) >= tools.k:
+            flt = both
     allowed = tools.index.to_iidx(tools.catalog.filter(flt))
     if len(allowed) == 0:
         notes.append(f"No film in the catalog is {_describe(flt)}; try loosening one of those constraints.")

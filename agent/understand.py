@@ -16,7 +16,12 @@ Conventions, where a phrase could mean two things:
   Several constraints intersect; "70s or 80s" joins into 1970..1989.
 - "it", "that one", "this one" mean the title named earlier in the same message, else the first
   film shown (position 0): the top of the list is what a user who does not say which one means.
-- a title with no cue around it ("Fargo, something funny") counts as liked: a reference point.
+- titles: fuzzy matching (typos, "Godfather part 2") only runs right after a cue ("like",
+  "loved", "tell me about") or inside quotes. Without a cue, a multi-word title is found anywhere
+  ("toy story") unless all its words are everyday ones in lowercase ("good morning", "true
+  crime"); a one-word title needs a cue, quotes, an opinion after it ("Fargo was great"), or to be
+  the whole message. A one-word title that is also a genre word ("Kids", "War") stays the genre.
+  A title with no cue counts as liked: the user gave it as a reference point.
 - feedback is a message that only gives opinions on items (loved, hated, seen, thumbs up); as
   soon as it also asks for something (more, another, a genre, a question) it is a refine or a
   recommend.
@@ -36,11 +41,13 @@ from rapidfuzz import fuzz
 
 from agent.request import Request
 from tools.catalog import Catalog, TitleResolution, normalize_title
+from tools.data import display_title
 
 MAX_CHARS = 2000  # longer messages are cut: nobody types more, and the rules are linear in length
 MAX_VIBE_CHARS = 200
 OLD_YEAR_MAX = 1970
 RECENT_YEARS = 3
+MAX_FUZZY_LOOKUPS = 8  # per message: each costs a few ms, and a message names a few titles at most
 MASK = "\x00"  # stands in for understood text; cleaning removes control characters, so never typed
 
 # ---------------------------------------------------------------------------------------------
@@ -133,7 +140,8 @@ _EVERYDAY = set(
     black green little long short high low hot cold free fire water sun moon star light home lost
     run running walk walking big one only just before after now then escape crime romance truth lie
     lies good morning evening afternoon world sea sky summer winter spring fall play game games
-    trouble secret secrets thing things mother father brother sister son daughter king queen
+    trouble secret secrets thing things mother father brother sister son daughter king queen live
+    living dance dancing music song rain wind
     """.split()
 )
 
@@ -171,7 +179,7 @@ _TRIGGER = re.compile(
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
-    r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|stand|seen|watched|saw|rewatch(?:ed)?|re-watch(?:ed)?"
+    r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|rewatch(?:ed)?|re-watch(?:ed)?"
     r"|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
     r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
     r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
@@ -195,11 +203,12 @@ _CUE = re.compile(
     r"(?<![\w'])(?:"
     r"(?P<neutral>nothing\s+but|(?:do|would)(?:n't|nt|\s+not)\s+mind|not\s+(?:sure|picky|fussy|against)|no\s+preference"
     r"|(?:do|does)(?:n't|nt|\s+not)\s+(?:care|matter))"
-    r"|(?P<neg>(?:do|does|did|would|could|can|should|wo|ca|is|are|was|were|have|has|had|ai)(?:n't|nt|\s+not)"
+    r"|(?P<neg>(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand"
+    r"|(?:do|does|did|would|could|can|should|wo|ca|is|are|was|were|have|has|had|ai)(?:n't|nt|\s+not)"
     r"|cannot|not|no|non|nothing|none|never|nor|without|unlike|anything\s+but|other\s+than|rather\s+than"
     r"|instead\s+of|apart\s+from|except(?:\s+for)?|excluding|less|fewer|too\s+much|too\s+many|no\s+more"
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
-    r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|stand|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E)"
+    r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E)"
     r"|(?P<seen>seen|watched|saw|heard\s+(?:of|about))"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
     r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
@@ -209,7 +218,7 @@ _CUE = re.compile(
 # Cue words that state an opinion about an item (feedback), rather than ask for something.
 _OPINION = re.compile(
     r"lov(?:e|ed|es)|lik(?:ed|es)|enjoy\w*|ador\w*|hat(?:e|ed|es)|dislik\w*|detest\w*|despis\w*"
-    r"|loath\w*|stand|seen|watched|saw|heard\s+\w+|thumbs?\s+\w+|fan\s+of|dig|[\U0001F44D\U0001F44E]"
+    r"|loath\w*|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|heard\s+\w+|thumbs?\s+\w+|fan\s+of|dig|[\U0001F44D\U0001F44E]"
 )
 _OPINION_SUBJECT = re.compile(r"(?:\b(?:i|we|they|he|she|kids|you|really|also|both|totally|do|did|does)|n't|nt|\bdo\s+not|\bdid\s+not)\s+$")
 _BOUNDARY = re.compile(
@@ -232,7 +241,7 @@ _RESET = re.compile(
 # Questions about one item; the object (title or reference) follows, or sits in `obj`.
 _ASK = re.compile(
     r"(?<![\w'])(?:"
-    r"(?:tell|talk)\s+(?:me\s+)?(?:a\s+(?:bit|little)\s+)?(?:more\s+)?about"
+    r"(?:tell|talk)\s+(?:me\s+)?(?:a\s+(?:bit|little)\s+)?(?:more\s+)?about|(?:what|how)\s+about"
     r"|(?:info(?:rmation)?|details|more|plot|synopsis|summary|cast|director|trivia|reviews?)\s+(?:on|about|of|for)"
     r"|what\s+do\s+you\s+know\s+about|who(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring\s+in|acting\s+in)"
     r"|who\s+(?:directed|made|wrote|stars\s+in|starred\s+in|acts\s+in|plays\s+in)"
@@ -350,13 +359,11 @@ class OfflineUnderstander:
         self.titles_: dict[str, list[int]] = {}
         self.title_prefixes_: set[str] = set()
         for it in items:
-            norm = normalize_title(it.title)
-            if not norm:
-                continue
-            self.titles_.setdefault(norm, []).append(it.item_id)
-            words = norm.split()
-            for k in range(1, len(words) + 1):
-                self.title_prefixes_.add(" ".join(words[:k]))
+            for norm in _title_keys(it.title):
+                self.titles_.setdefault(norm, []).append(it.item_id)
+                words = norm.split()
+                for k in range(1, len(words) + 1):
+                    self.title_prefixes_.add(" ".join(words[:k]))
         self.genres_ = {g: catalog.canonical_genre(g) for _, gs, _ in _GENRE_TABLE for g in gs}
 
     def parse(self, message: str, shown: Sequence[int] = ()) -> Request:
@@ -380,6 +387,8 @@ class _MessageParse:
         self.tokens = [(m.start(), m.end(), normalize_title(m.group())) for m in _TOKEN.finditer(self.text)]
         self.token_starts = [t[0] for t in self.tokens]
         self.all_caps = not any(c.islower() for c in self.text)
+        self.resolved: dict[str, TitleResolution] = {}
+        self.fuzzy_left = MAX_FUZZY_LOOKUPS
         self.mentions: list[_Mention] = []
         self.cues: list[_Cue] = []
         self.boundaries: list[int] = []
@@ -441,6 +450,10 @@ class _MessageParse:
                 found = True
         return found
 
+    def _before(self, pattern: re.Pattern, pos: int) -> bool:
+        """Whether the text just before `pos` ends with `pattern` (which ends in `$`)."""
+        return pattern.search(self.work, max(0, pos - 60), pos) is not None
+
     def _token_index(self, pos: int) -> int:
         """Index of the first token starting at or after `pos`."""
         return bisect_right(self.token_starts, pos - 1)
@@ -467,8 +480,8 @@ class _MessageParse:
             if not self._free(s, e):
                 continue
             raw = self.text[s:e].strip()
-            res = self.und.catalog.resolve_title(raw)
-            mention = self._from_resolution(s, e, raw, res, allow_unknown=raw[:1].isupper())
+            res = self._resolve(raw)
+            mention = self._from_resolution(s, e, raw, res, allow_unknown=raw[:1].isupper()) if res else None
             if mention is not None:
                 self._add(mention)
                 self._take(m.start(), m.end())
@@ -477,7 +490,7 @@ class _MessageParse:
         for m in list(_TRIGGER.finditer(self.work)):
             if not self._free(m.start(), m.end()):
                 continue
-            if m.group("like") is not None and _LIKE_NOT_CUE.search(self.work, 0, m.start()):
+            if m.group("like") is not None and self._before(_LIKE_NOT_CUE, m.start()):
                 continue
             refs_only = m.group("ref_only") is not None
             mention = self._object_at(m.end(), refs_only=refs_only)
@@ -501,6 +514,10 @@ class _MessageParse:
         if pos >= len(self.work) or self.work[pos] == MASK:
             return None
         ref = _REF_AFTER_CUE.match(self.work, pos)
+        i = self._token_index(pos)
+        exact = self._exact_span(i, limit) if i < len(self.tokens) else None
+        if ref is not None and exact is not None and exact[1] > ref.end():
+            ref = None  # "The Seventh Seal" is a film, not the seventh one shown
         if ref is not None and (limit is None or ref.end() <= limit):
             if continuation and ref.group("pron"):
                 return None
@@ -515,7 +532,7 @@ class _MessageParse:
             return None
         exact = self._exact_span(i, limit)
         sequel = _SEQUEL.match(self.work, exact[1]) if exact is not None else None
-        if exact is not None and (exact[2] or sequel):
+        if exact is not None and (exact[3] or sequel):
             # "Terminator 2", "Godfather part 2": a longer title than the exact one, maybe misspelt
             longer = self._fuzzy_title(i, continuation, limit, allow_unknown=False)
             if longer is not None:
@@ -523,25 +540,19 @@ class _MessageParse:
             if sequel:  # "Toy Story 2" is not in the catalog; "Toy Story" would be a wrong guess
                 return self._add(_Mention(exact[0], sequel.end(), self.text[exact[0] : sequel.end()], unknown=True))
         if exact is not None:
-            s, e, _ = exact
-            year = re.match(r"\s*\(?\s*(1[89]\d\d|20\d\d)\s*\)?(?![\w'])", self.work[e:])
-            if year and MASK not in year.group():
-                e += year.end()
-            words = [t[2] for t in self.tokens if s <= t[0] < e]
-            if len(words) == 1 and self._known(words[0]) and not self._quoted(s):
+            s, e, key, _ = exact
+            if len(key.split()) == 1 and self._known(key) and not self._quoted(s):
                 return None  # "I like kids movies": the genre reading wins over the film "Kids"
-            if continuation and len(words) == 1 and self._known(words[0]):
-                return None
-            raw = self.text[s:e]
-            return self._add(self._from_resolution(s, e, raw, self.und.catalog.resolve_title(raw), True))
+            return self._add(self._exact_mention(s, e, key))
         return self._fuzzy_title(i, continuation, limit, allow_unknown=True)
 
-    def _exact_span(self, i: int, limit: int | None) -> tuple[int, int, bool] | None:
+    def _exact_span(self, i: int, limit: int | None) -> tuple[int, int, str, bool] | None:
         """Longest run of tokens from `i` that is exactly a catalog title (article optional).
 
-        The flag says the words go on like a longer title ("Godfather part 2"), worth a fuzzy look.
+        Returns (start, end, normalised title, flag); the flag says the words go on like a longer
+        title ("Godfather part 2"), worth a fuzzy look.
         """
-        best: tuple[int, int] | None = None
+        best: tuple[int, int, str] | None = None
         reach = 0
         for first in (i, i + 1) if self.tokens[i][2] in _ARTICLE else (i,):
             key = ""
@@ -560,8 +571,22 @@ class _MessageParse:
                     break
                 reach = max(reach, e)
                 if key in self.und.titles_ and (best is None or e > best[1]):
-                    best = (self.tokens[i][0], e)
-        return None if best is None else (best[0], best[1], reach > best[1])
+                    best = (self.tokens[i][0], e, key)
+        return None if best is None else (*best, reach > best[1])
+
+    def _exact_mention(self, s: int, e: int, key: str) -> _Mention | None:
+        """A title typed exactly; duplicates ("Cape Fear") are told apart by a year after it."""
+        ids = self.und.titles_[key]
+        year = re.match(r"\s*\(?\s*(1[89]\d\d|20\d\d)\s*\)?(?![\w'])", self.work[e:])
+        if year and MASK not in year.group():
+            e += year.end()
+        label = self.text[s:e]
+        if len(ids) == 1:
+            return _Mention(s, e, label, item_id=ids[0])
+        res = self._resolve(label)  # the catalog knows the years
+        if res is not None and res.status == "exact" and res.item_id in ids:
+            return _Mention(s, e, label, item_id=res.item_id)
+        return _Mention(s, e, label, candidates=ids)
 
     def _fuzzy_title(self, i: int, continuation: bool, limit: int | None, allow_unknown: bool) -> _Mention | None:
         """A title with a typo, or an unknown one: only right after a trigger, never on its own."""
@@ -581,8 +606,9 @@ class _MessageParse:
             return None
         if len("".join(t[2] for t in content)) < 3:
             return None
-        raw = self.text[span[0][0] : span[-1][1]]
-        res = self.und.catalog.resolve_title(raw)
+        res = self._resolve(self.text[span[0][0] : span[-1][1]])
+        if res is None:
+            return None
         best: tuple[int, list[tuple[float, int]]] | None = None  # (tokens used, [(ratio, item_id)])
         if res.status != "none":
             for k in range(len(span), 0, -1):
@@ -611,12 +637,7 @@ class _MessageParse:
             return self._add(_Mention(s, e, self.text[s:e], unknown=True))
         k, ok = best
         s, e = span[0][0], span[k - 1][1]
-        label = self.text[s:e]
-        ok.sort(key=lambda r: -r[0])
-        clear = len(ok) == 1 and ok[0][0] >= 90 or (len(ok) > 1 and res.status == "fuzzy" and ok[0][0] - ok[1][0] >= 8)
-        if clear:
-            return self._add(_Mention(s, e, label, item_id=ok[0][1]))
-        return self._add(_Mention(s, e, label, candidates=[i for _, i in ok]))
+        return self._add(_choose(s, e, self.text[s:e], ok, res.status))
 
     @staticmethod
     def _acceptable(norm: str, res: TitleResolution) -> list[tuple[float, int]]:
@@ -629,19 +650,28 @@ class _MessageParse:
         digits = set(re.findall(r"\d+", norm))
         out = []
         for m in res.matches:
-            title = _arabic(normalize_title(m.title))
-            if set(re.findall(r"\d+", title)) != digits:
-                continue  # "Terminator 2" is not "The Terminator"
-            ratio = fuzz.ratio(norm, title)
-            if ratio >= 85 or (len(norm.split()) >= 2 and title.startswith(norm + " ")):
-                out.append((max(ratio, 90.0 if title.startswith(norm + " ") else ratio), m.item_id))
+            best = 0.0
+            for title in map(_arabic, _title_keys(m.title)):
+                if set(re.findall(r"\d+", title)) != digits:
+                    continue  # "Terminator 2" is not "The Terminator"
+                ratio = fuzz.ratio(norm, title)
+                if len(norm.split()) >= 2 and title.startswith(norm + " "):
+                    ratio = max(ratio, 90.0)  # "star trek" for "Star Trek: Generations"
+                best = max(best, ratio)
+            if best >= 85:
+                out.append((best, m.item_id))
         return out
 
-    def _from_resolution(self, s: int, e: int, label: str, res: TitleResolution, allow_unknown: bool) -> _Mention | None:
-        if res.status in ("exact", "fuzzy"):
-            if res.status == "fuzzy" and not self._acceptable(normalize_title(label), res):
-                return _Mention(s, e, label, unknown=True) if allow_unknown else None
+    def _from_resolution(
+        self, s: int, e: int, label: str, res: TitleResolution, allow_unknown: bool
+    ) -> _Mention | None:
+        if res.status == "exact":
             return _Mention(s, e, label, item_id=res.item_id)
+        if res.status == "fuzzy":
+            ok = self._acceptable(normalize_title(label), res)
+            if ok:
+                return _choose(s, e, label, ok, res.status)
+            return _Mention(s, e, label, unknown=True) if allow_unknown else None
         if res.status == "ambiguous":
             norm = normalize_title(label)
             ids = [m.item_id for m in res.matches if normalize_title(m.title) == norm] or [
@@ -660,20 +690,21 @@ class _MessageParse:
             if span is None:
                 i += 1
                 continue
-            words = [t for t in self.tokens if span[0] <= t[0] < span[1]]
-            content = [t for t in words if t[2] not in _ARTICLE]
-            capitalised = not self.all_caps and all(self.text[t[0]].isupper() for t in content if len(t[2]) > 3 or t is content[0])
-            alone = all(span[0] <= t[0] < span[1] or t[2] in ("the", "a", "an", "movie", "film") for t in self.tokens)
+            s, e, key, _ = span
+            words = [t for t in self.tokens if s <= t[0] < e]
+            content = [t for t in words if t[2] not in _ARTICLE] or words
+            significant = [t for t in content if len(t[2]) > 3 or t is content[0]]  # not "of", "in"
+            capitalised = not self.all_caps and all(self.text[t[0]].isupper() for t in significant)
+            alone = all(s <= t[0] < e or t[2] in ("the", "a", "an", "movie", "film") for t in self.tokens)
             if len(content) >= 2:
                 believable = alone or capitalised or not all(self._known(t[2]) or t[2] in _EVERYDAY for t in content)
             else:
                 believable = not self._known(content[0][2]) and (
-                    alone or capitalised and bool(_RIGHT_EVAL.match(self.work, span[1]))
+                    alone or capitalised and bool(_RIGHT_EVAL.match(self.work, e))
                 )
             if believable:
-                raw = self.text[span[0] : span[1]]
-                self._add(self._from_resolution(span[0], span[1], raw, self.und.catalog.resolve_title(raw), True))
-                i = self._token_index(span[1])
+                mention = self._add(self._exact_mention(s, e, key))
+                i = self._token_index(mention.end)
             else:
                 i += 1
 
@@ -696,7 +727,7 @@ class _MessageParse:
             if groups.get("none"):
                 mention.polarity = -1
             if not n:
-                self.warnings.append(f"I haven't shown any films yet, so I can't tell which ones you mean by '{label}'.")
+                self._nothing_shown(label)
         else:
             word = groups.get("ord") or groups.get("ord2")
             count = _COUNTS.get(groups.get("count") or groups.get("count2") or "", 1)
@@ -705,7 +736,7 @@ class _MessageParse:
             else:
                 k = int(groups.get("num") or 0)
             if not n:
-                self.warnings.append(f"I haven't shown any films yet, so I can't tell which one you mean by '{label}'.")
+                self._nothing_shown(label)
                 mention.positions = []
             elif k == -1:
                 mention.positions = list(range(max(0, n - count), n))
@@ -715,6 +746,19 @@ class _MessageParse:
                 mention.positions = []
                 self.warnings.append(f"There is no '{label}': I showed {n} film{'s' if n != 1 else ''}.")
         return self._add(mention)
+
+    def _resolve(self, raw: str) -> TitleResolution | None:
+        """The catalog's reading of a title; None once the message has used up its fuzzy lookups."""
+        if raw not in self.resolved:
+            if normalize_title(raw) not in self.und.titles_:  # a fuzzy search: a few ms each
+                if self.fuzzy_left == 0:
+                    return None
+                self.fuzzy_left -= 1
+            self.resolved[raw] = self.und.catalog.resolve_title(raw)
+        return self.resolved[raw]
+
+    def _nothing_shown(self, label: str) -> None:
+        self.warnings.append(f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")
 
     def _add(self, mention: _Mention | None) -> _Mention | None:
         if mention is not None:
@@ -746,9 +790,10 @@ class _MessageParse:
                 b = _year_span(m.group("b")) if "b" in pattern.groupindex and m.group("b") else None
                 if a is None or (kind == "range" and b is None):
                     continue
-                if kind == "point" and m.group() == m.group("a") and re.fullmatch(r"\d{4}", m.group()) and not 1880 <= a[0] <= 2030:
+                bare = kind == "point" and re.fullmatch(r"\d{4}", m.group())
+                if bare and not 1880 <= a[0] <= 2030:
                     continue  # a bare number such as 3000 is not read as a year
-                negated = bool(_NEG_BEFORE.search(self.work, 0, m.start()))
+                negated = bool(self._before(_NEG_BEFORE, m.start()))
                 label = m.group("a").strip() if kind in ("point",) else m.group().strip()
                 lo, hi = a
                 bound: tuple[int | None, int | None] | None
@@ -784,13 +829,13 @@ class _MessageParse:
         newest = self.und.newest_year_
         for m in _RECENT.finditer(self.work):
             if self._free(m.start(), m.end()):
-                neg = bool(_POP_NEG.search(self.work, 0, m.start()))
+                neg = bool(self._before(_POP_NEG, m.start()))
                 bound = (None, newest - RECENT_YEARS - 1) if neg else (newest - RECENT_YEARS, None)
                 bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
         for m in _OLD.finditer(self.work):
-            if self._free(m.start(), m.end()) and not _AGE.search(self.work, 0, m.start()):
-                neg = bool(_POP_NEG.search(self.work, 0, m.start()))
+            if self._free(m.start(), m.end()) and not self._before(_AGE, m.start()):
+                neg = bool(self._before(_POP_NEG, m.start()))
                 bound = (OLD_YEAR_MAX + 1, None) if neg else (None, OLD_YEAR_MAX)
                 bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
@@ -813,7 +858,7 @@ class _MessageParse:
         for pattern, value, other in ((_OBSCURE, "obscure", "popular"), (_POPULAR, "popular", "obscure")):
             for m in pattern.finditer(self.work):
                 if self._free(m.start(), m.end()):
-                    neg = bool(_POP_NEG.search(self.work, 0, m.start()))
+                    neg = bool(self._before(_POP_NEG, m.start()))
                     found = found or (other if neg else value)
                     self._take(m.start(), m.end())
         return found
@@ -839,9 +884,10 @@ class _MessageParse:
             polarity = {"neutral": 1, "neg": -1, "seen": 0, "pos": 1}[kind]
             text = m.group()
             opinion = bool(_OPINION.fullmatch(text))
-            if text in ("like", "love", "more like") and _OPINION_SUBJECT.search(self.work, 0, m.start()):
+            if text in ("like", "love", "more like") and self._before(_OPINION_SUBJECT, m.start()):
                 opinion = True
-            if kind == "pos" and prev is not None and prev.polarity == -1 and self._clause_start(prev.start) == self._clause_start(m.start()):
+            same_clause = prev is not None and self._clause_start(prev.start) == self._clause_start(m.start())
+            if kind == "pos" and same_clause and prev.polarity == -1:
                 between = self.work[prev.end : m.start()]
                 if not [w for w in _TOKEN.findall(between) if w not in _FILLER] and MASK not in between:
                     polarity = -1  # "nothing like", "don't want anything with": the negation carries
@@ -919,7 +965,7 @@ class _MessageParse:
                 target = max((m for m in (title, ref) if m is not None), key=lambda m: m.start, default=None)
                 if target is None:
                     if not self.shown:
-                        self.warnings.append(f"I haven't shown any films yet, so I can't tell which one you mean by '{mention.label}'.")
+                        self._nothing_shown(mention.label)
                         continue
                     target = _Mention(mention.start, mention.end, mention.label, positions=[0])
             if mention.opinion:
@@ -975,7 +1021,7 @@ class _MessageParse:
             intent = "reset"
         elif self.asked and (ask_about is not None or any(m.ask for m in self.mentions)):
             intent = "ask_item"
-        elif False and opinions and not requests and not constraints and not _ASKS_FOR_MORE.search(self.low):
+        elif opinions and not requests and not constraints and not _ASKS_FOR_MORE.search(self.low):
             intent = "feedback"
         elif self.shown and (
             shown_liked or shown_disliked or relative
@@ -1004,9 +1050,26 @@ class _MessageParse:
         )
 
 
+def _choose(s: int, e: int, label: str, ok: list[tuple[float, int]], status: str) -> _Mention:
+    """One film when the match is clear, else the candidates, so the user is asked; never a guess."""
+    ok = sorted(ok, key=lambda r: -r[0])
+    if (len(ok) == 1 and ok[0][0] >= 90) or (len(ok) > 1 and status == "fuzzy" and ok[0][0] - ok[1][0] >= 8):
+        return _Mention(s, e, label, item_id=ok[0][1])
+    return _Mention(s, e, label, candidates=[i for _, i in ok])
+
+
+def _title_keys(title: str) -> list[str]:
+    """The normalised names a film goes by: 'Seven (Se7en)' -> ['seven se7en', 'seven', 'se7en']."""
+    keys = [normalize_title(title)]
+    if "(" in title:
+        main, *aliases = re.split(r"\s*[()]\s*", title)
+        keys += [normalize_title(display_title(t)) for t in (main, *aliases)]
+    return [k for k in dict.fromkeys(keys) if k]
+
+
 def _in_catalog(item: object, catalog: Catalog) -> bool:
     """Whether a caller-given id is a catalog item (ids of any type or size are simply not)."""
-    return isinstance(item, int | np.integer) and -(2**62) < int(item) < 2**62 and int(item) in catalog
+    return isinstance(item, int | np.integer) and not isinstance(item, bool) and int(item) in catalog
 
 
 def _arabic(norm: str) -> str:

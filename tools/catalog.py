@@ -41,6 +41,7 @@ class ItemFilter(BaseModel):
     """Hard constraints; every field optional. Genres compare case-insensitively."""
 
     genres_any: list[str] = []
+    genres_all: list[str] = []
     genres_none: list[str] = []
     year_min: int | None = None
     year_max: int | None = None
@@ -187,6 +188,9 @@ class Catalog:
                 f"item_id IN (SELECT item_id FROM item_genres WHERE lower(genre) IN ({','.join('?' * len(flt.genres_any))}))"
             )
             params += [g.lower() for g in flt.genres_any]
+        for g in flt.genres_all:
+            clauses.append("item_id IN (SELECT item_id FROM item_genres WHERE lower(genre) = ?)")
+            params.append(g.lower())
         if flt.genres_none:
             clauses.append(
                 f"item_id NOT IN (SELECT item_id FROM item_genres WHERE lower(genre) IN ({','.join('?' * len(flt.genres_none))}))"

@@ -151,3 +151,16 @@ def test_trace_lists_nodes_with_timings(rec):
     nodes = [s.node for s in r.trace]
     assert nodes == ["understand", "recall", "plan", "retrieve", "rerank", "respond", "remember"]
     assert all(s.ms >= 0 for s in r.trace)
+
+
+def test_two_genres_prefer_items_with_both(rec):
+    r = rec.chat(new_user(), "a funny horror movie")
+    assert r.items and all({"Comedy", "Horror"} <= set(i.genres) for i in r.items)
+
+
+def test_reset_with_a_new_request_recommends_at_once(rec):
+    user = new_user()
+    rec.chat(user, "a 90s comedy")
+    r = rec.chat(user, "start over, I want westerns")
+    assert r.items and all("Western" in i.genres for i in r.items)
+    assert rec.session(user).year_min is None

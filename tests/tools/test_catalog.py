@@ -90,3 +90,8 @@ def test_fts_search(catalog):
 def test_normalize_title():
     assert normalize_title("The Godfather") == "godfather"
     assert normalize_title("  L'Amour   fou!! ") == "amour fou"
+
+
+def test_genres_all_requires_every_genre(catalog):
+    ids = catalog.filter(ItemFilter(genres_all=["Comedy", "Horror"]))
+    assert ids and all({"Comedy", "Horror"} <= set(i.genres) for i in catalog.get(ids))
