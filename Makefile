@@ -2,13 +2,15 @@
 PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 7860
 STAMP   := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test install data artifacts eval lint bench clean
+.PHONY: demo test install data artifacts eval lint bench clean browser ui
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH (or: make PY=python3)"; exit 1; }
@@ -32,8 +34,20 @@ eval: artifacts
 
 demo: artifacts
 	$(BIN)/convrec eval offline --json reports/offline.json
+	$(BIN)/convrec ui --host $(UI_HOST) --port $(UI_PORT)
 
-test: data
+ui: artifacts
+	$(BIN)/convrec ui --host $(UI_HOST) --port $(UI_PORT)
+
+# The browser test (tests/ui) drives Debian's Chromium; where apt cannot install it, that test skips.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	  echo "installing chromium for the browser test (apt-get)"; \
+	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; } \
+	    || echo "warning: could not install chromium; the browser test will be skipped"; }
+
+test: data browser
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

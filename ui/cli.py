@@ -115,6 +115,52 @@ def eval_offline(json_path: Path = typer.Option(None, "--json", help="write the 
         typer.echo(f"wrote {json_path}")
 
 
+@eval_app.command("sim")
+def eval_sim(
+    users: int = typer.Option(0, help="simulated users: a seeded sample of ml-100k users; 0 = all"),
+    max_turns: int = typer.Option(5, help="turns before a conversation counts as a failure"),
+    k: int = typer.Option(10, help="a turn succeeds when the target is in the top k shown"),
+    seed: int = typer.Option(0, help="seeds the user sample and every simulated user"),
+    systems: str = typer.Option("agent,agent-no-memory,agent-no-rerank,cf,content,pop",
+                                help="comma-separated, from agent.api.SYSTEMS"),
+    workers: int = typer.Option(1, help="processes; each loads its own ConvRec and memory folder"),
+    protocol: str = typer.Option(
+        "standard", help="standard: each user's test target, its ml-100k id brings its history. "
+        "memory: session 1 states tastes from history under a fresh user id, session 2 is scored. "
+        "cold: users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0 "
+        "(and CONVREC_ARTIFACTS=<dir>)."),
+    simulator: str = typer.Option("template", help="template (offline, seeded) or llm (needs CONVREC_LLM_*)"),
+    json_path: Path = typer.Option(None, "--json", help="write the results JSON here"),
+    report: Path = typer.Option(None, help="write report.md, plots and conversations.jsonl into this folder"),
+) -> None:
+    """Simulated users, each after its hidden test target, talk to every system; same users, same seed."""
+    from pydantic import ValidationError
+
+    from evals.report import format_table, write_report
+    from evals.runner import SimSettings, conversation_record, run_simulation
+
+    config = _setup()
+    try:
+        settings = SimSettings(users=users, max_turns=max_turns, k=k, seed=seed, workers=workers,
+                               systems=[s.strip() for s in systems.split(",") if s.strip()],
+                               protocol=protocol, simulator=simulator)
+    except ValidationError as e:
+        _fail("; ".join(f"--{'-'.join(map(str, err['loc'])).replace('_', '-')}: {err['msg']}" for err in e.errors()))
+    art = _load_artifacts(config)
+    try:
+        results, conversations = run_simulation(settings, config, progress=sys.stderr.isatty(), art=art)
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(format_table(results))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(results, indent=2))
+        typer.echo(f"wrote {json_path}")
+    if report:
+        path = write_report(results, report, [conversation_record(c, art.catalog) for c in conversations])
+        typer.echo(f"wrote {path}")
+
+
 @app.command()
 def chat(user: str = typer.Option("new-user", help="an ml-100k user id (1-943) brings its history"),
          session: str = typer.Option(None, help="session id to resume"),
@@ -144,6 +190,32 @@ def chat(user: str = typer.Option("new-user", help="an ml-100k user id (1-943) b
         if trace:
             typer.echo("  trace: " + " -> ".join(f"{s.node} {s.ms:.1f}ms" for s in reply.trace))
     rec.close()
+
+
+@app.command()
+def ui(host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0.0 for every one)"),
+       port: int = typer.Option(7860, help="port to listen on")) -> None:
+    """Serve the chat UI in the browser; prints the URL and runs until Ctrl-C."""
+    from agent import ConvRec
+    from tools.artifacts import ArtifactError
+    from ui.app import create_app
+
+    config = _setup()
+    try:
+        rec = ConvRec.load(config=config)
+    except ArtifactError as e:
+        _fail(str(e))
+    demo = create_app(rec)
+    try:
+        demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True)
+    except OSError as e:  # gradio says "Cannot find empty port" when the port is taken
+        rec.close()
+        _fail(f"cannot listen on {host}:{port} ({e}); try another --port")
+    typer.secho(f"convrec UI running on http://{host}:{port}  (Ctrl-C to stop)", fg=typer.colors.GREEN)
+    try:
+        demo.block_thread()  # returns on Ctrl-C, after closing the server
+    finally:
+        rec.close()
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 
 FILES = ("reranker.json", "reranker_codes.npz", "reranker_model.pt")
 FUSION_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
-# A request's matrices are small; a second BLAS thread gains nothing and, when the other core is
-# busy, stalls each product for a scheduler slice (measured 16 ms instead of 1 ms per history).
+# Our matrices are small: a second BLAS thread gains little and, when the other core is busy,
+# stalls each product for a scheduler slice (measured 16 ms instead of 1 ms for one history).
 _BLAS = ThreadpoolController()
 
 
@@ -59,7 +59,8 @@ class GenerativeReranker:
     Without retrieval scores the order is the generator's alone.
 
     Semantic IDs quantise the text vector joined with a CF vector (``cf_weight`` of the squared
-    norm, 0 = text only) with ``n_levels`` of ``n_codes`` codes; ``beam_size`` bounds the search.
+    norm, 0 = text only) with ``n_levels`` of ``n_codes`` codes; a cold item borrows the CF
+    vector of its ``cold_neighbours`` nearest items by text. ``beam_size`` bounds the search.
     """
 
     def __init__(
@@ -68,6 +69,7 @@ class GenerativeReranker:
         n_levels: int = 3,
         cf_weight: float = 0.5,
         cf_dim: int = 64,
+        cold_neighbours: int = 5,
         config: CodeTransformerConfig | None = None,
         beam_size: int = 100,
         fusion_weight: float | None = None,
@@ -77,6 +79,7 @@ class GenerativeReranker:
         self.n_levels = n_levels
         self.cf_weight = cf_weight
         self.cf_dim = cf_dim
+        self.cold_neighbours = cold_neighbours
         self.config = config or CodeTransformerConfig()
         self.beam_size = beam_size
         self.fusion_weight = fusion_weight
@@ -85,26 +88,25 @@ class GenerativeReranker:
     # -- training -----------------------------------------------------------------------------
     def content_vectors(self, split: Split, item_vectors: np.ndarray) -> np.ndarray:
         """What the semantic IDs quantise: the unit text vector joined with a unit CF vector,
-        weighted by ``cf_weight``. The CF vector is the item's row of a truncated SVD of the
-        train matrix; an item without train interactions gets it predicted from its text (ridge
-        regression fitted on the other items), so its code still comes from its text alone."""
+        weighted by ``cf_weight``. The CF vector is the item's row of a truncated SVD of the train
+        matrix; an item without train interactions takes the mean CF vector of its
+        ``cold_neighbours`` nearest items by text, so its code comes from its text alone."""
         text = unit_rows(np.asarray(item_vectors, dtype=np.float64))
         if self.cf_weight <= 0:
             return text
         X = split.train_matrix("train").T.tocsr().astype(np.float64)  # items x users
-        counts = np.asarray(X.sum(1)).ravel()
-        warm = counts > 0
-        # degree-normalised co-occurrence, as in spectral CF: popular items do not dominate
-        du = np.asarray(X.sum(0)).ravel()
-        Xn = sp.diags(1 / np.sqrt(np.maximum(counts, 1))) @ X @ sp.diags(1 / np.sqrt(np.maximum(du, 1)))
+        di, du = np.asarray(X.sum(1)).ravel(), np.asarray(X.sum(0)).ravel()
+        # degree-normalised, as in spectral CF, so that popular items do not fill the spectrum
+        Xn = sp.diags(1 / np.sqrt(np.maximum(di, 1))) @ X @ sp.diags(1 / np.sqrt(np.maximum(du, 1)))
         k = min(self.cf_dim, min(Xn.shape) - 1)
         u, s, _ = svds(Xn, k=k, v0=np.ones(min(Xn.shape)) / np.sqrt(min(Xn.shape)))
-        cf = u * s
-        if (~warm).any():
-            A = text[warm]
-            W = np.linalg.solve(A.T @ A + 1.0 * np.eye(A.shape[1]), A.T @ unit_rows(cf[warm]))
-            cf[~warm] = text[~warm] @ W
-        cf = unit_rows(cf)
+        cf = unit_rows(u * s)
+        warm = np.flatnonzero(di > 0)
+        cold = np.flatnonzero(di == 0)
+        if len(cold) and len(warm):
+            n = min(self.cold_neighbours, len(warm))
+            near = np.argsort(-(text[cold] @ text[warm].T), axis=1, kind="stable")[:, :n]
+            cf[cold] = unit_rows(cf[warm[near]].mean(1))
         return np.hstack([text * np.sqrt(1 - self.cf_weight), cf * np.sqrt(self.cf_weight)])
 
     def fit(
@@ -118,6 +120,10 @@ class GenerativeReranker:
     ) -> GenerativeReranker:
         """Learn codes (items with train interactions), encode the rest from text, train the
         generator on the train sequences, and tune the fusion weight on validation."""
+        with _BLAS.limit(limits=1, user_api="blas"):
+            return self._fit(split, item_vectors, cf_model, seed, epochs_scale, progress)
+
+    def _fit(self, split, item_vectors, cf_model, seed, epochs_scale, progress) -> GenerativeReranker:
         item_vectors = np.asarray(item_vectors)
         if item_vectors.ndim != 2 or len(item_vectors) != split.n_items:
             raise ValueError(
@@ -228,6 +234,8 @@ class GenerativeReranker:
             raise ValueError(
                 f"retrieval_scores has {len(retrieval_scores)} entries for {len(candidates)} candidates"
             )
+        if len(candidates) == 0 or k <= 0:
+            return []
         _, first = np.unique(candidates, return_index=True)
         first = np.sort(first)
         candidates = candidates[first]
@@ -235,7 +243,7 @@ class GenerativeReranker:
         w = self.fusion_weight_
         if retrieval_scores is not None and w < 1.0:
             score = w * score + (1 - w) * zscore(finite(retrieval_scores)[first])
-        order = np.argsort(-score, kind="stable")[: max(0, k)]
+        order = np.argsort(-score, kind="stable")[:k]
         return [(int(candidates[i]), float(score[i])) for i in order]
 
     # -- persistence --------------------------------------------------------------------------
@@ -246,7 +254,8 @@ class GenerativeReranker:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {
             "params": {"n_codes": self.n_codes, "n_levels": self.n_levels, "cf_weight": self.cf_weight,
-                       "cf_dim": self.cf_dim, "beam_size": self.beam_size,
+                       "cf_dim": self.cf_dim, "cold_neighbours": self.cold_neighbours,
+                       "beam_size": self.beam_size,
                        "fusion_weight": self.fusion_weight, "n_candidates": self.n_candidates},
             "config": self.config_.to_dict(),
             "n_items": int(len(self.codes_)),

@@ -84,10 +84,12 @@ def beam_search(step: StepFn, trie: PrefixTrie, beam_size: int) -> tuple[np.ndar
         child = np.flatnonzero(slot[parent] >= 0)  # contiguous runs, one per beam
         row = slot[parent[child]]
         lp = logp[row, trie.token_[level + 1][child]].astype(np.float64)
-        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-        m = np.maximum.reduceat(lp, starts)
-        norm = np.log(np.add.reduceat(np.exp(lp - np.repeat(m, np.diff(np.r_[starts, len(lp)]))), starts)) + m
-        total = scores[row] + lp - np.repeat(norm, np.diff(np.r_[starts, len(lp)]))
+        # children of one beam are contiguous: renormalise each run with a log-sum-exp
+        starts = np.flatnonzero(np.concatenate([[True], row[1:] != row[:-1]]))
+        sizes = np.diff(np.append(starts, len(lp)))
+        m = np.repeat(np.maximum.reduceat(lp, starts), sizes)
+        norm = np.repeat(np.log(np.add.reduceat(np.exp(lp - m), starts)), sizes) + m
+        total = scores[row] + lp - norm
         keep = np.argsort(-total, kind="stable")[:beam_size]
         beams, scores = child[keep], total[keep]
     return trie.items_[beams], scores

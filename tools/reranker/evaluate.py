@@ -125,3 +125,4 @@ def evaluate_cold(
             recall = float(np.mean(r)) if method == "random" else _metrics(r, t, k)[f"recall@{k}"]
             out[name][method] = {f"recall@{k}": recall}
     return out
+

@@ -1,0 +1,198 @@
+"""The simulated-user report: a markdown file with the tables, the goals, PNG plots and the run's provenance."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# The goals issue #5 sets for the full agent (offline default), checked in every standard report.
+GOALS = {"success": 0.90, "avg_turns": 2.5, "turn1_vs_cf": 1.5, "cold_vs_warm": 0.6}
+
+
+def _keys(report: dict[str, Any]) -> tuple[str, str, str, int]:
+    p = report["protocol"]
+    n, k = p["max_turns"], p["k"]
+    return f"success@{n}", f"recall@{k}_by_turn", f"ndcg@{k}", n
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The main table, one row per system, as markdown."""
+    success, recall, ndcg, n = _keys(report)
+    k = report["protocol"]["k"]
+    run = report.get("run", {})
+    head = ["system", "users", success, "avg turns", *[f"R@{k} t{t}" for t in range(1, n + 1)], f"NDCG@{k}", "wall s",
+            "ms/turn"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in report["systems"].items():
+        a = r["all"]
+        row = [name, str(a["users"]), f"{a[success]:.3f}", f"{a['avg_turns']:.2f}", *[f"{v:.3f}" for v in a[recall]],
+               f"{a[ndcg]:.3f}", _num(run.get("wall_s", {}).get(name)), _num(run.get("ms_per_turn", {}).get(name), 0)]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def format_buckets(report: dict[str, Any], key: str) -> str:
+    """Success and average turns per bucket (``target_popularity`` or ``user_activity``)."""
+    success, _, _, _ = _keys(report)
+    names = list(report["protocol"]["buckets"][key])[:-1]  # the last entry says what the buckets count
+    spans = report["protocol"]["buckets"][key]
+    first = next(iter(report["systems"].values()))[key]
+    head = ["system", *[f"{b} ({spans[b]}; {first[b]['users']} users)" for b in names]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, r in report["systems"].items():
+        cells = [f"{r[key][b][success]:.3f} / {r[key][b]['avg_turns']:.2f}" if r[key][b]["users"] else "-" for b in names]
+        lines.append("| " + " | ".join([name, *cells]) + " |")
+    return "\n".join(lines)
+
+
+def check_goals(report: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
+    """(goal, met?, the numbers) for the full agent; None where the report lacks what a goal needs."""
+    success, recall, _, n = _keys(report)
+    systems = report["systems"]
+    agent = systems.get("agent")
+    if agent is None:
+        return []
+    a = agent["all"]
+    out = [
+        (f"{success} >= {GOALS['success']}", a[success] >= GOALS["success"], f"{a[success]:.3f}"),
+        (f"avg turns <= {GOALS['avg_turns']}", a["avg_turns"] <= GOALS["avg_turns"], f"{a['avg_turns']:.2f}"),
+    ]
+    if "cf" in systems:
+        cf1, a1 = systems["cf"]["all"][recall][0], a[recall][0]
+        ratio = a1 / cf1 if cf1 else float("inf")
+        out.append((f"recall after turn 1 >= {GOALS['turn1_vs_cf']}x cf", ratio >= GOALS["turn1_vs_cf"],
+                    f"{a1:.3f} vs cf {cf1:.3f} = {ratio:.2f}x"))
+    cold, warm = agent["target_popularity"]["cold"], agent["target_popularity"]["warm"]
+    if cold["users"] and warm["users"]:
+        ratio = cold[success] / warm[success] if warm[success] else float("inf")
+        out.append((f"cold-target success >= {GOALS['cold_vs_warm']}x warm", ratio >= GOALS["cold_vs_warm"],
+                    f"{cold[success]:.3f} vs {warm[success]:.3f} = {ratio:.2f}x"))
+    for name in ("agent-no-memory", "agent-no-rerank", "content", "cf", "pop"):
+        if name in systems:
+            other = systems[name]["all"][success]
+            out.append((f"{name} below agent ({success})", other < a[success], f"{other:.3f} vs {a[success]:.3f}"))
+    return out
+
+
+def plot_recall_by_turn(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    _, recall, _, n = _keys(report)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for name, r in report["systems"].items():
+        ax.plot(range(1, n + 1), r["all"][recall], marker="o", label=name)
+    ax.set_xlabel("turn")
+    ax.set_ylabel(f"Recall@{report['protocol']['k']} (target shown so far)")
+    ax.set_xticks(range(1, n + 1))
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{report['protocol']['users']} simulated users, {report['protocol']['name']} protocol")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_success_by_bucket(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    success, _, _, _ = _keys(report)
+    systems = list(report["systems"])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, key, title in zip(axes, ("target_popularity", "user_activity"),
+                              ("by target popularity (train interactions)", "by user activity (train history)"), strict=True):
+        buckets = list(report["protocol"]["buckets"][key])[:-1]
+        width = 0.8 / len(systems)
+        for j, name in enumerate(systems):
+            vals = [report["systems"][name][key][b].get(success, 0.0) for b in buckets]
+            ax.bar([i + j * width for i in range(len(buckets))], vals, width, label=name)
+        spans = report["protocol"]["buckets"][key]
+        ax.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(buckets))],
+                      [f"{b}\n{spans[b]}" for b in buckets])
+        ax.set_title(f"{success} {title}")
+        ax.set_ylim(0, 1)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_report(report: dict[str, Any], out_dir: Path, conversations: Sequence[dict[str, Any]] = ()) -> Path:
+    """Write report.md, results.json, the two plots and conversations.jsonl into ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps(report, indent=2))
+    plot_recall_by_turn(report, out_dir / "recall_by_turn.png")
+    plot_success_by_bucket(report, out_dir / "success_by_bucket.png")
+    if conversations:
+        with open(out_dir / "conversations.jsonl", "w") as f:
+            for c in conversations:
+                f.write(json.dumps(c) + "\n")
+    (out_dir / "report.md").write_text(render_markdown(report, bool(conversations)))
+    return out_dir / "report.md"
+
+
+def render_markdown(report: dict[str, Any], with_conversations: bool = False) -> str:
+    p, run = report["protocol"], report.get("run", {})
+    success, _, _, n = _keys(report)
+    lines = [
+        f"# Simulated-user evaluation: {p['name']} protocol",
+        "",
+        f"{p['users']} users of {p['dataset']}, {p['simulator']} simulator, up to {n} turns, k = {p['k']}, "
+        f"seed {p['seed']}, CF model `{p['cf_model']}` (the simulator's \"like X\" hints come from `{p.get('anchor_model')}`)" + (f", {p['cold_items']} cold items" if p["cold_items"] else "") + ".",
+        "",
+        "```",
+        run.get("command", "(command not recorded)"),
+        "```",
+        "",
+        format_table(report),
+        "",
+        f"{p['definitions']['success']}; avg turns: {p['definitions']['avg_turns']}; "
+        f"R@k tN: {p['definitions']['recall_by_turn']}; NDCG: {p['definitions']['ndcg']}.",
+        "",
+        f"## By target popularity ({success} / avg turns)",
+        "",
+        format_buckets(report, "target_popularity"),
+        "",
+        f"## By user activity ({success} / avg turns)",
+        "",
+        format_buckets(report, "user_activity"),
+        "",
+    ]
+    goals = check_goals(report)
+    if goals and p["name"] == "standard":
+        lines += ["## Goals for the full agent", "", "| goal | met | numbers |", "|---|---|---|"]
+        lines += [f"| {g} | {'yes' if ok else 'NO'} | {nums} |" for g, ok, nums in goals]
+        lines.append("")
+    lines += [
+        "## Plots", "", "![recall by turn](recall_by_turn.png)", "", "![success by bucket](success_by_bucket.png)", "",
+        "## Run", "",
+        f"- started {run.get('started_at')}, total {run.get('total_wall_s')} s with {run.get('workers')} worker process(es)",
+        f"- machine: {json.dumps(run.get('machine', {}))}",
+        f"- versions: {json.dumps(run.get('versions', {}))}",
+        f"- dataset checksum {p['dataset_checksum']}",
+        "",
+        "Mean milliseconds per turn in each node of the graph:",
+        "",
+    ]  # fmt: skip
+    node_ms = run.get("node_ms", {})
+    nodes = list(dict.fromkeys(n for v in node_ms.values() for n in v))
+    if nodes:
+        lines += ["| system | " + " | ".join(nodes) + " |", "|" + "---|" * (len(nodes) + 1)]
+        lines += [f"| {s} | " + " | ".join(_num(v.get(n), 1) for n in nodes) + " |" for s, v in node_ms.items()]
+    if with_conversations:
+        lines += ["", "Every conversation, turn by turn: `conversations.jsonl`."]
+    return "\n".join(lines) + "\n"
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"

@@ -1,0 +1,197 @@
+"""The UI in a real browser: headless Chromium driven by Playwright against the app on 127.0.0.1,
+over the small real build (150 ml-100k users), with memory in a fresh temporary folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from ui.app import card_html, memory_html
+
+CHROMIUM = "/usr/bin/chromium"
+# Quiet in a closed network: no GPU, no QUIC, no first-run, sync, component or background fetches.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+REQUEST = "a comedy from the 90s"
+USER = "5"  # an ml-100k user inside the small build
+TIMEOUT_MS = 60_000  # a turn takes well under a second; the margin is for a loaded 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(rec):
+    from ui.app import create_app
+
+    demo = create_app(rec)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return demo, f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture(scope="module")
+def rec(small_artifacts, small_config, tmp_path_factory):
+    from agent import ConvRec
+
+    config = small_config.model_copy(update={"memory_dir": tmp_path_factory.mktemp("ui-memory")})
+    r = ConvRec.load(small_artifacts.path, config=config)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def url(rec):
+    demo, address = _serve(rec)
+    yield address
+    demo.close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """A Chromium context with a fresh profile (--user-data-dir) under the test's tmp folder."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM}: `make test` installs it (apt-get install -y chromium "
+                    "chromium-driver); that step failed or was not run")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True,
+            viewport={"width": 1440, "height": 1000})
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context
+        context.close()
+
+
+def pick_user(page, user: str) -> None:
+    """Pick an ml-100k user in the dropdown (call once the page has loaded: a late load re-renders it)."""
+    box = page.locator("#user-picker input")
+    box.click()
+    box.fill("")
+    box.press_sequentially(f"ml-100k user {user}")
+    opts = page.locator("[role=option]").all_inner_texts()
+    page.get_by_role("option", name=f"ml-100k user {user}", exact=True).click()
+    try:
+        page.locator("#user-info", has_text=f"ml-100k user {user}:").wait_for(timeout=8000)
+    except Exception:
+        page.screenshot(path="/tmp/uishots/pickfail.png", full_page=True)
+        print("OPTS", opts[:5], len(opts))
+        print("INFO", page.locator("#user-info").inner_text())
+        print("VALUE", page.locator("#user-picker input").input_value())
+        raise
+
+
+def send(page, message: str) -> None:
+    """Send a message and wait for the bot's answer to it."""
+    answers = page.locator("#chat [data-testid=bot]")
+    before = answers.count()
+    page.locator("#message textarea").fill(message)
+    page.locator("#send").click()
+    page.wait_for_function(f"document.querySelectorAll('#chat [data-testid=bot]').length > {before}")
+
+
+def cards(page) -> list[dict]:
+    """The visible recommendation cards, read from their data attributes."""
+    out = []
+    for card in page.locator(".rec-card").all():
+        if card.is_visible():
+            genres = card.get_attribute("data-genres")
+            out.append({"item_id": int(card.get_attribute("data-item-id")), "title": card.get_attribute("data-title"),
+                        "year": int(card.get_attribute("data-year")), "genres": genres.split("|"),
+                        "reason": card.locator(".reason").inner_text()})
+    return out
+
+
+def assert_90s_comedies(shown: list[dict]) -> None:
+    assert len(shown) >= 5, shown
+    for c in shown:
+        assert "Comedy" in c["genres"] and 1990 <= c["year"] <= 1999, c
+
+
+@pytest.mark.slow
+def test_chat_like_ask_again_reload(browser, url, rec, tmp_path):
+    page = browser.new_page()
+    page.goto(url, wait_until="load")
+    page.locator("#user-info", has_text="New user").wait_for()
+
+    # who you are: an ml-100k user, shown with a few of their past items
+    pick_user(page, USER)
+    last_seen = rec.tools.catalog.get(rec.tools.histories[USER][-1:])[0]
+    assert last_seen.title in page.locator("#user-info").inner_text()
+
+    send(page, REQUEST)
+    page.locator("#card-4 .rec-card").wait_for()
+    first = cards(page)
+    assert_90s_comedies(first)
+    assert "Nothing remembered yet" in page.locator("#memory").inner_text()
+
+    liked = first[0]
+    page.locator("#like-0").click()
+    page.locator("#memory li", has_text=f"likes {liked['title']}").wait_for()
+    page.locator("#card-0 .rec-card.liked").wait_for()
+
+    send(page, REQUEST)
+    page.wait_for_function(f"document.querySelector('#card-0 .rec-card').dataset.itemId != '{liked['item_id']}'")
+    second = cards(page)
+    assert_90s_comedies(second)
+    assert [c["item_id"] for c in second] != [c["item_id"] for c in first]
+    assert liked["item_id"] not in {c["item_id"] for c in second}
+    assert any(liked["title"] in c["reason"] for c in second), "no card explains itself by the liked film"
+    # the trace lists the graph's nodes with their timings
+    page.locator("#trace-panel").get_by_text("Trace").click()
+    trace = page.locator("#trace").inner_text()
+    assert "retrieve" in trace and "ms" in trace
+
+    page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
+    assert (tmp_path / "ui.png").stat().st_size > 10_000
+
+    # reload: this browser comes back as the same user (localStorage), and picking them again shows
+    # their memory
+    page.reload(wait_until="load")
+    page.locator("#user-info", has_text=f"ml-100k user {USER}:").wait_for()  # the page has loaded
+    pick_user(page, USER)
+    page.locator("#memory li", has_text=f"likes {liked['title']}").wait_for()
+    assert cards(page) == []  # a fresh session starts with no list
+
+    # forget me empties the memory
+    page.locator("#forget").click()
+    page.locator("#memory", has_text="Nothing remembered yet").wait_for()
+    assert rec.memories(USER) == []
+
+
+def test_http_api_with_gradio_client(url):
+    client_mod = pytest.importorskip("gradio_client")
+    client = client_mod.Client(url, verbose=False)
+    reply = client.predict(user_id="api-user", message=REQUEST, session_id="", api_name="/recommend")
+    assert_90s_comedies(reply["items"])
+
+
+@pytest.mark.slow
+def test_failure_is_a_chat_message(browser, small_artifacts, small_config, tmp_path):
+    from agent import ConvRec
+
+    broken = ConvRec.load(small_artifacts.path, config=small_config.model_copy(update={"memory_dir": tmp_path}))
+    demo, address = _serve(broken)
+    try:
+        page = browser.new_page()
+        page.goto(address, wait_until="load")
+        page.locator("#user-info", has_text="New user").wait_for()
+        broken.close()  # its dialogue-state database is gone: every turn now fails inside
+        send(page, REQUEST)
+        answer = page.locator("#chat [data-testid=bot]").last.inner_text()
+        assert "went wrong" in answer and "Traceback" not in page.content()
+        assert cards(page) == []
+    finally:
+        demo.close()
+
+
+def test_cards_escape_what_they_show():
+    item = {"item_id": 1, "title": "<script>x</script>", "year": 1995, "genres": ["Comedy"],
+            "reason": "a & b <b>", "vote": None}
+    html = card_html(1, item)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "a &amp; b &lt;b&gt;" in html
+    assert "Nothing remembered" in memory_html([])
