@@ -17,9 +17,22 @@ def offline_report(art: Artifacts) -> dict[str, Any]:
         name: {"valid": evaluate(model, art.split, "valid"), "test": evaluate(model, art.split, "test")}
         for name, model in art.cf_models.items()
     }
+    selected = art.manifest["cf"]["selected"]
+    if art.reranker is not None:
+        from tools.reranker.evaluate import evaluate_rerank
+
+        # the reranker over the selected model's top-N, on the same users as the CF rows
+        n = art.manifest["config"]["candidates"]
+        valid = evaluate_rerank(art.split, art.selected_cf, art.reranker, "valid", n_candidates=n)
+        test = evaluate_rerank(art.split, art.selected_cf, art.reranker, "test", n_candidates=n)
+        models[f"{selected}+rerank"] = {
+            "valid": _rerank_row(valid), "test": _rerank_row(test),
+            "fusion_weight": test["fusion_weight"], "target_in_top_n": {"valid": valid["target_in_candidates"],
+                                                                       "test": test["target_in_candidates"]},
+        }  # fmt: skip
     return {
         "models": models,
-        "selected": art.manifest["cf"]["selected"],
+        "selected": selected,
         "dataset": art.manifest["dataset"]["name"],
         "users": int(len(art.split.test)),
         "protocol": art.manifest["split"]["protocol"] + "; full ranking minus the user's history",
@@ -31,8 +44,10 @@ def format_table(report: dict[str, Any]) -> str:
     lines = [head, "-" * len(head)]
     for name, r in report["models"].items():
         mark = " *" if name == report["selected"] else ""
-        lines.append(f"{name + mark:<18}" + "".join(f"{r[s][m]:>17.4f}" for s in ("valid", "test") for m in METRICS))
-    lines.append(f"* selected by valid ndcg@10; {report['users']} users, {report['dataset']}")
+        lines.append(f"{name + mark:<18}" + "".join(
+            f"{r[s][m]:>17.4f}" if r[s][m] is not None else f"{'-':>17}" for s in ("valid", "test") for m in METRICS))
+    lines.append(f"* selected by valid ndcg@10; {report['users']} users, {report['dataset']}; "
+                 "'+rerank' = the generative reranker over the selected model's top-N")
     return "\n".join(lines)
 
 
@@ -55,3 +70,8 @@ def plot_report(report: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _rerank_row(result: dict[str, Any]) -> dict[str, float | None]:
+    """The reranked top-N in the same columns (it returns 10 items, so no recall@20)."""
+    return {"recall@10": result["rerank"]["recall@10"], "recall@20": None, "ndcg@10": result["rerank"]["ndcg@10"]}

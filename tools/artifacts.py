@@ -112,11 +112,16 @@ class Artifacts:
             catalog = Catalog(path / "catalog.sqlite")
             split = load_split(path / "split.npz")
             n_chroma = count_chroma_items(path / "chroma")
+            reranker = None
+            if manifest.get("reranker") is not None:
+                from tools.reranker import GenerativeReranker
+
+                reranker = GenerativeReranker.load(path / "reranker")
         except Exception as e:  # noqa: BLE001 - any failure here means the folder is unusable
             raise ArtifactError(f"artifacts at {path} could not be read ({type(e).__name__}: {e}). {fix}") from e
         if n_chroma != len(catalog) or vectors.shape[0] != len(catalog):
             raise ArtifactError(f"item vectors ({vectors.shape[0]}, chroma {n_chroma}) != catalog ({len(catalog)}). {fix}")
-        return cls(path, manifest, catalog, split, cf, vectors)
+        return cls(path, manifest, catalog, split, cf, vectors, reranker)
 
 
 def is_current(config: Config, dataset: Dataset | None = None) -> bool:
@@ -165,6 +170,18 @@ def build(config: Config, progress: bool = True) -> Path:
         write_chroma_items(tmp / "chroma", dataset.items.item_id.to_numpy(), vectors, list(dataset.items.title))
         t = step("text", t)
 
+        rerank_info = None
+        if config.reranker:
+            from tools.reranker import GenerativeReranker
+
+            reranker = GenerativeReranker(n_candidates=config.candidates).fit(
+                split, vectors, cf_model=cf_models[cf_report["selected"]], seed=config.seed,
+                epochs_scale=config.cf_epochs_scale, progress=progress,
+            )  # fmt: skip
+            reranker.save(tmp / "reranker")
+            rerank_info = {"fusion_weight": reranker.fusion_weight_, "fusion_valid_ndcg@10": reranker.fusion_valid_}
+            t = step("reranker", t)
+
         manifest = {
             "format_version": FORMAT_VERSION,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -181,6 +198,7 @@ def build(config: Config, progress: bool = True) -> Path:
             "versions": _versions(),
             "text_model": MODEL_NAME,
             "cf": {"models": list(cf_models), "selected": cf_report["selected"], "report": cf_report},
+            "reranker": rerank_info,
             "timings": timings,
         }  # fmt: skip
         manifest["files"] = _checked_files(tmp)

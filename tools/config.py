@@ -37,6 +37,7 @@ class Config(BaseSettings):
     cf_models: list[str] = ["pop", "itemknn", "ease", "bpr", "lightgcn"]
     cf_epochs_scale: float = Field(1.0, description="multiplies training epochs (tests use less)")
     cold_items: int = Field(0, description="items whose train interactions are removed (cold-start protocol)")
+    reranker: bool = Field(True, description="train the generative reranker in `convrec build`")
 
     # serving: torch intra-op threads per process. One: a turn's tensors are tiny, and two
     # OpenMP threads on two busy cores spin-wait (an encode went from ~10 ms to ~600 ms).
@@ -87,5 +88,5 @@ class Config(BaseSettings):
         """The settings that shape a build, for the manifest (no secrets, no local paths)."""
         return self.model_dump(
             mode="json",
-            include={"dataset", "seed", "cf_models", "cf_epochs_scale", "cold_items", "candidates"},
+            include={"dataset", "seed", "cf_models", "cf_epochs_scale", "cold_items", "candidates", "reranker"},
         )

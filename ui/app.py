@@ -22,7 +22,6 @@ from agent import ConvRec, Reply  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-SLOTS = 10  # card slots rendered once and shown/hidden: one per item of a reply (config.k)
 NEW_USER = "new"
 PAST_ITEMS = 5
 EXAMPLES = ["a comedy from the 90s", "something like Star Wars but older", "a thriller from the 80s, no horror",
@@ -119,6 +118,7 @@ def create_app(rec: ConvRec) -> gr.Blocks:
     """Build the UI over one loaded ConvRec (shared by every browser session)."""
     known_users = sorted(rec.tools.histories, key=lambda u: (not u.isdigit(), int(u) if u.isdigit() else 0, u))
     choices = [("New user (this browser)", NEW_USER)] + [(f"ml-100k user {u}", u) for u in known_users]
+    slots = rec.config.k  # card slots are rendered once and shown/hidden: one per item of a reply
 
     def user_info(user_id: str, pick: str) -> str:
         if pick == NEW_USER:
@@ -168,7 +168,7 @@ def create_app(rec: ConvRec) -> gr.Blocks:
                 gr.Markdown("### Recommendations")
                 empty = gr.Markdown("_Ask for something and the picks show up here._", elem_id="no-cards")
                 rows, cards, likes, dislikes = [], [], [], []
-                for i in range(SLOTS):
+                for i in range(slots):
                     with gr.Row(visible=False, equal_height=False, elem_id=f"slot-{i}") as row:
                         with gr.Column(scale=6, min_width=260):
                             cards.append(gr.HTML(css_template=CARD_CSS, js_on_load=None, elem_id=f"card-{i}"))
@@ -186,7 +186,7 @@ def create_app(rec: ConvRec) -> gr.Blocks:
 
         def show_cards(shown: list[dict]) -> dict:
             out: dict = {items: shown, empty: gr.update(visible=not shown)}
-            for i in range(SLOTS):
+            for i in range(slots):
                 visible = i < len(shown)
                 out[rows[i]] = gr.update(visible=visible)
                 out[cards[i]] = card_html(i + 1, shown[i]) if visible else ""
@@ -269,7 +269,7 @@ def create_app(rec: ConvRec) -> gr.Blocks:
         for trigger in (box.submit, send.click):
             trigger(add_message, [box, chatbot], [box, chatbot, pending], queue=False, **private).then(
                 respond, [pending, chatbot, user, session, items], [chatbot, trace, memory, *everything[8:]], **private)
-        for i in range(SLOTS):
+        for i in range(slots):
             for button, liked in ((likes[i], True), (dislikes[i], False)):
                 button.click(vote(i, liked), [items, chatbot, user, session],
                              [items, cards[i], memory, chatbot], **private)

@@ -72,17 +72,14 @@ def pick_user(page, user: str) -> None:
     box = page.locator("#user-picker input")
     box.click()
     box.fill("")
-    box.press_sequentially(f"ml-100k user {user}")
-    opts = page.locator("[role=option]").all_inner_texts()
-    page.get_by_role("option", name=f"ml-100k user {user}", exact=True).click()
-    try:
-        page.locator("#user-info", has_text=f"ml-100k user {user}:").wait_for(timeout=8000)
-    except Exception:
-        page.screenshot(path="/tmp/uishots/pickfail.png", full_page=True)
-        print("OPTS", opts[:5], len(opts))
-        print("INFO", page.locator("#user-info").inner_text())
-        print("VALUE", page.locator("#user-picker input").input_value())
-        raise
+    label = f"ml-100k user {user}"
+    box.press_sequentially(label)
+    # click only once the list is filtered down: an option clicked mid re-render can be another user
+    page.wait_for_function("""label => {
+        const shown = [...document.querySelectorAll('[role=option]')].map(o => o.textContent);
+        return shown.length > 0 && shown.every(t => t.includes(label)); }""", arg=label)
+    page.get_by_role("option", name=label, exact=True).click()
+    page.locator("#user-info", has_text=f"ml-100k user {user}:").wait_for()
 
 
 def send(page, message: str) -> None:
