@@ -123,6 +123,20 @@ class ConvRec:
         snapshot = self.graph.get_state(cfg)
         return SessionPrefs(**(snapshot.values.get("session") or {}))
 
+    # ---- who is known -------------------------------------------------------------------------
+    def known_users(self) -> list[str]:
+        """Ids of users with an interaction history in the data (ml-100k users), in id order."""
+        return sorted(self.tools.histories, key=lambda u: (not u.isdigit(), int(u) if u.isdigit() else 0, u))
+
+    def history(self, user_id: str, n: int | None = None) -> list:
+        """A known user's past items (catalog ``Item``s), most recent first; [] for a new user."""
+        ids = self.tools.histories.get(_check_user(user_id), [])
+        ids = list(reversed(ids))[: n if n is not None else len(ids)]
+        return self.tools.catalog.get(ids)
+
+    def history_size(self, user_id: str) -> int:
+        return len(self.tools.histories.get(_check_user(user_id), []))
+
     # ---- long-term memory ---------------------------------------------------------------------
     def feedback(self, user_id: str, item_id: int, liked: bool, session_id: str | None = None):
         """Record a like or dislike of a catalog item; the next answer takes it into account."""

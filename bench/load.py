@@ -129,7 +129,7 @@ def http_load(config, args) -> dict:
 
         def turn(user, message):
             client = clients.setdefault(user, Client(f"http://127.0.0.1:{port}/", verbose=False))
-            return str(client.predict(user, message, api_name="/api_chat"))
+            return str(client.predict(user, message, "load", api_name="/recommend"))
 
         stats, replies = run(sessions, turn, args.workers)
         stats["cross_talk"] = cross_talk(rec, sessions, replies)

@@ -116,7 +116,8 @@ def _failure(exc: Exception) -> str:
 
 def create_app(rec: ConvRec) -> gr.Blocks:
     """Build the UI over one loaded ConvRec (shared by every browser session)."""
-    known_users = sorted(rec.tools.histories, key=lambda u: (not u.isdigit(), int(u) if u.isdigit() else 0, u))
+    known_users = rec.known_users()
+    known = set(known_users)
     choices = [("New user (this browser)", NEW_USER)] + [(f"ml-100k user {u}", u) for u in known_users]
     slots = rec.config.k  # card slots are rendered once and shown/hidden: one per item of a reply
 
@@ -124,15 +125,14 @@ def create_app(rec: ConvRec) -> gr.Blocks:
         if pick == NEW_USER:
             return (f"**New user** (`{user_id}` on this browser). No history yet: tell me a film you liked, "
                     "a genre or a decade.")
-        history = rec.tools.histories.get(pick, [])
-        recent = rec.tools.catalog.get(list(reversed(history[-PAST_ITEMS:])))
+        recent = rec.history(pick, PAST_ITEMS)
         titles = "; ".join(f"{i.title} ({i.year})" if i.year else i.title for i in recent)
-        return f"**ml-100k user {pick}**: {len(history)} films rated. Recently: {titles}."
+        return f"**ml-100k user {pick}**: {rec.history_size(pick)} films rated. Recently: {titles}."
 
     def resolve(pick: str | None, saved: dict | None) -> tuple[str, str, dict]:
         saved = dict(saved or {})
         saved.setdefault("guest", "guest-" + uuid.uuid4().hex[:8])
-        pick = pick if pick in rec.tools.histories else NEW_USER
+        pick = pick if pick in known else NEW_USER
         saved["pick"] = pick
         return (saved["guest"] if pick == NEW_USER else pick), pick, saved
 
