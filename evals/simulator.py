@@ -76,6 +76,8 @@ _OPENINGS = ("I feel like {g} tonight.", "I'm in the mood for {g}.", "Can you su
 _VAGUE = ("Can you recommend a movie for tonight?", "What should I watch tonight?")
 _LIKE = ('Something like "{t}".', 'More like "{t}", please.', 'Maybe something in the vein of "{t}".')
 _ELSE = ("Something else, please.", "Show me some other options.")
+# What a user reveals after the opening, one step per turn (besides critiques of the list shown).
+FACTS = ("decade", "anchor", "genre", "part", "anchor", "popularity", "year", "anchor")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,7 +248,7 @@ class SimulatedUser:
     excluded_genres: list[str] = field(default_factory=list)
     year_level: int = 0  # 0 nothing, 1 relative ("older"), 2 decade, 3 part of decade, 4 around a year
     anchors_used: int = 0
-    popularity_said: bool = False
+    facts_done: set[int] = field(default_factory=set)  # indices into FACTS
 
     def __post_init__(self):
         self.rng = random.Random(_user_seed(self.seed, self.persona.user_id))
@@ -325,24 +327,20 @@ class SimulatedUser:
         return None, False
 
     def _next_fact(self, skip_year: bool = False) -> str | None:
-        """Reveal one more thing: decade, an anchor film, a second genre, part of the decade, ..."""
-        steps = ["decade", "anchor", "genre", "part", "anchor", "popularity", "year", "anchor"]
-        for step in steps:
+        """Reveal one more thing, in the order of ``FACTS``; a step with nothing to say is passed."""
+        for n, step in enumerate(FACTS):
+            if n in self.facts_done or (skip_year and step in ("decade", "part", "year")):
+                continue  # a year step skipped because a critique spoke of years stays for later
+            self.facts_done.add(n)
             text = None
-            if step in ("decade", "part", "year") and skip_year:
-                continue
-            if step == "decade" and self.year_level < 2:
-                text = self._year_fact(2)
-            elif step == "part" and self.year_level < 3:
-                text = self._year_fact(3)
-            elif step == "year" and self.year_level < 4:
-                text = self._year_fact(4)
+            if step in ("decade", "part", "year"):
+                level = {"decade": 2, "part": 3, "year": 4}[step]
+                text = self._year_fact(level) if self.year_level < level else None
             elif step == "anchor" and self.anchors_used < len(self.persona.anchors):
                 text = self._anchor_fact()
             elif step == "genre":
                 text = self._genre_fact()
-            elif step == "popularity" and not self.popularity_said:
-                self.popularity_said = True
+            elif step == "popularity":
                 if self.persona.popular:
                     text = self._say(["Something well-known.", "A popular one."], fallback="")
                 elif self.persona.obscure:
