@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns (and slows) otherwise
 
-from bench.retrieval import machine  # noqa: E402
+from bench.report import emit, machine  # noqa: E402
 from tools.cf.base import CFModel  # noqa: E402
 from tools.cf.tune import evaluate  # noqa: E402
 
@@ -93,11 +93,7 @@ def main() -> None:
     ours = art.manifest["cf"]["selected"]
     out["ours"] = {ours: {"valid": evaluate(art.selected_cf, split, "valid"),
                           "test": evaluate(art.selected_cf, split, "test")}}
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
+    emit(out, args.json)
 
 
 if __name__ == "__main__":

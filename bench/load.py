@@ -10,7 +10,6 @@ latency, errors and peak RSS.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import tempfile
@@ -22,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.retrieval import machine  # noqa: E402
+from bench.report import emit, machine  # noqa: E402
 
 GENRES = ["Horror", "Romance", "Western", "Musical", "War", "Documentary", "Film-Noir", "Animation", "Crime", "Fantasy"]
 MESSAGES = ["a comedy from the 90s", "something older", "more like the second one", "not the first one",
@@ -97,11 +96,7 @@ def main() -> None:
         if not args.skip_http:
             result["gradio_http"] = http_load(config.model_copy(update={"memory_dir": Path(state) / "http"}), args)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
+    emit(result, args.json)
 
 
 def http_load(config, args) -> dict:

@@ -10,10 +10,6 @@ first on ml-100k with one epoch; inference cost does not depend on how long it t
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -22,20 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def machine() -> dict:
-    import torch
-
-    return {
-        "cpu": platform.processor() or platform.machine(),
-        "cores_visible": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__,
-        "load_average_1m": round(os.getloadavg()[0], 2),  # other processes share the cores
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
+from bench.report import emit, machine  # noqa: E402
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -89,11 +72,7 @@ def main() -> None:
                       "mean": round(float(np.mean(times)), 3)},
         "goal": {"p50_ms": 20},
     }  # fmt: skip
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

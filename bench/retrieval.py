@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -23,19 +22,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import emit, machine  # noqa: E402
 from tools.config import Config  # noqa: E402
 from tools.vectors import ExactIndex, HNSWIndex  # noqa: E402
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    if Path("/proc/cpuinfo").exists():
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {"cores": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "date": time.strftime("%Y-%m-%d")}
 
 
 def latency(fn, queries: np.ndarray, warmup: int = 5) -> dict:
@@ -118,11 +107,7 @@ def main() -> None:
         print(json.dumps(result["synthetic"][-1]), file=sys.stderr)
     if not args.skip_build:
         result["build_ml100k"] = bench_build(config)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

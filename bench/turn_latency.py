@@ -8,7 +8,6 @@ Model loading is timed separately. Per-node times come from each reply's trace.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -20,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.retrieval import machine  # noqa: E402
+from bench.report import emit, machine  # noqa: E402
 
 SCRIPTS = [
     ["a 90s comedy like Toy Story", "something older", "more like the second one", "no romance", "not the first one"],
@@ -74,11 +73,7 @@ def main() -> None:
         "node_ms_p99": {k: pct(v, 99) for k, v in per_node.items()},
         "goal": {"p50_ms": 30, "p99_ms": 150},
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

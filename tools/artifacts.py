@@ -7,7 +7,6 @@ Written into a temporary folder and renamed, so a killed build never leaves a fo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,7 +25,7 @@ from tools.catalog import Catalog
 from tools.cf import CFModel, load_model
 from tools.cf.tune import tune
 from tools.config import Config
-from tools.data import Dataset, load_dataset
+from tools.data import Dataset, load_dataset, sha256_file
 from tools.split import Split, leave_last_out, load_split, save_split
 from tools.text import MODEL_NAME, TextEncoder
 from tools.vectors import count_chroma_items, write_chroma_items
@@ -40,17 +39,9 @@ class ArtifactError(RuntimeError):
     """The artifacts folder is missing, corrupt or built for something else; the message says how to fix."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _checked_files(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): _sha256(p)
+        str(p.relative_to(folder)): sha256_file(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.relative_to(folder).parts[0] not in _UNCHECKED
     }

@@ -50,7 +50,7 @@ class Dataset:
         return len(self.items)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -100,7 +100,7 @@ def ml100k_dir(home: Path) -> Path:
 
 def _verified(folder: Path) -> bool:
     return all(
-        (folder / n).is_file() and _sha256(folder / n) == digest for n, digest in ML100K_SHA256.items()
+        (folder / n).is_file() and sha256_file(folder / n) == digest for n, digest in ML100K_SHA256.items()
     )
 
 
