@@ -1,5 +1,5 @@
 """Top-100 retrieval latency for one user vector: ml-100k (the built CF model) and synthetic
-catalogs of 100k and 1M items (exact numpy vs FAISS HNSW), plus the whole ml-100k build time.
+catalogs of 100k and 1M items (exact numpy vs FAISS IVF), plus the whole ml-100k build time.
 
     python bench/retrieval.py --json reports/bench_retrieval.json [--skip-build]
 
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import emit, machine  # noqa: E402
 from tools.config import Config  # noqa: E402
-from tools.vectors import ExactIndex, HNSWIndex  # noqa: E402
+from tools.vectors import ExactIndex, IVFIndex  # noqa: E402
 
 
 def latency(fn, queries: np.ndarray, warmup: int = 5) -> dict:
@@ -47,7 +47,7 @@ def synthetic_vectors(n: int, d: int = 64, groups: int = 18, seed: int = 0) -> n
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def bench_size(n: int, n_queries: int, k: int, hnsw: bool) -> dict:
+def bench_size(n: int, n_queries: int, k: int, ann: bool) -> dict:
     t = time.perf_counter()
     vecs = synthetic_vectors(n)
     rng = np.random.default_rng(1)
@@ -55,14 +55,14 @@ def bench_size(n: int, n_queries: int, k: int, hnsw: bool) -> dict:
     out = {"items": n, "dim": int(vecs.shape[1]), "generate_s": round(time.perf_counter() - t, 2)}
     exact = ExactIndex(vecs)
     out["exact"] = latency(lambda q: exact.search(q, k), queries)
-    if hnsw:
+    if ann:
         t = time.perf_counter()
-        ann = HNSWIndex(vecs, m=32, ef_search=512, ef_construction=64)
-        out["hnsw_build_s"] = round(time.perf_counter() - t, 2)
-        out["hnsw"] = latency(lambda q: ann.search(q, k), queries)
+        ann = IVFIndex(vecs)
+        out["ivf_build_s"] = round(time.perf_counter() - t, 2)
+        out["ivf"] = latency(lambda q: ann.search(q, k), queries)
         recalls = [len(set(exact.search(q, k)[0]) & set(ann.search(q, k)[0])) / k for q in queries[:50]]
-        out["hnsw"]["recall@100_vs_exact"] = round(float(np.mean(recalls)), 4)
-        out["speedup_hnsw_over_exact_p50"] = round(out["exact"]["p50_ms"] / max(out["hnsw"]["p50_ms"], 1e-6), 2)
+        out["ivf"]["recall@100_vs_exact"] = round(float(np.mean(recalls)), 4)
+        out["speedup_ivf_over_exact_p50"] = round(out["exact"]["p50_ms"] / max(out["ivf"]["p50_ms"], 1e-6), 2)
     return out
 
 
@@ -98,12 +98,12 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--skip-build", action="store_true", help="do not time a full ml-100k build")
-    ap.add_argument("--no-hnsw", action="store_true")
+    ap.add_argument("--no-ann", action="store_true")
     args = ap.parse_args()
     config = Config()
     result = {"machine": machine(), "k": args.k, "ml100k": bench_ml100k(config, args.k), "synthetic": []}
     for n in [int(s) for s in args.sizes.split(",") if s]:
-        result["synthetic"].append(bench_size(n, args.queries, args.k, hnsw=not args.no_hnsw))
+        result["synthetic"].append(bench_size(n, args.queries, args.k, ann=not args.no_ann))
         print(json.dumps(result["synthetic"][-1]), file=sys.stderr)
     if not args.skip_build:
         result["build_ml100k"] = bench_build(config)
