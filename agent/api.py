@@ -45,8 +45,11 @@ class ConvRec:
         self.system, self.config, self.artifacts = system, config, artifacts
         t0 = time.perf_counter()
         import torch
+        from threadpoolctl import threadpool_limits
 
+        # serving: small per-turn work; oversubscribed BLAS/OpenMP threads spin-wait (see Config)
         torch.set_num_threads(config.torch_threads)
+        threadpool_limits(config.torch_threads)
         encoder = TextEncoder()
         encoder.encode_one("warm up")  # load the text model now, not inside the first turn
         index = ItemIndex(artifacts.split.item_ids)

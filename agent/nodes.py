@@ -300,7 +300,9 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         text = tools.llm.write_reply(state["message"], recs, notes) or text
     session.last_shown = [r.item_id for r in recs]
     session.shown = _merge(session.shown, session.last_shown)
-    return {"reply": {"text": text, "items": [r.model_dump() for r in recs]}, "session": session.model_dump()}
+    # the per-turn lists are dropped here so the checkpoint written at the end of the turn stays small
+    return {"reply": {"text": text, "items": [r.model_dump() for r in recs]}, "session": session.model_dump(),
+            "candidates": [], "ranked": []}
 
 
 def _reason(item: Item, c: Candidate, flt: ItemFilter, anchors: list[int], session: SessionPrefs,
