@@ -23,9 +23,11 @@ SYSTEMS: dict[str, dict[str, bool]] = {
     "agent": {},
     "agent-no-memory": {"use_memory": False},
     "agent-no-rerank": {"use_reranker": False},
-    "content": {"use_cf": False},  # dialogue + text retrieval, no collaborative signal
-    "cf": {"use_dialogue": False, "use_text": False},  # CF on the user's history, ignores the dialogue
-    "pop": {"use_dialogue": False, "use_text": False, "use_cf": False},
+    # baselines: no reranker (it is built on CF vectors) and, for the dialogue-blind ones, no
+    # memory (it would carry what was said back into them)
+    "content": {"use_cf": False, "use_reranker": False},  # dialogue + text retrieval, no collaborative signal
+    "cf": {"use_dialogue": False, "use_text": False, "use_reranker": False, "use_memory": False},
+    "pop": {"use_dialogue": False, "use_text": False, "use_cf": False, "use_reranker": False, "use_memory": False},
 }
 
 

@@ -205,7 +205,7 @@ def constraints_for(session: SessionPrefs, profile: dict, history: list[int], po
         year_min=session.year_min,
         year_max=session.year_max,
         exclude=sorted(set(history) | set(session.disliked_items) | set(profile.get("disliked_items", []))
-                       | set(session.shown) | set(session.liked_items)),
+                       | set(session.shown) | set(session.liked_items) | set(profile.get("liked_items", []))),
     )
     if session.popularity == "popular":
         flt.min_popularity = int(np.percentile(popularity, 90))
@@ -226,8 +226,9 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     if len(allowed) == 0:
         notes.append(f"No film in the catalog is {_describe(flt)}; try loosening one of those constraints.")
         return {"constraints": flt.model_dump(), "candidates": [], "notes": notes, "_detail": "0 allowed"}
-    liked = _merge(session.liked_items, profile.get("liked_items", []))
-    user_vec = tools.cf.user_vector(liked, history) if tools.use_cf else None
+    # what this session says weighs most; remembered likes count like the long-term history
+    remembered_likes = [i for i in profile.get("liked_items", []) if i not in session.liked_items]
+    user_vec = tools.cf.user_vector(session.liked_items, history + remembered_likes) if tools.use_cf else None
     cf_scores = tools.cf.scores(user_vec) if user_vec is not None else None
     text_query = tools.semantic.query_vector(session.vibe, session.liked_items) if tools.use_text else None
     text_scores = tools.semantic.scores(text_query) if text_query is not None else None

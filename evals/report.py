@@ -177,6 +177,7 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
         "## Plots", "", "![recall by turn](recall_by_turn.png)", "", "![success by bucket](success_by_bucket.png)", "",
         "## Run", "",
         f"- started {run.get('started_at')}, total {run.get('total_wall_s')} s with {run.get('workers')} worker process(es)",
+        f"- code: git {run.get('git')}",
         f"- machine: {json.dumps(run.get('machine', {}))}",
         f"- versions: {json.dumps(run.get('versions', {}))}",
         f"- dataset checksum {p['dataset_checksum']}",

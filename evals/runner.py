@@ -17,7 +17,9 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -380,7 +382,8 @@ def _protocol(settings: SimSettings, art: Artifacts, n_users: int) -> dict[str, 
 def _run_info(settings, convs, wall, total, art) -> dict[str, Any]:
     """What is not a result: timings, machine, versions (kept apart so results compare across runs)."""
     info: dict[str, Any] = {
-        "command": " ".join(["convrec", *sys.argv[1:]]) if Path(sys.argv[0]).name == "convrec" else " ".join(sys.argv),
+        "command": _command(),
+        "git": _git_state(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - total)),
         "workers": settings.workers,
         "wall_s": wall,
@@ -399,6 +402,28 @@ def _run_info(settings, convs, wall, total, art) -> dict[str, Any]:
                 nodes[node].append(ms)
         info["node_ms"][system] = {n: _r(np.mean(v)) for n, v in nodes.items()}
     return info
+
+
+def _command() -> str:
+    """The command line, with the CONVREC_* settings it ran under (secrets left out)."""
+    env = [f"{k}={shlex.quote(v)}" for k, v in sorted(os.environ.items())
+           if k.startswith("CONVREC_") and not any(s in k for s in ("KEY", "SECRET", "TOKEN"))]
+    argv = ["convrec", *sys.argv[1:]] if Path(sys.argv[0]).name == "convrec" else sys.argv
+    return " ".join([*env, *(shlex.quote(a) for a in argv)])
+
+
+def _git_state() -> str | None:
+    """The commit the code came from, with "+dirty" when the working tree differs from it."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
+                               text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def _versions() -> dict[str, str]:
