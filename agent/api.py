@@ -35,7 +35,8 @@ class ConvRec:
     """A conversational recommender over one artifacts build. Thread-safe; one instance serves all users."""
 
     def __init__(self, artifacts: Artifacts, config: Config, *, system: str = "agent",
-                 use_memory: bool = True, use_reranker: bool = True, checkpointer=None):
+                 use_memory: bool = True, use_reranker: bool = True, checkpointer=None,
+                 history_upto: str = "valid"):
         from agent.understand import OfflineUnderstander
         from memory import PreferenceMemory, open_checkpointer
 
@@ -56,9 +57,13 @@ class ConvRec:
         encoder.encode_one("warm up")  # load the text model now, not inside the first turn
         index = ItemIndex(artifacts.split.item_ids)
         split = artifacts.split
+        # a known user's history: everything before the test item ("valid"), or only the train
+        # part ("train") when simulated users are after their validation item (tuning)
+        if history_upto not in ("train", "valid"):
+            raise ValueError("history_upto must be 'train' or 'valid'")
         histories = {
             str(int(split.user_ids[u])): [int(split.item_ids[i]) for i in seq]
-            for u, seq in enumerate(split.sequences("valid"))
+            for u, seq in enumerate(split.sequences(history_upto))
         }
         self.memory = PreferenceMemory.from_config(config, encoder) if use_memory else None
         self.tools = Toolbox(

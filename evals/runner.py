@@ -70,6 +70,7 @@ class SimSettings(BaseModel):
     systems: list[str] = Field(default_factory=lambda: list(SYSTEMS))
     workers: int = Field(1, ge=1, le=64)
     protocol: Literal["standard", "memory", "cold"] = "standard"
+    target: Literal["test", "valid"] = Field("test", description="valid: tune on validation targets (history = train)")
     simulator: Literal["template", "llm"] = "template"
     chunk: int = Field(16, ge=1, description="users per task sent to a worker")
 
@@ -223,20 +224,21 @@ class _Worker:
         self.config = config
         self.state_root = Path(state_root)
         self.art = art if art is not None else Artifacts.load(config.artifacts_dir, config)
-        self.system: str | None = None
+        self.system: tuple[str, str] | None = None  # (system, target) of the loaded ConvRec
         self.rec = None
 
-    def rec_for(self, system: str):
-        if self.system != system:
+    def rec_for(self, system: str, target: str = "test"):
+        if self.system != (system, target):
             if self.rec is not None:
                 self.rec.close()
             state = Path(tempfile.mkdtemp(prefix=f"{system}-p{os.getpid()}-", dir=self.state_root))
-            self.rec = ConvRec(self.art, self.config.model_copy(update={"memory_dir": state}), system=system)
-            self.system = system
+            self.rec = ConvRec(self.art, self.config.model_copy(update={"memory_dir": state}), system=system,
+                               history_upto="train" if target == "valid" else "valid")
+            self.system = (system, target)
         return self.rec
 
     def run(self, system: str, personas: Sequence[Persona], settings: SimSettings) -> list[Conversation]:
-        rec = self.rec_for(system)
+        rec = self.rec_for(system, settings.target)
         return [converse(rec, p, settings, self.config) for p in personas]
 
     def close(self) -> None:
@@ -282,7 +284,7 @@ def _single_threaded_children() -> Iterator[None]:
 
 def select_personas(art: Artifacts, settings: SimSettings) -> list[Persona]:
     """The protocol's users (a seeded sample of ``settings.users`` when asked), as personas."""
-    test = art.split.test
+    test = art.split.valid if settings.target == "valid" else art.split.test
     if settings.protocol == "cold":
         if len(art.split.cold_items) == 0:
             raise ValueError("the cold protocol needs artifacts built with cold items: "
@@ -292,7 +294,7 @@ def select_personas(art: Artifacts, settings: SimSettings) -> list[Persona]:
     if settings.users and settings.users < len(users):
         rng = np.random.default_rng(settings.seed)
         users = np.sort(rng.choice(users, size=settings.users, replace=False))
-    return build_personas(art, users.tolist(), seed=settings.seed)
+    return build_personas(art, users.tolist(), seed=settings.seed, target=settings.target)
 
 
 def run_simulation(settings: SimSettings, config: Config, progress: bool = True,
@@ -355,7 +357,7 @@ def _protocol(settings: SimSettings, art: Artifacts, n_users: int) -> dict[str, 
     return {
         "name": settings.protocol,
         "simulator": settings.simulator,
-        "target": "test",
+        "target": settings.target,
         "users": n_users,
         "max_turns": settings.max_turns,
         "k": settings.k,

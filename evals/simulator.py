@@ -138,13 +138,15 @@ def anchor_model_name(art: Artifacts) -> str:
     return ANCHOR_MODEL if ANCHOR_MODEL in art.cf_models else art.manifest["cf"]["selected"]
 
 
-def build_personas(art: Artifacts, user_ids: Sequence[int] | None = None, seed: int = 0) -> list[Persona]:
-    """One persona per user (default: every user with a test target), in user-id order."""
+def build_personas(art: Artifacts, user_ids: Sequence[int] | None = None, seed: int = 0,
+                   target: str = "test") -> list[Persona]:
+    """One persona per user (default: every user with a target), in user-id order; ``target``
+    picks the held-out item: the test item, or the validation item while tuning."""
     split, catalog, cf = art.split, art.catalog, art.cf_models[anchor_model_name(art)]
     popularity = split.item_popularity()
     pop_hi = np.percentile(popularity, POPULAR_PCT)
     pop_lo = np.percentile(popularity, OBSCURE_PCT)
-    test = split.test.set_index("user_id")
+    test = (split.valid if target == "valid" else split.test).set_index("user_id")
     wanted = sorted(int(u) for u in (test.index if user_ids is None else user_ids))
     missing = [u for u in wanted if u not in test.index]
     if missing:

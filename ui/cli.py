@@ -130,6 +130,7 @@ def eval_sim(
         "cold: users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0 "
         "(and CONVREC_ARTIFACTS=<dir>)."),
     simulator: str = typer.Option("template", help="template (offline, seeded) or llm (needs CONVREC_LLM_*)"),
+    target: str = typer.Option("test", help="test (report) or valid (tune: the validation item, history = train)"),
     json_path: Path = typer.Option(None, "--json", help="write the results JSON here"),
     report: Path = typer.Option(None, help="write report.md, plots and conversations.jsonl into this folder"),
 ) -> None:
@@ -143,7 +144,7 @@ def eval_sim(
     try:
         settings = SimSettings(users=users, max_turns=max_turns, k=k, seed=seed, workers=workers,
                                systems=[s.strip() for s in systems.split(",") if s.strip()],
-                               protocol=protocol, simulator=simulator)
+                               protocol=protocol, simulator=simulator, target=target)
     except ValidationError as e:
         _fail("; ".join(f"--{'-'.join(map(str, err['loc'])).replace('_', '-')}: {err['msg']}" for err in e.errors()))
     art = _load_artifacts(config)

@@ -205,6 +205,33 @@ def test_memory_protocol_states_tastes_in_session_one(small_artifacts, small_con
     assert any("I loved" in m or "can't stand" in m for c in convs for m in c.setup)
 
 
+def test_validation_targets_for_tuning(small_artifacts, small_config):
+    """With target=valid the users want their validation item, which the agent can show (its
+    history is then train only); with the default the same item is history and never shown."""
+    settings = SimSettings(users=6, max_turns=3, systems=["agent"], target="valid")
+    personas = select_personas(small_artifacts, settings)
+    valid = small_artifacts.split.valid.set_index("user_id").item_id
+    assert all(p.target.item_id == valid.loc[p.user_id] for p in personas)
+    report, convs = run_simulation(settings, small_config, progress=False, art=small_artifacts)
+    assert report["protocol"]["target"] == "valid"
+    assert len(convs) == 6 and all(c.turns for c in convs)
+    from agent import ConvRec
+
+    tuning = ConvRec(small_artifacts, small_config.model_copy(update={"memory_dir": small_config.state_dir / "v"}),
+                     history_upto="train", use_memory=False)
+    for p in personas:
+        assert p.target.item_id not in tuning.tools.histories[str(p.user_id)]
+        assert p.target.item_id in small_artifacts_history(small_artifacts, p.user_id)
+    tuning.close()
+
+
+def small_artifacts_history(art, user_id):
+    """The default (test-time) history: train + valid item ids of one user."""
+    split = art.split
+    rows = split.valid[split.valid.user_id == user_id]
+    return set(split.train[split.train.user_id == user_id].item_id) | set(rows.item_id)
+
+
 def test_cold_protocol_needs_cold_artifacts(small_artifacts):
     with pytest.raises(ValueError, match="COLD_ITEMS"):
         select_personas(small_artifacts, SimSettings(protocol="cold"))
