@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,7 @@ from tools.catalog import Catalog, Item
 from tools.config import Config
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SYSTEM_UNDERSTAND = (
     "You extract a movie request from one user message for a recommender. Call the tool "
@@ -99,21 +100,18 @@ class LLMClient:
             {"role": "system", "content": SYSTEM_UNDERSTAND},
             {"role": "user", "content": f"Shown list:\n{listing}\n\nUser message:\n<<<{message[:4000]}>>>"},
         ]
-        for attempt in range(1 + self.config.llm_retries):
-            try:
-                resp = self.client.chat.completions.create(
-                    model=self.model, messages=messages, tools=[self.tool],
-                    tool_choice={"type": "function", "function": {"name": "set_request"}}, temperature=0,
-                )  # fmt: skip
-                calls = resp.choices[0].message.tool_calls or []
-                if not calls or calls[0].function.name != "set_request":
-                    raise ValueError("no set_request tool call in the answer")
-                parsed = LLMRequest.model_validate_json(calls[0].function.arguments)
-                return self._to_request(parsed, shown)
-            except Exception as e:  # noqa: BLE001 - any fault means: retry, then offline
-                log.warning("LLM understand failed (attempt %d): %s: %s", attempt + 1, type(e).__name__, str(e)[:200])
-        log.warning("LLM unavailable or invalid; using the offline understander")
-        return None
+
+        def call() -> Request:
+            resp = self.client.chat.completions.create(
+                model=self.model, messages=messages, tools=[self.tool],
+                tool_choice={"type": "function", "function": {"name": "set_request"}}, temperature=0,
+            )  # fmt: skip
+            calls = resp.choices[0].message.tool_calls or []
+            if not calls or calls[0].function.name != "set_request":
+                raise ValueError("no set_request tool call in the answer")
+            return self._to_request(LLMRequest.model_validate_json(calls[0].function.arguments), shown)
+
+        return self._attempts("understand", call, "using the offline understander")
 
     def _to_request(self, p: LLMRequest, shown: Sequence[Item]) -> Request:
         req = Request(intent=p.intent, year_min=p.year_min, year_max=p.year_max, relative_year=p.relative_year,
@@ -163,20 +161,18 @@ class LLMClient:
             {"role": "system", "content": SYSTEM_RERANK},
             {"role": "user", "content": f"Candidates (id: title):\n{listing}\n\nUser message:\n<<<{message[:2000]}>>>"},
         ]
-        for attempt in range(1 + self.config.llm_retries):
-            try:
-                resp = self.client.chat.completions.create(
-                    model=self.model, messages=messages, temperature=0,
-                    response_format={"type": "json_schema", "json_schema": {"name": "ranking", "schema": schema, "strict": True}},
-                )  # fmt: skip
-                ranking = LLMRanking.model_validate_json(resp.choices[0].message.content or "").ranking
-                if not set(ranking) <= set(ids) or len(set(ranking)) != len(ranking):
-                    raise ValueError("ranking names ids outside the candidates or repeats one")
-                return ranking + [i for i in ids if i not in ranking]
-            except Exception as e:  # noqa: BLE001
-                log.warning("LLM rerank failed (attempt %d): %s: %s", attempt + 1, type(e).__name__, str(e)[:200])
-        log.warning("LLM rerank unavailable; keeping the local order")
-        return None
+
+        def call() -> list[int]:
+            resp = self.client.chat.completions.create(
+                model=self.model, messages=messages, temperature=0,
+                response_format={"type": "json_schema", "json_schema": {"name": "ranking", "schema": schema, "strict": True}},
+            )  # fmt: skip
+            ranking = LLMRanking.model_validate_json(resp.choices[0].message.content or "").ranking
+            if not set(ranking) <= set(ids) or len(set(ranking)) != len(ranking):
+                raise ValueError("ranking names ids outside the candidates or repeats one")
+            return ranking + [i for i in ids if i not in ranking]
+
+        return self._attempts("rerank", call, "keeping the local order")
 
     # ---- reply text ---------------------------------------------------------------------------
     def write_reply(self, message: str, items: Sequence[RecItem], notes: Sequence[str] = ()) -> str | None:
@@ -187,17 +183,26 @@ class LLMClient:
             {"role": "user", "content": f"Notes to pass on: {' '.join(notes) or 'none'}\nFilms:\n{listing}\n\n"
                                         f"User message:\n<<<{message[:2000]}>>>"},
         ]  # fmt: skip
+
+        def call() -> str:
+            resp = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0.3)
+            text = LLMReplyText(text=(resp.choices[0].message.content or "").strip()).text
+            extra = self._foreign_titles(text, items)
+            if extra:
+                raise ValueError(f"reply names films that were not chosen: {extra[:3]}")
+            return text
+
+        return self._attempts("reply", call, "using the template reply")
+
+    def _attempts(self, what: str, call: Callable[[], T], fallback: str) -> T | None:
+        """``call`` once plus ``llm_retries`` retries; any fault (HTTP, timeout, invalid output) is
+        logged, and None after the last tells the caller to take the offline path."""
         for attempt in range(1 + self.config.llm_retries):
             try:
-                resp = self.client.chat.completions.create(model=self.model, messages=messages, temperature=0.3)
-                text = LLMReplyText(text=(resp.choices[0].message.content or "").strip()).text
-                extra = self._foreign_titles(text, items)
-                if extra:
-                    raise ValueError(f"reply names films that were not chosen: {extra[:3]}")
-                return text
-            except Exception as e:  # noqa: BLE001
-                log.warning("LLM reply failed (attempt %d): %s: %s", attempt + 1, type(e).__name__, str(e)[:200])
-        log.warning("LLM reply unavailable; using the template reply")
+                return call()
+            except Exception as e:  # noqa: BLE001 - any fault means: retry, then offline
+                log.warning("LLM %s failed (attempt %d): %s: %s", what, attempt + 1, type(e).__name__, str(e)[:200])
+        log.warning("LLM %s unavailable or invalid; %s", what, fallback)
         return None
 
     def _foreign_titles(self, text: str, items: Sequence[RecItem]) -> list[str]:

@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from tools.vectors import top_k
+
 
 class CFModel:
     """Base class. Subclasses set ``name``, ``params`` and implement ``fit``."""
@@ -72,10 +74,7 @@ class CFModel:
         s = self.score(user_vec)[0]
         if len(exclude):
             s[np.asarray(exclude, int)] = -np.inf
-        k = min(k, int(np.isfinite(s).sum()))
-        top = np.argpartition(-s, k - 1)[:k] if k > 0 else np.zeros(0, int)
-        top = top[np.argsort(-s[top], kind="stable")]
-        return top, s[top]
+        return top_k(s, k)
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items whose factors are closest (cosine) to ``item``'s; the item itself left out."""
