@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from agent.request import Request
+from agent.request import Intent, Request
 from agent.state import RecItem
 from tools.catalog import Catalog, Item
 from tools.config import Config
@@ -47,7 +47,7 @@ class LLMRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    intent: Literal["recommend", "refine", "feedback", "ask_item", "reset", "smalltalk"] = "recommend"
+    intent: Intent = "recommend"
     liked_titles: list[str] = Field(default_factory=list, max_length=10)
     disliked_titles: list[str] = Field(default_factory=list, max_length=10)
     genres_in: list[str] = Field(default_factory=list, max_length=6)
@@ -95,7 +95,7 @@ class LLMClient:
     # ---- understanding --------------------------------------------------------------------------
     def understand(self, message: str, shown: Sequence[Item] = ()) -> Request | None:
         """A validated Request, or None (logged) when the LLM fails; the caller goes offline."""
-        listing = "\n".join(f"{n}. {i.title} ({i.year})" for n, i in enumerate(shown, 1)) or "(nothing shown yet)"
+        listing = "\n".join(f"{n}. {i.label}" for n, i in enumerate(shown, 1)) or "(nothing shown yet)"
         messages = [
             {"role": "system", "content": SYSTEM_UNDERSTAND},
             {"role": "user", "content": f"Shown list:\n{listing}\n\nUser message:\n<<<{message[:4000]}>>>"},
@@ -156,7 +156,7 @@ class LLMClient:
             "properties": {"ranking": {"type": "array", "items": {"type": "integer", "enum": ids},
                                        "minItems": 1, "maxItems": len(ids)}},
         }  # fmt: skip
-        listing = "\n".join(f"{i.item_id}: {i.title} ({i.year}) [{', '.join(i.genres)}]" for i in shuffled)
+        listing = "\n".join(f"{i.item_id}: {i.label} [{', '.join(i.genres)}]" for i in shuffled)
         messages = [
             {"role": "system", "content": SYSTEM_RERANK},
             {"role": "user", "content": f"Candidates (id: title):\n{listing}\n\nUser message:\n<<<{message[:2000]}>>>"},
@@ -177,7 +177,7 @@ class LLMClient:
     # ---- reply text ---------------------------------------------------------------------------
     def write_reply(self, message: str, items: Sequence[RecItem], notes: Sequence[str] = ()) -> str | None:
         """Reply text for the chosen items, or None when the LLM fails or names another film."""
-        listing = "\n".join(f"{n}. {i.title} ({i.year}): {i.reason}" for n, i in enumerate(items, 1))
+        listing = "\n".join(f"{n}. {i.label}: {i.reason}" for n, i in enumerate(items, 1))
         messages = [
             {"role": "system", "content": SYSTEM_REPLY},
             {"role": "user", "content": f"Notes to pass on: {' '.join(notes) or 'none'}\nFilms:\n{listing}\n\n"
