@@ -40,7 +40,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from agent import vocabulary as V
-from agent.request import Request
+from agent.request import Request, Unfilterable
 from tools.catalog import Catalog, TitleResolution, normalize_title
 from tools.data import display_title
 
@@ -129,6 +129,8 @@ class _MessageParse:
         self.asked = False
         self.genre_hits: list[tuple[int, int, tuple[str, ...], bool]] = []
         self.cue_starts: list[int] = []
+        self.clear: list[str] = []
+        self.unfilterable: list[Unfilterable] = []
 
     # -- entry ---------------------------------------------------------------------------------
 
@@ -136,11 +138,13 @@ class _MessageParse:
         if self._is_smalltalk():
             return Request(intent="smalltalk", warnings=self.warnings)
         self.reset = self._take_all(V.RESET)
+        self.clear = [name for name, pattern in V.CLEAR if self._take_all(pattern)]
         self._asks()
         self._quoted_titles()
         self._triggered_objects()
         self._untriggered_titles()
         self._standalone_refs()
+        self._unfilterable()
         year_min, year_max, relative = self._years()
         popularity = self._popularity()
         self._genres()
@@ -508,52 +512,29 @@ class _MessageParse:
 
     # -- years, popularity, genres -------------------------------------------------------------
 
+    def _unfilterable(self) -> None:
+        """People named as cast or director: the catalog cannot filter by them, so they are said
+        back to the user and kept out of the vibe (which would otherwise pretend to match them)."""
+        for kind, pattern, capitals in V.UNFILTERABLE:
+            if capitals and self.all_caps:
+                continue
+            for m in pattern.finditer(self.text):
+                s = m.start("name")
+                name = V.NAME_STOP.sub("", self.text[s : m.end("name")]).strip(" .,!?;:'\"")
+                words = [normalize_title(w) for w in name.split()]
+                if not name or not self._free(m.start(), s + len(name)) or any(self._known(w) for w in words[:1]):
+                    continue
+                self.unfilterable.append(Unfilterable(kind=kind, text=name[:80]))
+                cut = V.NAME_STOP.search(self.text, s, m.end("name")) is not None
+                self._take(m.start(), s + len(name) if cut else m.end())  # "Spielberg's films": all of it
+
     def _years(self) -> tuple[int | None, int | None, str | None]:
-        bounds: list[tuple[int | None, int | None, str, int]] = []  # (min, max, label, where)
         for m in V.CONTEXT_NUMBER.finditer(self.work):
             n = int(m.group("n"))
             if not 1800 <= n <= 2100 and self._free(m.start(), m.end()):
                 self.warnings.append(f"{n} is not a year I can search, so I ignored it.")
                 self._take(m.start(), m.end())
-        for kind, pattern in V.YEAR_RULES:
-            for m in pattern.finditer(self.work):
-                if not self._free(m.start(), m.end()):
-                    continue
-                a = _year_span(m.group("a"))
-                b = _year_span(m.group("b")) if "b" in pattern.groupindex and m.group("b") else None
-                if a is None or (kind == "range" and b is None):
-                    continue
-                bare = kind == "point" and re.fullmatch(r"\d{4}", m.group())
-                if bare and not 1880 <= a[0] <= 2030:
-                    continue  # a bare number such as 3000 is not read as a year
-                negated = bool(self._before(V.NEG_BEFORE, m.start()))
-                label = m.group("a").strip() if kind in ("point",) else m.group().strip()
-                lo, hi = a
-                bound: tuple[int | None, int | None] | None
-                if kind == "range":
-                    bound = (min(lo, b[0]), max(hi, b[1]))
-                elif kind == "max_excl":
-                    bound = (lo, None) if negated else (None, lo - 1)
-                elif kind == "max_incl":
-                    bound = (hi + 1, None) if negated else (None, hi)
-                elif kind == "min_incl":
-                    bound = (None, lo - 1) if negated else (lo, None)
-                elif kind == "min_excl":
-                    bound = (None, hi) if negated else (hi + 1, None)
-                elif kind == "around":
-                    bound = (lo - 2, hi + 2)
-                elif negated:
-                    self.warnings.append(f"I can't leave out just the {label}, so I ignored that.")
-                    bound = None
-                else:
-                    bound = (lo, hi)
-                self._take(m.start(), m.end())
-                if bound is None:
-                    continue
-                if any(v is not None and not 1800 <= v <= 2100 for v in bound):
-                    self.warnings.append(f"'{m.group().strip()}' is not a year range I can search, so I ignored it.")
-                    continue
-                bounds.append((bound[0], bound[1], label, m.start()))
+        bounds = self._year_rule_bounds()
         relative = None
         if self._take_all(V.OLDER):
             relative = "older"
@@ -572,6 +553,58 @@ class _MessageParse:
                 bound = (V.OLD_YEAR_MAX + 1, None) if neg else (None, V.OLD_YEAR_MAX)
                 bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
+        return (*self._intersect(bounds), relative)
+
+    def _year_rule_bounds(self) -> list[tuple[int | None, int | None, str, int]]:
+        """(min, max, label, where) for each year phrase, in the order of V.YEAR_RULES."""
+        bounds = []
+        for kind, pattern in V.YEAR_RULES:
+            for m in pattern.finditer(self.work):
+                if not self._free(m.start(), m.end()):
+                    continue
+                if kind == "list":  # every year or decade named: the span they cover
+                    spans = [_year_span(y.group()) for y in re.finditer(V.YEARISH, m.group())]
+                    a = b = None if None in spans or not spans else (min(x[0] for x in spans), max(x[1] for x in spans))
+                else:
+                    a = _year_span(m.group("a"))
+                    b = _year_span(m.group("b")) if "b" in pattern.groupindex and m.group("b") else None
+                if a is None or (kind == "range" and b is None):
+                    continue
+                if kind == "point" and re.fullmatch(r"\d{4}", m.group()) and not 1880 <= a[0] <= 2030:
+                    continue  # a bare number such as 3000 is not read as a year
+                label = m.group("a").strip() if kind == "point" else m.group().strip()
+                bound = self._year_bound(kind, a, b, bool(self._before(V.NEG_BEFORE, m.start())), label)
+                self._take(m.start(), m.end())
+                if bound is None:
+                    continue
+                if any(v is not None and not 1800 <= v <= 2100 for v in bound):
+                    self.warnings.append(f"'{m.group().strip()}' is not a year range I can search, so I ignored it.")
+                    continue
+                bounds.append((bound[0], bound[1], label, m.start()))
+        return bounds
+
+    def _year_bound(self, kind: str, a: tuple[int, int], b: tuple[int, int] | None, negated: bool,
+                    label: str) -> tuple[int | None, int | None] | None:
+        lo, hi = a
+        if kind == "range":
+            return min(lo, b[0]), max(hi, b[1])
+        if kind == "max_excl":
+            return (lo, None) if negated else (None, lo - 1)
+        if kind == "max_incl":
+            return (hi + 1, None) if negated else (None, hi)
+        if kind == "min_incl":
+            return (None, lo - 1) if negated else (lo, None)
+        if kind == "min_excl":
+            return (None, hi) if negated else (hi + 1, None)
+        if kind == "around":
+            return lo - 2, hi + 2
+        if negated:  # a point or a list
+            self.warnings.append(f"I can't leave out just the {label}, so I ignored that.")
+            return None
+        return lo, hi
+
+    def _intersect(self, bounds: list[tuple[int | None, int | None, str, int]]) -> tuple[int | None, int | None]:
+        """Every bound holds at once; a contradiction or a span outside the catalog is said."""
         year_min = max((b for b in bounds if b[0] is not None), key=lambda b: b[0], default=None)
         year_max = min((b for b in bounds if b[1] is not None), key=lambda b: b[1], default=None)
         lo = year_min[0] if year_min else None
@@ -582,9 +615,9 @@ class _MessageParse:
                 f"{first[2]} and {second[2]} cannot both hold, so no film can match both; "
                 "tell me which one you meant."
             )
-        elif (lo is not None and lo > newest) or (hi is not None and hi < self.und.oldest_year_):
-            self.warnings.append(f"The catalog only has films from {self.und.oldest_year_} to {newest}.")
-        return lo, hi, relative
+        elif (lo is not None and lo > self.und.newest_year_) or (hi is not None and hi < self.und.oldest_year_):
+            self.warnings.append(f"The catalog only has films from {self.und.oldest_year_} to {self.und.newest_year_}.")
+        return lo, hi
 
     def _popularity(self) -> str | None:
         found = None
@@ -680,107 +713,141 @@ class _MessageParse:
         return vibe
 
     def _assemble(self, year_min, year_max, relative, popularity, vibe) -> Request:
-        catalog = self.und.catalog
-        liked: dict[int, None] = {}
-        disliked: dict[int, None] = {}
-        shown_liked: dict[int, None] = {}
-        shown_disliked: dict[int, None] = {}
-        unknown: list[str] = []
-        ambiguous: dict[str, list[int]] = {}
-        ask_about = None
-        opinions = requests = 0
-        for mention in self.mentions:  # in the order found; pronouns look back in the text
-            target = mention
-            if mention.pronoun:
-                before = [m for m in self.mentions if m.end <= mention.start and not m.pronoun]
-                title = max((m for m in before if m.positions is None), key=lambda m: m.start, default=None)
-                ref = max((m for m in before if m.positions is not None), key=lambda m: m.start, default=None)
-                target = max((m for m in (title, ref) if m is not None), key=lambda m: m.start, default=None)
-                if target is None:
-                    if not self.shown:
-                        self._nothing_shown(mention.label)
-                        continue
-                    target = _Mention(mention.start, mention.end, mention.label, positions=[0])
-            if mention.opinion:
-                opinions += 1
-            elif not mention.ask:
-                requests += 1
-            if mention.ask and ask_about is None:
-                if target.item_id is not None:
-                    ask_about = target.item_id
-                elif target.positions:
-                    item = self.shown[target.positions[0]]
-                    if _in_catalog(item, catalog):
-                        ask_about = int(item)
-                    else:
-                        self.warnings.append(f"I can't find '{mention.label}' in the catalog.")
-            if target.item_id is not None and target.item_id in catalog:
-                if not mention.ask:
-                    if mention.polarity == 1:
-                        liked[target.item_id] = None
-                        disliked.pop(target.item_id, None)
-                    elif mention.polarity == -1:
-                        disliked[target.item_id] = None
-                        liked.pop(target.item_id, None)
-            elif target.candidates:
-                ambiguous[target.label] = [i for i in target.candidates if i in catalog]
-            elif target.unknown and target.label not in unknown:
-                unknown.append(target.label)
-            elif target.positions is not None and not mention.ask:
-                for p in target.positions:
-                    if mention.polarity == 1:
-                        shown_liked[p] = None
-                        shown_disliked.pop(p, None)
-                    elif mention.polarity == -1:
-                        shown_disliked[p] = None
-                        shown_liked.pop(p, None)
-        genres_in: dict[str, None] = {}
-        genres_out: dict[str, None] = {}
-        for s, _, genres, _ in self.genre_hits:
-            cue = self._stance(s)
-            for g in genres:
-                name = self.und.genres_.get(g)
-                if name is None:
-                    continue
-                if cue is not None and cue.polarity == -1:
-                    genres_out[name] = None
-                    genres_in.pop(name, None)
-                else:
-                    genres_in[name] = None
-                    genres_out.pop(name, None)
-        constraints = bool(genres_in or genres_out or year_min or year_max or relative or popularity or vibe)
+        found = self._items()
+        genres_in, genres_out, genres_drop, comparative = self._genre_sets()
+        constraints = bool(genres_in or genres_out or genres_drop or year_min or year_max or relative
+                           or popularity or vibe or self.clear)
         mentioned_titles = any(m.positions is None and not m.pronoun for m in self.mentions)
         if self.reset:
             intent = "reset"
-        elif self.asked and (ask_about is not None or any(m.ask for m in self.mentions)):
+        elif self.asked and (found.ask_about is not None or any(m.ask for m in self.mentions)):
             intent = "ask_item"
-        elif opinions and not requests and not constraints and not V.ASKS_FOR_MORE.search(self.low):
+        elif (found.opinions and not found.requests and not constraints
+              and not V.ASKS_FOR_MORE.search(self.low)):
             intent = "feedback"
         elif self.shown and (
-            shown_liked or shown_disliked or relative
+            found.shown_liked or found.shown_disliked or relative
             or (V.REFINE.search(self.low) and not mentioned_titles)
         ):
             intent = "refine"
         else:
             intent = "recommend"
+        mode = "add" if comparative or V.ADD.search(self.work) else "replace" if V.REPLACE.search(self.work) else None
         return Request(
-            intent=intent,
-            liked_items=list(liked),
-            disliked_items=list(disliked),
-            unknown_titles=unknown,
-            ambiguous_titles=ambiguous,
-            genres_in=list(genres_in),
-            genres_out=list(genres_out),
-            year_min=year_min,
-            year_max=year_max,
-            relative_year=relative,
-            popularity=popularity,
-            shown_liked=list(shown_liked),
-            shown_disliked=list(shown_disliked),
-            ask_about=ask_about,
-            vibe=vibe,
-            warnings=list(dict.fromkeys(self.warnings)),
-        )
+            intent=intent, mode=mode,
+            liked_items=list(found.liked), disliked_items=list(found.disliked), items_drop=list(found.dropped),
+            unknown_titles=found.unknown, ambiguous_titles=found.ambiguous,
+            genres_in=list(genres_in), genres_out=list(genres_out), genres_drop=list(genres_drop),
+            year_min=year_min, year_max=year_max, relative_year=relative, popularity=popularity,
+            clear=self.clear, unfilterable=self.unfilterable,
+            shown_liked=list(found.shown_liked), shown_disliked=list(found.shown_disliked),
+            ask_about=found.ask_about, vibe=vibe, warnings=list(dict.fromkeys(self.warnings)),
+        )  # fmt: skip
+
+    def _items(self) -> _Found:
+        """Titles and shown-list references, with their stance, as item ids and positions."""
+        catalog, found = self.und.catalog, _Found()
+        for mention in self.mentions:  # in the order found; pronouns look back in the text
+            target = self._target(mention)
+            if target is None:
+                continue
+            if mention.opinion:
+                found.opinions += 1
+            elif not mention.ask:
+                found.requests += 1
+            if mention.ask and found.ask_about is None:
+                if target.item_id is not None:
+                    found.ask_about = target.item_id
+                elif target.positions:
+                    item = self.shown[target.positions[0]]
+                    if _in_catalog(item, catalog):
+                        found.ask_about = int(item)
+                    else:
+                        self.warnings.append(f"I can't find '{mention.label}' in the catalog.")
+            head = mention.head or mention
+            if target.item_id is not None and target.item_id in catalog:
+                if mention.ask:
+                    continue
+                if self._before(V.ITEM_DROP, head.start):  # "forget about Fargo": neither liked nor disliked
+                    found.dropped[target.item_id] = None
+                else:
+                    _side(found.liked, found.disliked, target.item_id, mention.polarity)
+            elif target.candidates:
+                found.ambiguous[target.label] = [i for i in target.candidates if i in catalog]
+            elif target.unknown and target.label not in found.unknown:
+                found.unknown.append(target.label)
+            elif target.positions is not None and not mention.ask and not self._before(V.ITEM_DROP, head.start):
+                for p in target.positions:
+                    _side(found.shown_liked, found.shown_disliked, p, mention.polarity)
+        return found
+
+    def _target(self, mention: _Mention) -> _Mention | None:
+        """What a mention is about: itself, or for a pronoun the title or reference before it."""
+        if not mention.pronoun:
+            return mention
+        before = [m for m in self.mentions if m.end <= mention.start and not m.pronoun]
+        title = max((m for m in before if m.positions is None), key=lambda m: m.start, default=None)
+        ref = max((m for m in before if m.positions is not None), key=lambda m: m.start, default=None)
+        target = max((m for m in (title, ref) if m is not None), key=lambda m: m.start, default=None)
+        if target is None:
+            if not self.shown:
+                self._nothing_shown(mention.label)
+                return None
+            target = _Mention(mention.start, mention.end, mention.label, positions=[0])
+        return target
+
+    def _genre_sets(self) -> tuple[dict[str, None], dict[str, None], dict[str, None], bool]:
+        """Wanted, excluded and withdrawn genres, and whether one was said as a comparative ("funnier")."""
+        genres_in: dict[str, None] = {}
+        genres_out: dict[str, None] = {}
+        genres_drop: dict[str, None] = {}
+        comparative = False
+        for s, e, genres, _ in self.genre_hits:
+            cue = self._stance(s)
+            drop = self._before(V.DROP_BEFORE, s) or V.DROP_AFTER.match(self.low, e) is not None
+            negative = cue is not None and cue.polarity == -1
+            if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
+                comparative = True
+            for g in genres:
+                name = self.und.genres_.get(g)
+                if name is None:
+                    continue
+                if drop:
+                    genres_drop[name] = None
+                    genres_in.pop(name, None)
+                elif negative:
+                    genres_out[name] = None
+                    genres_in.pop(name, None)
+                else:
+                    genres_in[name] = None
+                    genres_out.pop(name, None)
+        return genres_in, genres_out, genres_drop, comparative
+
+
+@dataclass
+class _Found:
+    """What the mentions of one message add up to."""
+
+    liked: dict[int, None] = field(default_factory=dict)
+    disliked: dict[int, None] = field(default_factory=dict)
+    dropped: dict[int, None] = field(default_factory=dict)
+    shown_liked: dict[int, None] = field(default_factory=dict)
+    shown_disliked: dict[int, None] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    ambiguous: dict[str, list[int]] = field(default_factory=dict)
+    ask_about: int | None = None
+    opinions: int = 0
+    requests: int = 0
+
+
+def _side(yes: dict, no: dict, key: int, polarity: int | None) -> None:
+    """Put ``key`` on the liked (+1) or disliked (-1) side, taking it off the other."""
+    if polarity == 1:
+        yes[key] = None
+        no.pop(key, None)
+    elif polarity == -1:
+        no[key] = None
+        yes.pop(key, None)
 
 
 def _choose(s: int, e: int, label: str, ok: list[tuple[float, int]], status: str) -> _Mention:

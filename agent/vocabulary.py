@@ -76,6 +76,8 @@ FILLER = set(
     well actually probably definitely something's anything's item items option options number pick
     picks choice choices list recommended try trying already yet ever still once yourself year
     years old onward onwards yesterday recently lately weekend ago twice
+    anymore longer switch switching change make both additionally addition combined mixed optional
+    forget matter necessarily needed required necessary enough elements touch dash whenever
     """.split()
 )
 SMALLTALK = set(
@@ -140,6 +142,7 @@ TRIGGER = re.compile(
     r"(?<![\w'])(?:"
     r"(?P<like>(?:more\s+)?like)(?!\s+to\b)"
     r"|similar\s+to|same\s+as|such\s+as|unlike|anything\s+but|other\s+than|rather\s+than|instead\s+of"
+    r"|forget(?:\s+about)?|never\s*mind"
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
@@ -200,7 +203,7 @@ RIGHT_EVAL = re.compile(
 RESET = re.compile(
     r"(?<![\w'])(?:start(?:ing)?\s+(?:over|again|afresh|from\s+scratch)|reset|restart|forget\s+(?:this|that|it"
     r"|everything|all\s+(?:that|of\s+that|this)|what\s+i\s+said|about\s+it)|new\s+search|clear\s+(?:everything"
-    r"|all|it|the\s+(?:filters|search))|from\s+scratch|scratch\s+that|never\s*mind(?:\s+all\s+that)?)(?![\w'])"
+    r"|all|it|the\s+(?:filters|search))|from\s+scratch|scratch\s+that|never\s*mind(?:\s+all\s+that)?(?=\s*(?:[.!?,;:]|$)))(?![\w'])"
 )
 # Questions about one item; the object (title or reference) follows, or sits in `obj`.
 ASK = re.compile(
@@ -246,7 +249,8 @@ DECADE = (
 YEAR_RULES = [  # (kind, pattern); applied in order, each match masked before the next rule runs
     ("range", re.compile(rf"(?<![\w'])(?:between|from)\s+(?:the\s+)?{Y}\s*(?:and|to|till|until|through|thru|-|–)\s*(?:the\s+)?(?P<b>{YEARISH})")),
     ("range", re.compile(rf"{Y}\s*(?:-|–|to|through|thru)\s*(?:the\s+)?(?P<b>{YEARISH})")),
-    ("range", re.compile(rf"(?P<a>{DECADE})\s*(?:and|or|/|,|&)\s*(?:the\s+)?(?P<b>{DECADE})")),
+    # a list of years or decades ("1995 or 1996", "the 70s, 80s or 90s"): the span they cover
+    ("list", re.compile(rf"{Y}(?:\s*(?:,|or|and|/|&)\s*(?:the\s+)?{YEARISH})*\s*(?:,\s*(?:or|and)|or|and|/|,|&)\s*(?:the\s+)?(?P<b>{YEARISH})")),
     ("max_excl", re.compile(rf"(?<![\w'])(?:before|pre-?|prior\s+to|earlier\s+than|older\s+than)\s*(?:the\s+(?:year\s+)?)?{Y}")),
     ("max_incl", re.compile(rf"(?<![\w'])(?:up\s+(?:to|until)|until|till|through|by|no\s+later\s+than|not\s+after)\s+(?:the\s+(?:year\s+)?)?{Y}")),
     ("max_incl", re.compile(rf"{Y}\s*(?:or|and)\s+(?:earlier|before|older)(?![\w'])")),
@@ -278,3 +282,64 @@ ROMAN = {"ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
 TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 ARTICLE = {"the", "a", "an"}
+
+# ---- how a request relates to the session (SessionPrefs.apply) ------------------------------
+# "add": the genres named join the ones asked before ("it should also be a drama", "and a
+# thriller", "funnier, but still horror"); a comparative genre word ("funnier", "more drama")
+# adds as well. "replace": they take the place of the old ones ("a comedy instead").
+ADD = re.compile(
+    r"(?<![\w'])(?:also|as\s+well|in\s+addition|additionally|still|both|on\s+top\s+of\s+that|at\s+the\s+same\s+time"
+    r"|mixed\s+with|combined\s+with|with\s+(?:some|a\s+(?:bit|touch|dash)\s+of|elements\s+of)"
+    r"|too(?=\s*(?:[.!?,;]|$|please)))(?![\w'])"
+    r"|^\s*(?:and|plus|but\s+also)(?![\w'])"
+)
+REPLACE = re.compile(
+    r"(?<![\w'])(?:instead(?!\s+of)|rather(?!\s+than)|actually|switch(?:ing)?\s+to|change\s+(?:it\s+)?to"
+    r"|make\s+it|let'?s\s+do|now\s+(?:i\s+want|show\s+me))(?![\w'])"
+)
+COMPARATIVE_BEFORE = re.compile(r"(?<![\w'])(?:more|a\s+bit\s+more|a\s+little\s+more|much\s+more)\s+$")
+# A genre no longer wanted: "no more horror", "not a drama anymore", "doesn't have to be a comedy".
+DROP_BEFORE = re.compile(
+    r"(?<![\w'])(?:no\s+(?:more|longer)|(?:does|do|did)(?:n't|nt|\s+not)\s+(?:have|need)\s+to\s+be|need(?:n't|\s+not)\s+be"
+    r"|not\s+necessarily|forget(?:\s+about)?|never\s*mind|drop|enough(?:\s+(?:of|with))?)"
+    r"\s+(?:(?:the|a|an|any|so\s+much|more|of)\s+){0,2}$"
+)
+DROP_AFTER = re.compile(  # used with .match at the end of the genre word
+    r"(?:\s+(?:films?|movies?|stuff|ones|please))?\s*(?:any\s*more|any\s+longer)(?![\w'])"
+    r"|[^.!?;,]{0,30}?\b(?:is|are)\s+(?:optional|not\s+(?:needed|required|necessary))"
+    r"|(?:\s+(?:films?|movies?))?\s+(?:does(?:n't|\s+not)|do(?:n't|\s+not)|is(?:n't|\s+not))\s+(?:matter|important|needed)"
+)
+# Lifting a constraint altogether ("any year", "the genre doesn't matter").
+CLEAR: list[tuple[str, re.Pattern]] = [
+    ("years", re.compile(
+        r"(?<![\w'])(?:any\s+(?:year|decade|era|time\s+period|release\s+date)s?|(?:the\s+)?(?:year|decade|era|release\s+date)s?\s+"
+        r"(?:does(?:n't|\s+not)|do(?:n't|\s+not))\s+matter|no\s+(?:year|date|decade)\s+(?:limit|restriction|filter)s?"
+        r"|(?:forget|drop|remove|lose)\s+(?:about\s+)?the\s+(?:years?|decades?|dates?|year\s+(?:limit|filter))"
+        r"|(?:from\s+)?whenever|(?:old|older)\s+or\s+new(?:er)?)(?![\w'])")),
+    ("genres", re.compile(
+        r"(?<![\w'])(?:any\s+genres?|whatever\s+genre|(?:the\s+)?genres?\s+(?:does(?:n't|\s+not)|do(?:n't|\s+not))\s+matter"
+        r"|(?:forget|drop|remove|lose)\s+(?:about\s+)?the\s+genres?(?:\s+(?:filter|limit))?|no\s+genre\s+(?:limit|filter)s?)(?![\w'])")),
+    ("popularity", re.compile(
+        r"(?<![\w'])(?:popular\s+or\s+not|(?:well[\s-]known|famous)\s+or\s+not|popularity\s+(?:does(?:n't|\s+not))\s+matter"
+        r"|any\s+popularity)(?![\w'])")),
+]
+# Forgetting a liked title without disliking it: "forget about Fargo".
+ITEM_DROP = re.compile(r"(?<![\w'])(?:forget(?:\s+about)?|never\s*mind)\s+(?:(?:the\s+)?(?:film|movie)\s+)?$")
+
+# ---- what the catalog has no data on -----------------------------------------------------------
+# ml-100k knows titles, years, genres and viewers, no people. A cue, then the name; names after
+# a bare "with" or "by" need capitals ("with Bruce Willis"), so "with a twist" stays a vibe.
+NAME = r"(?:[A-Z][\w'.-]*|de|van|von|la|le|del|di|da|du)"
+UNFILTERABLE: list[tuple[str, re.Pattern, bool]] = [  # (kind, pattern over the original text, needs capitals)
+    ("director", re.compile(
+        r"(?i:(?:directed|helmed|made)\s+by|(?:the\s+)?director\s+(?:is\s+)?|(?:a|an)\s+(?:film|movie)\s+by|films?\s+by|movies?\s+by)"
+        r"\s+(?P<name>[\w'.-]+(?:\s+[\w'.-]+){0,2})"), False),
+    ("cast", re.compile(
+        r"(?i:starring|featuring|(?:acted|played)\s+by|with\s+(?:the\s+)?(?:actor|actress)|(?:the\s+)?(?:actor|actress)"
+        r"|in\s+which\s+\w+\s+plays?|cast\s+(?:of|with|including))"
+        r"\s+(?P<name>[\w'.-]+(?:\s+[\w'.-]+){0,2})"), False),
+    ("cast", re.compile(rf"(?i:with|has|having|and)\s+(?P<name>[A-Z][\w'.-]+(?:\s+{NAME}){{0,2}}\s+[A-Z][\w'.-]+)"), True),
+    ("director", re.compile(r"(?i:by)\s+(?P<name>[A-Z][\w'.-]+(?:\s+[A-Z][\w'.-]+){0,2})"), True),
+    ("director", re.compile(r"(?P<name>[A-Z][\w'.-]+)'s?\s+(?i:(?:new|latest|last|first|best|early|other)\s+)?(?i:films?|movies?)"), True),
+]
+NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|films?|about|that|who|which|for|before|after|since)(?:\s|$).*$")
