@@ -267,7 +267,7 @@ CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|un
 RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])|classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
-OLDER = re.compile(r"(?<![\w'])(?:older|earlier\s+ones|less\s+recent|not\s+as\s+(?:new|recent))(?![\w'])")
+OLDER = re.compile(r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+as\s+(?:new|recent))(?![\w'])")
 NEWER = re.compile(r"(?<![\w'])(?:newer|more\s+recent|more\s+modern|less\s+old|not\s+as\s+old)(?![\w'])")
 
 POPULAR = re.compile(r"(?<![\w'])(?:popular|blockbusters?|well[\s-]known|famous|mainstream|big\s+hits?|crowd[\s-]pleasers?)(?![\w'])")
