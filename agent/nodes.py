@@ -15,6 +15,7 @@ from tools.catalog import Catalog, ItemFilter
 from tools.recommend import Recommender, describe
 from tools.retrievers import Candidate
 
+LOOSEN_NAME = {"genres": "genre", "years": "year", "popularity": "popularity"}
 LOOSEN_PHRASE = {"genres": "any genre", "years": "any year", "popularity": "popular or not"}
 CAN_FILTER_BY = ("genre, years and popularity, or find films like a title you name "
                  "(\u201csomething like Fargo\u201d)")
@@ -77,14 +78,13 @@ def recall(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         return {"profile": {}, "history": history, "_detail": f"memory off; history={len(history)}"}
     from memory import UserProfile
 
-    records = tools.memory.all(user)
-    profile = UserProfile.from_records(user, records)
-    # the relevance query costs an embedding; only worth it when there is something to find
-    relevant = tools.memory.recall(user, state["message"][:1000], k=3) if records and state["message"].strip() else []
+    # the structured profile is what the turn uses; a semantic recall of records (an embedding
+    # per turn) was only ever written into the trace, so the turn no longer pays for it
+    profile = UserProfile.from_records(user, tools.memory.all(user))
     return {
         "profile": profile.model_dump(), "history": history,
         "_detail": f"history={len(history)} liked={len(profile.liked_items)} disliked={len(profile.disliked_items)} "
-                   f"genres-={profile.genres_disliked} relevant={[r.text for r in relevant]}",
+                   f"genres-={profile.genres_disliked}",
     }  # fmt: skip
 
 
@@ -206,7 +206,8 @@ def _nothing_left(flt: ItemFilter, session: SessionPrefs, rec: Recommender) -> s
                 f"{_be(matched)} ones you have seen, rated or been shown.")
     loosen = rec.loosest(flt)
     if loosen is not None:
-        text += (f" Without the {loosen.constraint} limit there would be {_films(loosen.available)} more: "
+        more = f"{loosen.available} more film" + ("" if loosen.available == 1 else "s")
+        text += (f" Without the {LOOSEN_NAME[loosen.constraint]} limit, {more} would match: "
                  f"say \u201c{LOOSEN_PHRASE[loosen.constraint]}\u201d to drop it.")
     return text
 
@@ -244,6 +245,8 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                     reason=reason)
             for it, c, reason in zip(tools.catalog.get([c.item_id for c in ranked]), ranked, reasons, strict=True)]
     notes = state.get("notes", [])
+    if len(flt.genres_any) > 1 and recs and all(set(flt.genres_any) <= set(r.genres) for r in recs):
+        flt = flt.model_copy(update={"genres_all": flt.genres_any})  # the blend held for the whole list
     wanted = describe(flt)
     head = (f"Here are {len(recs)} picks" + (f" ({wanted})" if wanted else "") + ".") if recs else ""
     text = " ".join([*notes, head]).strip() or "I have nothing to show for that."
