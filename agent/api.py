@@ -68,13 +68,9 @@ class ConvRec:
         }
         self.memory = PreferenceMemory.from_config(config, encoder) if use_memory else None
         recommender = Recommender(
-            catalog=artifacts.catalog,
-            index=index,
-            cf=CFRetriever(artifacts.selected_cf, index),
-            semantic=SemanticRetriever(artifacts.item_vectors, index, encoder),
-            popularity=split.item_popularity(),
-            reranker=artifacts.reranker if use_reranker else None,
-            n_candidates=config.candidates,
+            artifacts.catalog, index, CFRetriever(artifacts.selected_cf, index),
+            SemanticRetriever(artifacts.item_vectors, index, encoder), split.item_popularity(),
+            reranker=artifacts.reranker if use_reranker else None, n_candidates=config.candidates,
         )
         self.tools = Toolbox(
             recommender=recommender,

@@ -144,6 +144,12 @@ def test_api_validates_ids(rec):
         rec.chat("x" * 200, "hi")
     with pytest.raises(TypeError):
         rec.chat("u", None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="control characters"):
+        rec.chat("a\x1fb", "hi")  # the checkpointer's thread id joins user and session with \x1f
+    with pytest.raises(ValueError, match="session_id"):
+        rec.chat("u", "hi", session_id="s\x1f2")
+    with pytest.raises(ValueError, match="control characters"):
+        rec.memories("a\x1fb")  # memory and the API share the one check
 
 
 def test_trace_lists_nodes_with_timings(rec):
