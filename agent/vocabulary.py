@@ -294,7 +294,8 @@ ADD = re.compile(
     r"|^\s*(?:and|plus|but\s+also)(?![\w'])"
 )
 REPLACE = re.compile(
-    r"(?<![\w'])(?:instead(?!\s+of)|rather(?!\s+than)|actually|switch(?:ing)?\s+to|change\s+(?:it\s+)?to"
+    r"(?:^|[.!?,;:]\s*)(?:no,?\s+)?actually(?![\w'])"  # at the start: "I actually loved Fargo" replaces nothing
+    r"|(?<![\w'])(?:instead(?!\s+of)|rather(?!\s+than)|switch(?:ing)?\s+to|change\s+(?:it\s+)?to"
     r"|make\s+it|let'?s\s+do|now\s+(?:i\s+want|show\s+me))(?![\w'])"
 )
 COMPARATIVE_BEFORE = re.compile(r"(?<![\w'])(?:more|a\s+bit\s+more|a\s+little\s+more|much\s+more)\s+$")

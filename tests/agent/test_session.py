@@ -167,3 +167,10 @@ def test_apply_does_not_change_the_request():
     before = req.model_dump()
     SessionPrefs(last_shown=[3]).apply(req)
     assert req.model_dump() == before
+
+
+@pytest.mark.parametrize("message", ["I actually loved Fargo", "I also liked Fargo", "Fargo was great too"])
+def test_a_like_said_in_passing_adds_to_the_liked_titles(understander, message):
+    heat, fargo = title(understander, "Heat"), title(understander, "Fargo")
+    s = say(understander, SessionPrefs(), "something like Heat", message)
+    assert s.liked_items == [heat, fargo]
