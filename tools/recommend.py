@@ -106,7 +106,10 @@ class Recommender:
         cf_scores = text_scores = None
         if use_cf and self.cf is not None:
             user_vec = self.cf.user_vector(list(liked), list(history))
-            cf_scores = self.cf.scores(user_vec) if user_vec is not None else None
+            if user_vec is not None:
+                # in the factors' own dtype: a float64 vector would upcast the whole item matrix
+                # on every call (12 ms instead of 1 ms for EASE's 1682 x 1682 on ml-100k)
+                cf_scores = self.cf.scores(np.asarray(user_vec, dtype=self.cf.model.item_factors_.dtype))
         if use_text and self.semantic is not None:
             query = self.semantic.query_vector(vibe, list(liked))
             text_scores = self.semantic.scores(query) if query is not None else None
