@@ -4,7 +4,8 @@ No LLM. Titles are resolved through the catalog (exact first, fuzzy only after a
 "like" or "loved"), genres through a synonym table, years through a handful of patterns, and
 whatever is left becomes the free-text ``vibe``. Every step works on one lowercased copy of the
 message in which the parts already understood are masked out, so a title such as "No Escape" is
-never read again as a negation and "Star Wars" never as the genre War.
+never read again as a negation and "Star Wars" never as the genre War. The word tables live in
+``agent/vocabulary.py``; finding titles in the text in ``agent/titles.py``.
 
 Conventions, where a phrase could mean two things:
 
@@ -37,14 +38,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from rapidfuzz import fuzz
 
 from agent import vocabulary as V
 from agent.request import Request, Unfilterable
+from agent.titles import MASK, Mention, TitleFinding, title_keys
 from tools.catalog import Catalog, TitleResolution, normalize_title
-from tools.data import display_title
 
-MASK = "\x00"  # stands in for understood text; cleaning removes control characters, so never typed
 MAX_CHARS, MAX_VIBE_CHARS = V.MAX_CHARS, V.MAX_VIBE_CHARS  # re-exported: callers cut messages too
 
 
@@ -53,23 +52,6 @@ MAX_CHARS, MAX_VIBE_CHARS = V.MAX_CHARS, V.MAX_VIBE_CHARS  # re-exported: caller
 # One message
 # ---------------------------------------------------------------------------------------------
 
-
-@dataclass
-class _Mention:
-    """A title or a reference to the shown list, found in the message."""
-
-    start: int
-    end: int
-    label: str
-    item_id: int | None = None  # a resolved title
-    candidates: list[int] = field(default_factory=list)  # an ambiguous title
-    unknown: bool = False  # looked like a title, matched nothing
-    positions: list[int] | None = None  # a reference to the shown list
-    pronoun: bool = False  # "it", "that one": resolved against earlier mentions
-    ask: bool = False
-    head: _Mention | None = None  # list continuation: "like Star Wars and Alien"
-    polarity: int | None = None  # +1 liked, -1 disliked, 0 neutral (seen)
-    opinion: bool = False
 
 
 @dataclass
@@ -92,7 +74,7 @@ class OfflineUnderstander:
         self.titles_: dict[str, list[int]] = {}
         self.title_prefixes_: set[str] = set()
         for it in items:
-            for norm in _title_keys(it.title):
+            for norm in title_keys(it.title):
                 self.titles_.setdefault(norm, []).append(it.item_id)
                 words = norm.split()
                 for k in range(1, len(words) + 1):
@@ -104,7 +86,7 @@ class OfflineUnderstander:
         return _MessageParse(self, message, list(shown)).run()
 
 
-class _MessageParse:
+class _MessageParse(TitleFinding):
     """The state of parsing one message: the text, what is masked, and what was found."""
 
     def __init__(self, und: OfflineUnderstander, message: str, shown: list[int]):
@@ -122,7 +104,7 @@ class _MessageParse:
         self.all_caps = not any(c.islower() for c in self.text)
         self.resolved: dict[str, TitleResolution] = {}
         self.fuzzy_left = V.MAX_FUZZY_LOOKUPS
-        self.mentions: list[_Mention] = []
+        self.mentions: list[Mention] = []
         self.cues: list[_Cue] = []
         self.boundaries: list[int] = []
         self.reset = False
@@ -211,18 +193,6 @@ class _MessageParse:
                 self.asked = True
                 self._take(m.start(), m.start(obj) if obj else m.end())
 
-    def _quoted_titles(self) -> None:
-        for m in re.finditer(r"\"([^\"]{1,100})\"|(?<![\w])'([^']{1,100})'(?![\w])", self.work):
-            s, e = m.span(1) if m.group(1) is not None else m.span(2)
-            if not self._free(s, e):
-                continue
-            raw = self.text[s:e].strip()
-            res = self._resolve(raw)
-            mention = self._from_resolution(s, e, raw, res, allow_unknown=raw[:1].isupper()) if res else None
-            if mention is not None:
-                self._add(mention)
-                self._take(m.start(), m.end())
-
     def _triggered_objects(self) -> None:
         for m in list(V.TRIGGER.finditer(self.work)):
             if not self._free(m.start(), m.end()):
@@ -244,7 +214,7 @@ class _MessageParse:
     def _object_at(
         self, pos: int, refs_only: bool = False, continuation: bool = False,
         limit: int | None = None,
-    ) -> _Mention | None:
+    ) -> Mention | None:
         """The title or reference starting at `pos` (after spaces), registered and masked."""
         while pos < len(self.work) and self.work[pos] in " \"'":
             pos += 1
@@ -263,188 +233,6 @@ class _MessageParse:
             return None
         return self._title_at(pos, continuation=continuation, limit=limit)
 
-    def _title_at(self, pos: int, continuation: bool, limit: int | None) -> _Mention | None:
-        i = self._token_index(pos)
-        if i >= len(self.tokens) or self.tokens[i][0] - pos > 1:
-            return None
-        exact = self._exact_span(i, limit)
-        sequel = V.SEQUEL.match(self.work, exact[1]) if exact is not None else None
-        if exact is not None and (exact[3] or sequel):
-            # "Terminator 2", "Godfather part 2": a longer title than the exact one, maybe misspelt
-            longer = self._fuzzy_title(i, continuation, limit, allow_unknown=False)
-            if longer is not None:
-                return longer
-            if sequel:  # "Toy Story 2" is not in the catalog; "Toy Story" would be a wrong guess
-                return self._add(_Mention(exact[0], sequel.end(), self.text[exact[0] : sequel.end()], unknown=True))
-        if exact is not None:
-            s, e, key, _ = exact
-            if len(key.split()) == 1 and self._known(key) and not self._quoted(s):
-                return None  # "I like kids movies": the genre reading wins over the film "Kids"
-            return self._add(self._exact_mention(s, e, key))
-        return self._fuzzy_title(i, continuation, limit, allow_unknown=True)
-
-    def _exact_span(self, i: int, limit: int | None) -> tuple[int, int, str, bool] | None:
-        """Longest run of tokens from `i` that is exactly a catalog title (article optional).
-
-        Returns (start, end, normalised title, flag); the flag says the words go on like a longer
-        title ("Godfather part 2"), worth a fuzzy look.
-        """
-        best: tuple[int, int, str] | None = None
-        reach = 0
-        for first in (i, i + 1) if self.tokens[i][2] in V.ARTICLE else (i,):
-            key = ""
-            for j in range(first, min(len(self.tokens), first + 14)):
-                s, e, norm = self.tokens[j]
-                if limit is not None and e > limit:
-                    break
-                if not self._free(s, e) or (j > first and re.search(r"[.!?;]", self.work[self.tokens[j - 1][1] : s])):
-                    break
-                if not norm:
-                    break
-                if f"{key} {norm}" not in self.und.title_prefixes_ and norm == "and" and key:
-                    continue  # "Batman and Robin": the catalog's "&" normalises away
-                key = f"{key} {norm}" if key else norm
-                if key not in self.und.title_prefixes_:
-                    break
-                reach = max(reach, e)
-                if key in self.und.titles_ and (best is None or e > best[1]):
-                    best = (self.tokens[i][0], e, key)
-        return None if best is None else (*best, reach > best[1])
-
-    def _exact_mention(self, s: int, e: int, key: str) -> _Mention | None:
-        """A title typed exactly; duplicates ("Cape Fear") are told apart by a year after it."""
-        ids = self.und.titles_[key]
-        year = re.match(r"\s*\(?\s*(1[89]\d\d|20\d\d)\s*\)?(?![\w'])", self.work[e:])
-        if year and MASK not in year.group():
-            e += year.end()
-        label = self.text[s:e]
-        if len(ids) == 1:
-            return _Mention(s, e, label, item_id=ids[0])
-        res = self._resolve(label)  # the catalog knows the years
-        if res is not None and res.status == "exact" and res.item_id in ids:
-            return _Mention(s, e, label, item_id=res.item_id)
-        return _Mention(s, e, label, candidates=ids)
-
-    def _fuzzy_title(self, i: int, continuation: bool, limit: int | None, allow_unknown: bool) -> _Mention | None:
-        """A title with a typo, or an unknown one: only right after a trigger, never on its own."""
-        span: list[tuple[int, int, str]] = []
-        for j in range(i, min(len(self.tokens), i + 6)):
-            s, e, norm = self.tokens[j]
-            if (limit is not None and e > limit) or not self._free(s, e) or not norm:
-                break
-            if span and (norm in V.BREAKERS or V.HARD_STOP.search(self.work[span[-1][1] : s + 1])):
-                break
-            span.append(self.tokens[j])
-        content = [t for t in span if t[2] not in V.ARTICLE]
-        if not content or self._known(content[0][2]) or re.fullmatch(r"\d+s?", content[0][2]):
-            return None
-        capital = not self.all_caps and self.text[content[0][0]].isupper()
-        if continuation and not capital:
-            return None
-        if len("".join(t[2] for t in content)) < 3:
-            return None
-        res = self._resolve(self.text[span[0][0] : span[-1][1]])
-        if res is None:
-            return None
-        best: tuple[int, list[tuple[float, int]]] | None = None  # (tokens used, [(ratio, item_id)])
-        if res.status != "none":
-            for k in range(len(span), 0, -1):
-                if k < len(span) and V.SEQUEL.fullmatch(" " + span[k][2]):
-                    continue  # never drop a sequel number: "Toy Story 2" is not "Toy Story"
-                words = [t[2] for t in span[:k]]
-                if all(w in V.ARTICLE for w in words):
-                    break
-                ok = self._acceptable(normalize_title(" ".join(words)), res)
-                if ok:
-                    best = (k, ok)
-                    break
-        if best is None:
-            if not capital or not allow_unknown:
-                return None
-            # an unknown title: the run of capitalised words ("The Dark Knight"), linked by small words
-            run = [span[0]]
-            for t in span[1:]:
-                if self.text[t[0]].isupper() or t[2] in ("of", "the", "a", "an", "in", "on", "to"):
-                    run.append(t)
-                else:
-                    break
-            while run and run[-1][2] in ("of", "the", "a", "an", "in", "on", "to"):
-                run.pop()
-            s, e = run[0][0], run[-1][1]
-            return self._add(_Mention(s, e, self.text[s:e], unknown=True))
-        k, ok = best
-        s, e = span[0][0], span[k - 1][1]
-        return self._add(_choose(s, e, self.text[s:e], ok, res.status))
-
-    @staticmethod
-    def _acceptable(norm: str, res: TitleResolution) -> list[tuple[float, int]]:
-        """Catalog candidates that really are the words typed, not a title that merely contains them.
-
-        The catalog's fuzzy score forgives partial matches ("the matrix" scores 90 against "M");
-        a span after a trigger may run on past the title, so we check the words ourselves.
-        """
-        norm = _arabic(norm)
-        digits = set(re.findall(r"\d+", norm))
-        out = []
-        for m in res.matches:
-            best = 0.0
-            for title in map(_arabic, _title_keys(m.title)):
-                if set(re.findall(r"\d+", title)) != digits:
-                    continue  # "Terminator 2" is not "The Terminator"
-                ratio = fuzz.ratio(norm, title)
-                if len(norm.split()) >= 2 and title.startswith(norm + " "):
-                    ratio = max(ratio, 90.0)  # "star trek" for "Star Trek: Generations"
-                best = max(best, ratio)
-            if best >= 85:
-                out.append((best, m.item_id))
-        return out
-
-    def _from_resolution(
-        self, s: int, e: int, label: str, res: TitleResolution, allow_unknown: bool
-    ) -> _Mention | None:
-        if res.status == "exact":
-            return _Mention(s, e, label, item_id=res.item_id)
-        if res.status == "fuzzy":
-            ok = self._acceptable(normalize_title(label), res)
-            if ok:
-                return _choose(s, e, label, ok, res.status)
-            return _Mention(s, e, label, unknown=True) if allow_unknown else None
-        if res.status == "ambiguous":
-            norm = normalize_title(label)
-            ids = [m.item_id for m in res.matches if normalize_title(m.title) == norm] or [
-                i for _, i in self._acceptable(norm, res)
-            ]
-            if ids:
-                return _Mention(s, e, label, candidates=ids)
-        return _Mention(s, e, label, unknown=True) if allow_unknown else None
-
-    def _untriggered_titles(self) -> None:
-        """Multi-word titles named anywhere ("toy story"), and "Fargo was great"."""
-        i = 0
-        while i < len(self.tokens):
-            s = self.tokens[i][0]
-            span = self._exact_span(i, None) if self._free(s, self.tokens[i][1]) else None
-            if span is None:
-                i += 1
-                continue
-            s, e, key, _ = span
-            words = [t for t in self.tokens if s <= t[0] < e]
-            content = [t for t in words if t[2] not in V.ARTICLE] or words
-            significant = [t for t in content if len(t[2]) > 3 or t is content[0]]  # not "of", "in"
-            capitalised = not self.all_caps and all(self.text[t[0]].isupper() for t in significant)
-            alone = all(s <= t[0] < e or t[2] in ("the", "a", "an", "movie", "film") for t in self.tokens)
-            if len(content) >= 2:
-                believable = alone or capitalised or not all(self._known(t[2]) or t[2] in V.EVERYDAY for t in content)
-            else:
-                believable = not self._known(content[0][2]) and (
-                    alone or capitalised and bool(V.RIGHT_EVAL.match(self.work, e))
-                )
-            if believable:
-                mention = self._add(self._exact_mention(s, e, key))
-                i = self._token_index(mention.end)
-            else:
-                i += 1
-
     def _standalone_refs(self) -> None:
         for m in V.REF_STANDALONE.finditer(self.work):
             if m.group("pron") == "it" and not V.RIGHT_EVAL.match(self.work, m.end()):
@@ -452,11 +240,11 @@ class _MessageParse:
             if self._free(m.start(), m.end()):
                 self._add_ref(m, m.start())
 
-    def _add_ref(self, m: re.Match, pos: int) -> _Mention:
+    def _add_ref(self, m: re.Match, pos: int) -> Mention:
         n = len(self.shown)
         groups = m.groupdict()
         label = self.text[pos : m.end()].strip()
-        mention = _Mention(pos, m.end(), label)
+        mention = Mention(pos, m.end(), label)
         if groups.get("pron"):
             mention.pronoun = True
         elif groups.get("all") or groups.get("none"):
@@ -484,20 +272,10 @@ class _MessageParse:
                 self.warnings.append(f"There is no '{label}': I showed {n} film{'s' if n != 1 else ''}.")
         return self._add(mention)
 
-    def _resolve(self, raw: str) -> TitleResolution | None:
-        """The catalog's reading of a title; None once the message has used up its fuzzy lookups."""
-        if raw not in self.resolved:
-            if normalize_title(raw) not in self.und.titles_:  # a fuzzy search: a few ms each
-                if self.fuzzy_left == 0:
-                    return None
-                self.fuzzy_left -= 1
-            self.resolved[raw] = self.und.catalog.resolve_title(raw)
-        return self.resolved[raw]
-
     def _nothing_shown(self, label: str) -> None:
         self.warnings.append(f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")
 
-    def _add(self, mention: _Mention | None) -> _Mention | None:
+    def _add(self, mention: Mention | None) -> Mention | None:
         if mention is not None:
             self.mentions.append(mention)
             self._take(mention.start, mention.end)
@@ -781,7 +559,7 @@ class _MessageParse:
                     _side(found.shown_liked, found.shown_disliked, p, mention.polarity)
         return found
 
-    def _target(self, mention: _Mention) -> _Mention | None:
+    def _target(self, mention: Mention) -> Mention | None:
         """What a mention is about: itself, or for a pronoun the title or reference before it."""
         if not mention.pronoun:
             return mention
@@ -793,7 +571,7 @@ class _MessageParse:
             if not self.shown:
                 self._nothing_shown(mention.label)
                 return None
-            target = _Mention(mention.start, mention.end, mention.label, positions=[0])
+            target = Mention(mention.start, mention.end, mention.label, positions=[0])
         return target
 
     def _genre_sets(self) -> tuple[dict[str, None], dict[str, None], dict[str, None], bool]:
@@ -850,31 +628,12 @@ def _side(yes: dict, no: dict, key: int, polarity: int | None) -> None:
         yes.pop(key, None)
 
 
-def _choose(s: int, e: int, label: str, ok: list[tuple[float, int]], status: str) -> _Mention:
-    """One film when the match is clear, else the candidates, so the user is asked; never a guess."""
-    ok = sorted(ok, key=lambda r: -r[0])
-    if (len(ok) == 1 and ok[0][0] >= 90) or (len(ok) > 1 and status == "fuzzy" and ok[0][0] - ok[1][0] >= 8):
-        return _Mention(s, e, label, item_id=ok[0][1])
-    return _Mention(s, e, label, candidates=[i for _, i in ok])
-
-
-def _title_keys(title: str) -> list[str]:
-    """The normalised names a film goes by: 'Seven (Se7en)' -> ['seven se7en', 'seven', 'se7en']."""
-    keys = [normalize_title(title)]
-    if "(" in title:
-        main, *aliases = re.split(r"\s*[()]\s*", title)
-        keys += [normalize_title(display_title(t)) for t in (main, *aliases)]
-    return [k for k in dict.fromkeys(keys) if k]
 
 
 def _in_catalog(item: object, catalog: Catalog) -> bool:
     """Whether a caller-given id is a catalog item (ids of any type or size are simply not)."""
     return isinstance(item, int | np.integer) and not isinstance(item, bool) and int(item) in catalog
 
-
-def _arabic(norm: str) -> str:
-    """Sequel numbers as digits, so 'godfather part ii' and 'godfather part 2' compare equal."""
-    return re.sub(r"(?<!\S)(ii|iii|iv|v|vi)(?!\S)", lambda m: str(V.ROMAN[m.group(1)]), norm)
 
 
 def _year_span(text: str) -> tuple[int, int] | None:
