@@ -28,7 +28,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,7 +45,7 @@ from evals.simulator import (
     build_personas,
     tastes_statement,
 )
-from tools.artifacts import Artifacts
+from tools.artifacts import Artifacts, library_versions
 from tools.catalog import Item
 from tools.config import Config
 from tools.metrics import ndcg_at_k, recall_at_k
@@ -391,7 +390,7 @@ def _run_info(settings, convs, wall, total, art) -> dict[str, Any]:
         "wall_s": wall,
         "total_wall_s": total,
         "machine": machine(),
-        "versions": {**art.manifest.get("versions", {}), "python": platform.python_version(), **_versions()},
+        "versions": {**art.manifest.get("versions", {}), **library_versions()},
         "turns": {}, "ms_per_turn": {}, "node_ms": {},
     }  # fmt: skip
     for system, cs in convs.items():
@@ -428,16 +427,6 @@ def _git_state() -> str | None:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("convrec", "langgraph", "chromadb", "numpy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or "unknown"
     if Path("/proc/cpuinfo").exists():
@@ -453,7 +442,7 @@ def machine() -> dict[str, Any]:
 def conversation_record(conv: Conversation, catalog) -> dict[str, Any]:
     """One conversation as a JSON line (titles added so a person can read it)."""
     ids = {i for t in conv.turns for i in t.shown} | {conv.target}
-    label = {it.item_id: f"{it.title} ({it.year})" for it in catalog.get(sorted(ids))}
+    label = {it.item_id: it.label for it in catalog.get(sorted(ids))}
     d = asdict(conv)
     d["target_title"] = label.get(conv.target)
     d["success_turn"] = conv.success_turn

@@ -187,7 +187,7 @@ def chat(user: str = typer.Option("new-user", help="an ml-100k user id (1-943) b
         reply = rec.chat(user, message, session_id=session)
         typer.echo(f"convrec> {reply.text}")
         for n, item in enumerate(reply.items, 1):
-            typer.echo(f"  {n:>2}. {item.title} ({item.year}) [{', '.join(item.genres)}] - {item.reason}")
+            typer.echo(f"  {n:>2}. {item.label} [{', '.join(item.genres)}] - {item.reason}")
         if trace:
             typer.echo("  trace: " + " -> ".join(f"{s.node} {s.ms:.1f}ms" for s in reply.trace))
     rec.close()
