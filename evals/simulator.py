@@ -50,9 +50,10 @@ N_FAVOURITES = 3
 # How a person picks the film to name as "like <film>" among its own history (items sharing a
 # genre with what it wants): genre overlap (Jaccard), era (1 for the same year, 0 at ERA_SPAN
 # years apart), recency (1 for the latest film watched, 0 for the first) and a good rating.
+# A film rated DISLIKED_RATING or lower is never named: nobody asks for more of what they disliked.
 ANCHOR_WEIGHTS = {"genres": 1.0, "era": 0.5, "recency": 0.5, "liked": 0.25}
 ERA_SPAN = 20
-LIKED_RATING = 4
+LIKED_RATING, DISLIKED_RATING = 4, 2
 # The simulator's own sense of "well-known" and "lesser-known": the target's rank by train
 # interactions among all items (top 8% / bottom 30%).
 POPULAR_SHARE, OBSCURE_SHARE = 0.08, 0.30
@@ -188,7 +189,8 @@ def build_personas(art: Artifacts, user_ids: Sequence[int] | None = None, seed: 
         genre_share = Counter(g for it in history for g in it.genres)
         personas.append(Persona(
             user_id=uid, target=target, history=history, anchors=anchors, favourites=favourites,
-            disliked_genre=_disliked_genre(genre_share, len(history), rng),
+            # its own rng: what the user dislikes must not depend on the target (the rng above does)
+            disliked_genre=_disliked_genre(genre_share, len(history), random.Random(_user_seed(seed, uid) + 2)),
             target_popularity=int(popularity[t_iidx]),
             popular=bool(popularity[t_iidx] >= max(pop_hi, 1)), obscure=bool(popularity[t_iidx] <= pop_lo),
             year_is_sayable=year_is_sayable,
@@ -218,11 +220,12 @@ def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
 
 def choose_anchors(history: list[Item], rating: dict[int, float], target: Item, rng: random.Random) -> list[Item]:
     """Films from the user's own history that a person would name for what it wants: shared
-    genres, a close era, recently watched, liked. No model's score of the target is used."""
+    genres, a close era, recently watched, liked (never one it disliked). No model's score of the
+    target is used."""
     n = len(history)
     best: dict[int, tuple[float, float, Item]] = {}
     for pos, it in enumerate(history):
-        if not set(it.genres) & set(target.genres):
+        if not set(it.genres) & set(target.genres) or rating.get(it.item_id, 0) <= DISLIKED_RATING:
             continue
         era = max(0.0, 1 - abs((it.year or 0) - (target.year or 0)) / ERA_SPAN) if it.year and target.year else 0.0
         score = (ANCHOR_WEIGHTS["genres"] * _jaccard(it.genres, target.genres) + ANCHOR_WEIGHTS["era"] * era
@@ -285,7 +288,8 @@ class SimulatedUser:
     """Seeded template user. ``opening()`` once, then ``respond(shown)`` after every miss.
 
     ``claims`` records what each statement asserts, e.g. ("genre", "War"), ("years", (1990, 1999)),
-    so tests can check it against the target without parsing the words."""
+    so tests can check it against the target without parsing the words; ``phrasings_used`` the
+    (act, template) of each."""
 
     persona: Persona
     seed: int = 0
@@ -298,6 +302,7 @@ class SimulatedUser:
     facts_done: set[int] = field(default_factory=set)  # indices into FACTS
     reacted_to: set[int] = field(default_factory=set)  # shown items already called close / not it
     claims: list[tuple[str, object]] = field(default_factory=list)
+    phrasings_used: list[tuple[str, str]] = field(default_factory=list)  # (act, template)
 
     def __post_init__(self):
         self.rng = random.Random(_user_seed(self.seed, self.persona.user_id))
@@ -495,6 +500,7 @@ class SimulatedUser:
                 # a shown or remembered title may hold the target's year: unsayable when the year names it
                 if not leaks(text, self.target) and (self.persona.year_is_sayable
                                                      or not _says_year(text, self.target.year)):
+                    self.phrasings_used.append((act, template))
                     return text
         return None
 
