@@ -407,11 +407,29 @@ def test_cli_eval_sim(small_artifacts, small_config, tmp_path, monkeypatch):
     monkeypatch.setenv("CONVREC_HOME", str(small_config.home))
     monkeypatch.setenv("CONVREC_DATASET", small_config.dataset)
     monkeypatch.setenv("CONVREC_ARTIFACTS", str(small_config.artifacts_dir))
-    out = CliRunner().invoke(app, ["eval", "sim", "--users", "3", "--max-turns", "2", "--systems", "pop",
+    out = CliRunner().invoke(app, ["eval", "sim", "--users", "3", "--max-turns", "2", "--systems", "pop,constraints-pop",
+                                   "--protocol", "cold-user", "--target", "valid",
                                    "--json", str(tmp_path / "r.json"), "--report", str(tmp_path / "rep")])
     assert out.exit_code == 0, out.output
-    assert "| pop |" in out.output
-    assert json.loads((tmp_path / "r.json").read_text())["protocol"]["users"] == 3
+    assert "| pop |" in out.output and "| constraints-pop |" in out.output
+    protocol = json.loads((tmp_path / "r.json").read_text())["protocol"]
+    assert protocol["users"] == 3 and protocol["name"] == "cold-user" and protocol["target"] == "valid"
     assert (tmp_path / "rep" / "report.md").exists()
     bad = CliRunner().invoke(app, ["eval", "sim", "--systems", "nope"])
     assert bad.exit_code == 2 and "unknown systems" in bad.output
+    bad = CliRunner().invoke(app, ["eval", "sim", "--protocol", "stranger"])
+    assert bad.exit_code == 2 and "cold-user" in bad.output
+
+
+def test_goal_against_constraints_pop_holds_at_every_turn():
+    def system(recall):
+        bucket = {"users": 0}
+        return {"all": {"success@3": recall[-1], "avg_turns": 2.0, "recall@10_by_turn": recall},
+                "target_popularity": {"cold": bucket, "mid": bucket, "warm": bucket}}
+
+    def goal(agent, base):
+        report = {"protocol": {"max_turns": 3, "k": 10}, "systems": {"agent": system(agent), "constraints-pop": system(base)}}
+        return next(ok for g, ok, _ in check_goals(report) if "constraints-pop +" in g)
+
+    assert goal([0.5, 0.7, 0.9], [0.4, 0.6, 0.8]) is True
+    assert goal([0.5, 0.7, 0.9], [0.4, 0.68, 0.8]) is False  # one turn short of the margin
