@@ -26,6 +26,8 @@ SYSTEMS: dict[str, dict[str, bool]] = {
     "agent-no-rerank": {"use_reranker": False},
     # baselines: no reranker (it is built on CF vectors) and, for the dialogue-blind ones, no
     # memory (it would carry what was said back into them)
+    # the dialogue's hard constraints (genres, years, popularity, exclusions), ranked by popularity
+    "constraints-pop": {"use_cf": False, "use_text": False, "use_reranker": False, "use_memory": False},
     "content": {"use_cf": False, "use_reranker": False},  # dialogue + text retrieval, no collaborative signal
     "cf": {"use_dialogue": False, "use_text": False, "use_reranker": False, "use_memory": False},
     "pop": {"use_dialogue": False, "use_text": False, "use_cf": False, "use_reranker": False, "use_memory": False},
