@@ -259,7 +259,8 @@ class _MessageParse(TitleFinding):
             if word:
                 k = V.ORDINALS.get(word, int(re.sub(r"\D", "", word) or 0))
             else:
-                k = int(groups.get("num") or 0)
+                num = groups.get("num") or "0"
+                k = int(num) if num.isdigit() else V.NUMBER_WORDS[num]
             if not n:
                 self._nothing_shown(label)
                 mention.positions = []

@@ -119,11 +119,13 @@ COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5
 ORD = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|(?:10|[1-9])(?:st|nd|rd|th)|top|last"
 REF_NOUN = r"(?:one|movie|film|pick|option|suggestion|recommendation|title|choice|entry|item)s?"
 COUNT = r"two|three|four|five|[2-5]"
+NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
+NUM = r"\d{1,2}(?!\d)|(?:" + "|".join(NUMBER_WORDS) + r")(?![\w'])"  # "#3", "number three"
 
 # A reference to the shown list right after a cue: "loved the first", "not that one", "like #2".
 REF_AFTER_CUE = re.compile(
     rf"(?:the\s+)?(?P<ord>{ORD})(?:\s+(?P<count>{COUNT}))?(?:\s+{REF_NOUN})?(?![\w'])"
-    rf"|(?:#\s*|number\s+|no\.\s*|option\s+|item\s+|pick\s+)(?P<num>\d{{1,2}})(?!\d)"
+    rf"|(?:#\s*|number\s+|no\.\s*|option\s+|item\s+|pick\s+)(?P<num>{NUM})"
     r"|(?P<all>all\s+(?:of\s+)?(?:them|these|those|three|of\s+it)|them(?:\s+all)?|these|those|both(?:\s+of\s+them)?)(?![\w'])"
     r"|(?P<pron>(?:that|this)\s+one|it(?![\w'])|(?:that|this)(?=\s*(?:[.!?,;]|$|please|again|\x00)))"
 )
@@ -131,7 +133,7 @@ REF_AFTER_CUE = re.compile(
 REF_STANDALONE = re.compile(
     rf"(?:the\s+)?(?P<ord>{ORD})(?:\s+(?P<count>{COUNT}))?\s+{REF_NOUN}(?![\w'])"
     rf"|the\s+(?P<ord2>{ORD})(?:\s+(?P<count2>{COUNT}))?(?=\s*(?:[.!?,;]|$|was|is|are|were|looks?|sounds?|seems?|seemed|please|and|or|but))"
-    r"|(?:#\s*|(?<![\w])(?:number|option)\s+)(?P<num>\d{1,2})(?!\d)"
+    rf"|(?:#\s*|(?<![\w])(?:number|option)\s+)(?P<num>{NUM})"
     r"|(?P<none>none\s+of\s+(?:them|these|those|the\s+above)|not\s+(?:these|those|them))(?![\w'])"
     r"|(?P<all>all\s+of\s+(?:them|these|those))(?![\w'])"
     r"|(?P<pron>(?:that|this)\s+one|it(?=\s+(?:was|is|looks?|sounds?|seems?|seemed)(?![\w'])))"
@@ -174,6 +176,7 @@ CUE = re.compile(
     r"|(?:do|does|did|would|could|can|should|wo|ca|is|are|was|were|have|has|had|ai)(?:n't|nt|\s+not)"
     r"|cannot|not|no|non|nothing|none|never|nor|without|unlike|anything\s+but|other\s+than|rather\s+than"
     r"|instead\s+of|apart\s+from|except(?:\s+for)?|excluding|less|fewer|too\s+much|too\s+many|no\s+more"
+    r"|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
     r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E)"
     r"|(?P<seen>seen|watched|saw|heard\s+(?:of|about))"
@@ -191,13 +194,18 @@ OPINION_SUBJECT = re.compile(r"(?:\b(?:i|we|they|he|she|kids|you|really|also|bot
 BOUNDARY = re.compile(
     r"[.!?;,:\n()\[\]{}]|(?<![\w'])(?<!anything\s)(?<!nothing\s)(?<!all\s)(?:but|however|although|though|whereas|while|then|plus|also|anyway)(?![\w'])"
 )
-RIGHT_EVAL = re.compile(
-    r"\s*(?:was|is|were|are|looks?|looked|sounds?|sounded|seems?|seemed|'s)?\s*"
+RIGHT_EVAL = re.compile(  # after a title; its closing quote may already be masked (\x00)
+    r"[\"'\x00]?\s*(?:was|is|were|are|looks?|looked|sounds?|sounded|seems?|seemed|'s)?\s*"
     r"(?:really\s+|so\s+|very\s+|pretty\s+|quite\s+|kind\s+of\s+|a\s+bit\s+|totally\s+|just\s+)?"
     r"(?:(?P<pos>great|amazing|awesome|good|fantastic|excellent|brilliant|perfect|wonderful|fun"
     r"|lovely|cool|interesting|superb|incredible|a\s+masterpiece|my\s+favou?rite)"
     r"|(?P<neg>bad|terrible|awful|boring|horrible|meh|overrated|dull|lame|disappointing|stupid"
-    r"|bland|a\s+bore|rubbish|garbage|not\s+(?:good|great|for\s+me|my\s+thing)))(?![\w'])"
+    r"|bland|a\s+bore|rubbish|garbage|not\s+(?:good|great|for\s+me|my\s+thing))"
+    # "isn't for me", "is not what I want", "doesn't do it for me": said about an item, a no
+    r"|(?P<negated>(?:(?:is|was|are|were|does|did|do)(?:n't|nt|\s+not)|not)\s+(?:really\s+|quite\s+)?"
+    r"(?:for\s+(?:me|us)|my\s+(?:thing|taste|style|cup\s+of\s+tea)|what\s+(?:i|we)\s+(?:want(?:ed)?|had\s+in\s+mind"
+    r"|(?:'m|am|was|are)\s+(?:after|looking\s+for))|(?:do|doing)\s+it\s+for\s+(?:me|us)|work(?:ing)?\s+for\s+(?:me|us)"
+    r"|(?:my|our)\s+kind\s+of\s+(?:film|movie)|it|right)))(?![\w'])"
 )
 
 RESET = re.compile(
@@ -267,13 +275,26 @@ CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|un
 RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])|classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
-OLDER = re.compile(r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+as\s+(?:new|recent))(?![\w'])")
-NEWER = re.compile(r"(?<![\w'])(?:newer|more\s+recent|more\s+modern|less\s+old|not\s+as\s+old)(?![\w'])")
+OLDER = re.compile(
+    r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+(?:as|so)\s+(?:new|recent)|too\s+(?:recent|new|modern)"
+    r"|(?:further|farther)\s+back(?:\s+in\s+time)?|back\s+in\s+time)(?![\w'])"
+)
+NEWER = re.compile(
+    r"(?<![\w'])(?:newer|more\s+recent|more\s+modern|less\s+old|not\s+(?:as|so)\s+old|too\s+(?:old|dated|old[\s-]fashioned)"
+    r"|less\s+dated|more\s+up[\s-]to[\s-]date|closer\s+to\s+(?:today|now|the\s+present))(?![\w'])"
+)
 
-POPULAR = re.compile(r"(?<![\w'])(?:popular|blockbusters?|well[\s-]known|famous|mainstream|big\s+hits?|crowd[\s-]pleasers?)(?![\w'])")
+POPULAR = re.compile(
+    r"(?<![\w'])(?:popular|blockbusters?|well[\s-]known|famous|mainstream|big\s+hits?|crowd[\s-]pleasers?"
+    r"|(?:most|many|lots\s+of)\s+people\s+(?:have\s+|'ve\s+)?(?:seen|watched|know|love)|every(?:one|body)\s+(?:has\s+)?(?:seen|knows)"
+    r"|widely\s+seen)(?![\w'])"
+)
 OBSCURE = re.compile(
     r"(?<![\w'])(?:hidden\s+gems?|gems?|obscure|underrated|under[\s-]the[\s-]radar|lesser[\s-]known|little[\s-]known"
-    r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie)(?![\w'])"
+    r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie"
+    r"|(?:most|many)\s+people\s+(?:have\s*n'?t|have\s+not|never|don'?t\s+know)(?:\s+(?:seen|watched|heard\s+of))?"
+    r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|nobody\s+(?:has\s+)?(?:seen|knows)"
+    r"|off\s+the\s+beaten\s+(?:path|track))(?![\w'])"
 )
 POP_NEG = re.compile(r"(?<![\w'])(?:not|nothing|no|less|never|non)\s+(?:(?:too|so|very|that|really|as|super|overly)\s+)?$")
 

@@ -196,6 +196,21 @@ CASES: list[tuple[str, dict]] = [
     ("bye", dict(intent="smalltalk")),
     ("how are you?", dict(intent="smalltalk")),
     ("hello there, any good thrillers?", dict(genres_in=["Thriller"])),
+    # -- a no said after the thing: "X isn't for me", "the second one is not what I want" --
+    ("@The second one isn't really my thing.", dict(intent="feedback", shown_disliked=[1])),
+    ("@Number four is not what we had in mind.", dict(intent="feedback", shown_disliked=[3])),
+    ('"Toy Story" is not for us.', dict(intent="feedback", disliked=["Toy Story"])),
+    ("Heat doesn't do it for me.", dict(intent="feedback", disliked=["Heat"])),
+    ('"Fargo" isnt my cup of tea', dict(intent="feedback", disliked=["Fargo"])),
+    ("@number three was great", dict(intent="feedback", shown_liked=[2])),
+    # -- softened exclusions, relative eras and popularity said in other words --
+    ("Could you tone down the horror?", dict(genres_out=["Horror"])),
+    ("go easy on the romance please", dict(genres_out=["Romance"])),
+    ("@These feel too new.", dict(intent="refine", relative="older")),
+    ("@anything from further back?", dict(intent="refine", relative="older")),
+    ("@those are too old", dict(intent="refine", relative="newer")),
+    ("a film lots of people have watched", dict(popularity="popular")),
+    ("something few people have seen", dict(popularity="obscure")),
     # -- free text and hostile text --
     ("something like Heat but funnier with a great heist", dict(liked=["Heat"], genres_in=["Comedy", "Crime"], vibe="great heist")),
     ("please recommend me a good movie tonight", dict(vibe="")),
