@@ -235,12 +235,18 @@ class GenerativeReranker:
         _, first = np.unique(candidates, return_index=True)
         first = np.sort(first)
         candidates = candidates[first]
-        score = zscore(self.log_probs(history, candidates))
-        w = self.fusion_weight_
-        if retrieval_scores is not None and w < 1.0:
-            score = w * score + (1 - w) * zscore(finite(retrieval_scores)[first])
+        retrieval = None if retrieval_scores is None else finite(retrieval_scores)[first]
+        score = self.fused_scores(self.log_probs(history, candidates), retrieval)
         order = np.argsort(-score, kind="stable")[:k]
         return [(int(candidates[i]), float(score[i])) for i in order]
+
+    def fused_scores(self, log_probs: np.ndarray, retrieval_scores: np.ndarray | None = None) -> np.ndarray:
+        """``w * z(log_probs) + (1 - w) * z(retrieval_scores)``; the generator alone without them."""
+        score = zscore(np.asarray(log_probs, dtype=np.float64))
+        w = self.fusion_weight_
+        if retrieval_scores is not None and w < 1.0:
+            score = w * score + (1 - w) * zscore(finite(retrieval_scores))
+        return score
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, folder: Path) -> None:

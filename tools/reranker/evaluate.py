@@ -60,12 +60,11 @@ def evaluate_rerank(
 ) -> dict[str, Any]:
     """Recall@k and NDCG@k of the CF order and of the reranked CF top-N, on the same users."""
     hist, cands, scores, targets = candidate_lists(split, cf_model, which, n_candidates)
-    reranked = [
-        [i for i, _ in reranker.rerank(h, c, s, k=k)] for h, c, s in zip(hist, cands, scores, strict=True)
-    ]
-    gen_only = [
-        [i for i, _ in reranker.rerank(h, c, None, k=k)] for h, c in zip(hist, cands, strict=True)
-    ]
+    reranked, gen_only = [], []
+    for h, c, s in zip(hist, cands, scores, strict=True):  # one beam search per user serves both orders
+        lp = reranker.log_probs(h, c)
+        reranked.append(c[np.argsort(-reranker.fused_scores(lp, s), kind="stable")[:k]])
+        gen_only.append(c[np.argsort(-lp, kind="stable")[:k]])
     return {
         "split": which,
         "users": len(targets),
