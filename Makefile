@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test install data artifacts eval lint bench clean browser ui
+.PHONY: demo test install data artifacts eval results lint bench clean browser ui
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH (or: make PY=python3)"; exit 1; }
@@ -52,6 +52,19 @@ test: data browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Every results table in the README, regenerated on test targets from one command (tuning is done
+# on validation targets: add TARGET=valid). About 20 minutes on 2 cores.
+TARGET  ?= test
+SIM     := $(BIN)/convrec eval sim --users 943 --max-turns 5 --k 10 --seed 0 --workers 2 --target $(TARGET)
+results: artifacts
+	$(BIN)/convrec eval offline --json reports/offline.json
+	$(SIM) --systems agent,agent-no-memory,agent-no-rerank,constraints-pop,content,cf \
+	  --json reports/sim/results.json --report reports/sim
+	$(SIM) --protocol cold-user --systems agent,agent-no-rerank,constraints-pop,content \
+	  --json reports/sim-cold-user/results.json --report reports/sim-cold-user
+	$(SIM) --protocol memory --systems agent,agent-no-memory \
+	  --json reports/sim-memory/results.json --report reports/sim-memory
 
 bench: artifacts
 	$(BIN)/python bench/retrieval.py --json reports/bench_retrieval.json

@@ -11,7 +11,12 @@ def test_build_loads_and_records_everything(small_artifacts, small_config):
     m = small_artifacts.manifest
     assert m["dataset"]["n_items"] == len(small_artifacts.catalog) == small_artifacts.item_vectors.shape[0]
     assert set(m["cf"]["models"]) == set(small_config.cf_models)
-    assert m["cf"]["selected"] in m["cf"]["models"]
+    # the agent's retriever is the best model or fusion by validation NDCG@10; baselines are kept
+    rows = {**m["cf"]["report"]["models"], **m["cf"]["report"]["fusions"]}
+    assert set(rows) == set(m["cf"]["models"]) | set(m["cf"]["fusions"])
+    assert m["cf"]["selected"] == max(rows, key=lambda n: rows[n]["valid"]["ndcg@10"])
+    assert {"last-item", "recent-ease"} <= set(m["cf"]["baselines"])
+    assert small_artifacts.selected_cf is not None
     assert all(len(d) == 64 for d in m["files"].values())
     assert is_current(small_config)
 
