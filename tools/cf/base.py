@@ -69,8 +69,9 @@ class CFModel:
 
     def contribution(self, history_iidx: Sequence[int], item: int) -> np.ndarray:
         """How much each history item alone raises ``item``'s score (for explanations)."""
-        h = np.asarray(history_iidx, dtype=np.int64)
-        return self.user_vectors([h[i : i + 1] for i in range(len(h))]) @ self.item_factors_[item]
+        if getattr(self, "_alone", None) is None:  # every item's vector as a one-item history, once
+            self._alone = self.user_vectors([np.array([i]) for i in range(self.n_items)])
+        return self._alone[np.asarray(history_iidx, dtype=np.int64)] @ self.item_factors_[item]
 
     # -- ranking ------------------------------------------------------------------------------
     def score(self, user_vecs: np.ndarray) -> np.ndarray:

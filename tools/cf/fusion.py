@@ -64,7 +64,7 @@ class FusedModel(CFModel):
             else:  # a recent window is a new, short history: folded in, not the learned user
                 u = model.user_vectors([np.asarray(h, dtype=np.int64)[-part.window :] for h in histories])
             u1 = np.hstack([u, np.ones((len(u), 1), dtype=u.dtype)]).astype(np.float64)
-            sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", u1, cov, u1), 0.0))
+            sd = np.sqrt(np.maximum(np.einsum("ij,ij->i", u1 @ cov, u1), 0.0))  # the product through BLAS
             scale = np.where(sd > 1e-12, part.weight / np.maximum(sd, 1e-12), 0.0)
             out.append(u1 * scale[:, None])
         return np.hstack(out).astype(np.float32)
