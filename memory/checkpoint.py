@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from urllib.parse import urlsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -59,7 +60,10 @@ def postgres_checkpointer(url: str):
         # migrations on one connection under an advisory lock: two replicas starting at once
         # would otherwise both try to create the tables
         with Connection.connect(url, connect_timeout=10, **kwargs) as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK,))
+            # poll, never block in pg_advisory_lock: a waiting statement is a transaction that the
+            # migrations' CREATE INDEX CONCURRENTLY waits for, a deadlock
+            while not conn.execute("SELECT pg_try_advisory_lock(%s) AS ok", (_SETUP_LOCK,)).fetchone()["ok"]:
+                time.sleep(0.1)
             PostgresSaver(conn).setup()
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK,))
     except Exception as e:  # psycopg raises OperationalError, ProgrammingError, ...
