@@ -6,7 +6,7 @@ checkpointer, memory in Chroma), so replicas sharing PostgreSQL and a Chroma ser
 interchangeable. OpenAPI docs at ``/docs``.
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: FastAPI reads the endpoints' annotations, some local
 
 import logging
 from typing import Annotated
@@ -22,9 +22,10 @@ from ui.auth import Auth
 
 log = logging.getLogger(__name__)
 
-# the agent's own limits on ids (agent.api): 1-128 characters, no unit separator
-Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x1f]*\S[^\x1f]*$")]
-PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\x1f]*\S[^\x1f]*$")]
+# the agent's own limits on ids (agent.api): 1-128 characters, not blank, no unit separator
+NO_BLANK_NO_SEP = r"^[^\x1f]*[^\x1f\s][^\x1f]*$"
+Id = Annotated[str, Field(min_length=1, max_length=128, pattern=NO_BLANK_NO_SEP)]
+PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=NO_BLANK_NO_SEP)]
 
 
 class ChatRequest(BaseModel):
