@@ -45,6 +45,7 @@ class Memory(BaseModel):
     """One remembered fact about the user."""
 
     id: str
+    user_id: str
     kind: str
     text: str
     item_id: int | None = None
