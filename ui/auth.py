@@ -113,8 +113,11 @@ class Auth(BaseModel):
             return cls.model_validate(tomllib.loads(path.read_text()))
         except OSError as e:
             raise AuthError(f"cannot read the auth file {path}: {e}") from None
-        except (tomllib.TOMLDecodeError, ValidationError) as e:
-            raise AuthError(f"auth file {path} is not valid: {e}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise AuthError(f"auth file {path} is not valid TOML: {e}") from None
+        except ValidationError as e:
+            why = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+            raise AuthError(f"auth file {path} is not valid: {why}") from None
 
     def user_for_token(self, token: str) -> str | None:
         """The user id a bearer token acts as, or None for an unknown token."""
@@ -145,11 +148,12 @@ def add_account(path: str | Path, user_id: str, username: str | None = None,
     """Append an account (a fresh token, optionally a login) to the auth file; returns the token."""
     path = Path(path)
     auth = Auth.load(path) if path.exists() else Auth()
+    if username is not None and auth.user_for_login(username) is not None:
+        raise AuthError(f"username {username!r} is already in {path}")
     token = new_token()
     account = Account(user_id=user_id, username=username,
                       password=hash_password(password) if password is not None else None,
                       tokens=[hash_token(token)])
-    Auth(users=[*auth.users, account])  # refuse a duplicate username before writing
     # TOML basic strings take JSON's escapes, so json.dumps writes valid TOML values
     lines = ["", "[[users]]", f"user_id = {json.dumps(user_id)}"]
     if username is not None:

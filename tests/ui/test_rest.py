@@ -237,6 +237,6 @@ def test_a_bad_auth_file_is_refused_with_a_reason(tmp_path, text, why):
 def test_a_username_cannot_be_added_twice(tmp_path):
     path = tmp_path / "auth.toml"
     add_account(path, "1", username="ann", password="pw")
-    with pytest.raises(ValueError, match="twice"):
+    with pytest.raises(AuthError, match="already"):
         add_account(path, "2", username="ann", password="other")
     assert Auth.load(path).user_for_login("ann") == "1"
