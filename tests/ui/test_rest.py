@@ -151,6 +151,32 @@ def test_broken_dialogue_state_gives_503_and_loses_nothing(small_artifacts, smal
     assert health.json()["parts"]["memory"] == "ok" and health.json()["parts"]["state"] != "ok"
 
 
+@pytest.mark.slow
+def test_memory_server_down_gives_503_then_recovers(small_artifacts, small_config, tmp_path):
+    from agent import ConvRec
+    from ui.cluster import ChromaServer
+
+    server = ChromaServer(tmp_path / "chroma").start()
+    try:
+        config = small_config.model_copy(update={"memory_dir": tmp_path / "state", "chroma_url": server.url})
+        rec = ConvRec.load(small_artifacts.path, config=config)
+        client = TestClient(create_api(rec), raise_server_exceptions=False)
+        like = {"user_id": "u", "item_id": 1, "liked": True}
+        assert client.post("/v1/feedback", json=like).status_code == 200
+        server.stop()
+        for r in (client.post("/v1/feedback", json=like), client.get("/v1/memories/u"),
+                  client.post("/v1/chat", json={"user_id": "u", "message": "a comedy"}),
+                  client.delete("/v1/memories/u")):
+            assert r.status_code == 503 and "memory unavailable" in r.json()["detail"], r.text
+        assert client.get("/healthz").json()["parts"]["state"] == "ok"
+        server = ChromaServer(tmp_path / "chroma", server.port).start()  # same data, same port
+        memories = client.get("/v1/memories/u").json()["memories"]
+        assert [m["item_id"] for m in memories] == [1]  # the acknowledged like survived
+        rec.close()
+    finally:
+        server.stop()
+
+
 # auth ----------------------------------------------------------------------------------------------
 CALLS = [
     ("post", "/v1/chat", {"user_id": "{u}", "session_id": "s", "message": "a comedy from the 90s"}),
