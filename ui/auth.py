@@ -21,7 +21,14 @@ import secrets
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 # scrypt's recommended interactive cost (2**14, 8, 1): about 50 ms and 16 MB per check
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -95,6 +102,7 @@ class Auth(BaseModel):
     """The parsed auth file: look a bearer token or a login up, get the user id it acts as."""
 
     users: list[Account] = Field(default_factory=list)
+    _by_token: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> Auth:
@@ -119,16 +127,13 @@ class Auth(BaseModel):
             why = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
             raise AuthError(f"auth file {path} is not valid: {why}") from None
 
+    def model_post_init(self, context) -> None:
+        # looked up by the token's hash: a lookup's timing tells nothing about a stored token itself
+        self._by_token = {t: a.user_id for a in self.users for t in a.tokens}
+
     def user_for_token(self, token: str) -> str | None:
         """The user id a bearer token acts as, or None for an unknown token."""
-        hashed = hash_token(token)
-        # compare every hash in constant time: how long a lookup takes says nothing about the tokens
-        found = None
-        for account in self.users:
-            for t in account.tokens:
-                if hmac.compare_digest(t, hashed):
-                    found = account.user_id
-        return found
+        return self._by_token.get(hash_token(token))
 
     def check_password(self, username: str, password: str) -> bool:
         """Gradio's ``auth=`` callable: True when the username exists and the password matches."""
