@@ -3,8 +3,9 @@
     python bench/cf_libraries.py --json reports/cf_libraries.json
 
 implicit's ALS, BPR and cosine ItemKNN are trained on our train matrix, tuned on validation over
-a small grid, and scored on test by ``tools.cf.tune.evaluate`` (full ranking minus history), so
-the numbers sit beside `convrec eval offline` row for row.
+a small grid, and scored on test by ``tools.cf.tune.evaluate`` (full ranking minus history, the
+validation item folded into the factor models' user vectors as for ours), so the numbers sit
+beside `convrec eval offline` row for row.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit warns (and slows) otherwise
 
 from bench.report import emit, machine  # noqa: E402
-from tools.cf.base import CFModel  # noqa: E402
+from tools.cf.base import CFModel, train_lengths  # noqa: E402
 from tools.cf.tune import evaluate  # noqa: E402
 
 
@@ -33,16 +34,21 @@ class ImplicitModel(CFModel):
         super().__init__(**params)
         self.make = make
 
-    def fit(self, X, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0):
+    def fit(self, X, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0, sequences=None):
         model = self.make(random_state=seed, **self.params)
         model.fit(X.tocsr().astype(np.float32), show_progress=progress)
+        self.item_bias_ = np.zeros(X.shape[1], dtype=np.float32)
         if hasattr(model, "item_factors") and not hasattr(model, "similarity"):
-            self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
-            self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
+            items = np.asarray(model.item_factors, dtype=np.float32)
+            users = np.asarray(model.user_factors, dtype=np.float32)
+            if np.allclose(users[:, -1], 1.0):  # implicit's BPR keeps the item bias as a last factor
+                items, users, self.item_bias_ = items[:, :-1], users[:, :-1], items[:, -1].copy()
+            self.item_factors_, self.user_factors_ = items, users
+            # the same test-time rule as ours: learned user factors + the items after training
+            self.user_train_len_ = train_lengths(X, sequences)
         else:  # item-item: the history row is the user vector, as in our ItemKNN
             self.item_factors_ = np.asarray(model.similarity.T.todense(), dtype=np.float32)
             self.user_factors_ = None
-        self.item_bias_ = np.zeros(self.item_factors_.shape[0], dtype=np.float32)
         return self
 
 
@@ -82,7 +88,7 @@ def main() -> None:
         best = None
         for params in grid:
             t = time.perf_counter()
-            model = ImplicitModel(make, **params).fit(X)
+            model = ImplicitModel(make, **params).fit(X, sequences=split.sequences("train"))
             valid = evaluate(model, split, "valid")
             if best is None or valid["ndcg@10"] > best[0]["ndcg@10"]:
                 best = (valid, params, model, time.perf_counter() - t)
@@ -90,9 +96,9 @@ def main() -> None:
         out["models"][name] = {"params": params, "valid": valid, "test": evaluate(model, split, "test"),
                                "fit_seconds": round(secs, 2)}
         print(name, json.dumps(out["models"][name]), file=sys.stderr)
-    ours = art.manifest["cf"]["selected"]
-    out["ours"] = {ours: {"valid": evaluate(art.selected_cf, split, "valid"),
-                          "test": evaluate(art.selected_cf, split, "test")}}
+    out["ours"] = {name: {"valid": evaluate(m, split, "valid"), "test": evaluate(m, split, "test")}
+                   for name, m in art.retrievers.items()}
+    out["ours_selected"] = art.manifest["cf"]["selected"]
     emit(out, args.json)
 
 

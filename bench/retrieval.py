@@ -71,9 +71,8 @@ def bench_ml100k(config: Config, k: int) -> dict:
 
     art = Artifacts.load(config.artifacts_dir, config)
     model = art.selected_cf
-    X = art.split.train_matrix("valid")
     users = np.arange(art.split.n_users)
-    vecs = model.user_vectors(X[users], users)
+    vecs = model.user_vectors(art.split.sequences("valid"), users)
     index = ExactIndex(model.item_factors_)
     return {"model": model.name, "items": int(model.n_items), "dim": int(model.item_factors_.shape[1]),
             "exact": latency(lambda v: index.search(v, k, model.item_bias_), vecs)}

@@ -23,7 +23,8 @@ import numpy as np
 
 from tools.catalog import Catalog
 from tools.cf import CFModel, load_model
-from tools.cf.tune import tune
+from tools.cf.fusion import FusedModel, Part
+from tools.cf.tune import BASELINES, tune, tune_fusions
 from tools.config import Config
 from tools.data import Dataset, load_dataset, sha256_file
 from tools.split import Split, leave_last_out, load_split, save_split
@@ -31,7 +32,7 @@ from tools.text import MODEL_NAME, TextEncoder
 from tools.vectors import count_chroma_items, write_chroma_items
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: fusions and baselines in the manifest, sequential models
 _UNCHECKED = ("manifest.json", "chroma")  # chroma rewrites its own files when opened
 
 
@@ -70,8 +71,17 @@ class Artifacts:
     reranker: Any = None  # tools.reranker.GenerativeReranker when the build trained one
 
     @property
+    def retrievers(self) -> dict[str, CFModel]:
+        """Every trained model and every fusion of them the build tuned (baselines included)."""
+        fusions = {name: FusedModel([Part(*p) for p in parts], self.cf_models)
+                   for name, parts in self.manifest["cf"].get("fusions", {}).items()}
+        return {**self.cf_models, **fusions}
+
+    @property
     def selected_cf(self) -> CFModel:
-        return self.cf_models[self.manifest["cf"]["selected"]]
+        """The agent's retriever: the model or fusion with the best validation NDCG@10."""
+        name = self.manifest["cf"]["selected"]
+        return self.cf_models[name] if name in self.cf_models else self.retrievers[name]
 
     @classmethod
     def load(cls, path: Path, config: Config | None = None) -> Artifacts:
@@ -154,6 +164,11 @@ def build(config: Config, progress: bool = True) -> Path:
         for name, model in cf_models.items():
             model.save(tmp / f"cf_{name}.npz")
         cf_report["models_saved"] = list(cf_models)
+        cf_report["fusions"], fusions = tune_fusions(split, cf_models)
+        # the agent's retriever: whichever model or fusion validation prefers, baselines included
+        rows = {**cf_report["models"], **cf_report["fusions"]}
+        cf_report["selected"] = max(rows, key=lambda n: rows[n]["valid"]["ndcg@10"])
+        retrievers = {**cf_models, **fusions}
         t = step("cf", t)
 
         vectors = TextEncoder().encode(list(dataset.items.text), progress=progress)
@@ -166,7 +181,7 @@ def build(config: Config, progress: bool = True) -> Path:
             from tools.reranker import GenerativeReranker
 
             reranker = GenerativeReranker(n_candidates=config.candidates).fit(
-                split, vectors, cf_model=cf_models[cf_report["selected"]], seed=config.seed,
+                split, vectors, cf_model=retrievers[cf_report["selected"]], seed=config.seed,
                 epochs_scale=config.cf_epochs_scale, progress=progress,
             )  # fmt: skip
             reranker.save(tmp / "reranker")
@@ -188,7 +203,9 @@ def build(config: Config, progress: bool = True) -> Path:
             "config": config.public(),
             "versions": _versions(),
             "text_model": MODEL_NAME,
-            "cf": {"models": list(cf_models), "selected": cf_report["selected"], "report": cf_report},
+            "cf": {"models": list(cf_models), "fusions": {n: f.params["parts"] for n, f in fusions.items()},
+                   "baselines": [b for b in BASELINES if b in fusions], "selected": cf_report["selected"],
+                   "report": cf_report},
             "reranker": rerank_info,
             "timings": timings,
         }  # fmt: skip

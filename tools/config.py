@@ -34,7 +34,7 @@ class Config(BaseSettings):
     seed: int = 0
 
     # collaborative filtering: which models `convrec build` trains and tunes on validation
-    cf_models: list[str] = ["pop", "itemknn", "ease", "bpr", "lightgcn"]
+    cf_models: list[str] = ["pop", "itemknn", "ease", "bpr", "lightgcn", "sasrec"]
     cf_epochs_scale: float = Field(1.0, description="multiplies training epochs (tests use less)")
     cold_items: int = Field(0, description="items whose train interactions are removed (cold-start protocol)")
     reranker: bool = Field(True, description="train the generative reranker in `convrec build`")

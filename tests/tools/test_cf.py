@@ -1,15 +1,16 @@
 import numpy as np
 import pytest
 
-from tools.cf import MODELS, load_model
-from tools.cf.tune import evaluate
+from tools.cf import MODELS, SASRec, load_model
+from tools.cf.fusion import FusedModel, Part
+from tools.cf.tune import BASELINES, evaluate, tune_fusions
 from tools.metrics import rank_of_targets
 
 
 @pytest.fixture(scope="module")
 def fitted(small_split):
-    X = small_split.train_matrix()
-    return {name: cls().fit(X, seed=0, epochs_scale=0.15) for name, cls in MODELS.items()}
+    X, seqs = small_split.train_matrix(), small_split.sequences("train")
+    return {name: cls().fit(X, seed=0, epochs_scale=0.15, sequences=seqs) for name, cls in MODELS.items()}
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -24,26 +25,58 @@ def test_interface_and_shapes(fitted, small_split, name):
     assert 5 not in sim and len(sim) == 5
 
 
-@pytest.mark.parametrize("name", ["itemknn", "ease", "bpr", "lightgcn"])
+@pytest.mark.parametrize("name", ["itemknn", "ease", "bpr", "lightgcn", "sasrec"])
 def test_fold_in_beats_popularity(fitted, small_split, name):
     """A user folded in from their own train items ranks their held-out item higher than popularity."""
     model, pop = fitted[name], fitted["pop"]
-    X = small_split.train_matrix()
+    seqs = small_split.sequences("train")
     users, targets = small_split.valid.uidx.to_numpy(), small_split.valid.iidx.to_numpy()
+    X = small_split.train_matrix()
 
     def ranks(m):
-        s = m.score(m.fold_in_rows(X[users])).astype(np.float64)
+        s = m.score(m.user_vectors([seqs[u] for u in users])).astype(np.float64)
         s[X[users].nonzero()] = -np.inf
         return rank_of_targets(s, targets)
 
     assert ranks(model).mean() < ranks(pop).mean()
 
 
-def test_training_is_deterministic(small_split):
-    X = small_split.train_matrix()
-    a = MODELS["bpr"]().fit(X, seed=7, epochs_scale=0.05)
-    b = MODELS["bpr"]().fit(X, seed=7, epochs_scale=0.05)
-    c = MODELS["bpr"]().fit(X, seed=8, epochs_scale=0.05)
+@pytest.mark.parametrize("name", ["bpr", "lightgcn"])
+def test_factor_models_fold_in_what_came_after_training(fitted, small_split, name):
+    """At test time a known user's vector is the learned one plus the validation item's factors,
+    so factor models rank from the same history as item-item and sequential models."""
+    model = fitted[name]
+    u = int(small_split.valid.uidx.iloc[0])
+    train = small_split.sequences("train")[u]
+    with_valid = small_split.sequences("valid")[u]
+    assert np.allclose(model.user_vectors([train], np.array([u]))[0], model.user_factors_[u])
+    added = with_valid[len(train):]
+    assert len(added) == 1
+    assert np.allclose(model.user_vectors([with_valid], np.array([u]))[0],
+                       model.user_factors_[u] + model.item_factors_[added].sum(0), atol=1e-5)
+
+
+def test_sasrec_reads_order(fitted, small_split):
+    """The same items in another order give another user vector: recency is learned, not ignored."""
+    model = fitted["sasrec"]
+    seq = small_split.sequences("train")[0][-20:]
+    a, b = model.user_vectors([seq, seq[::-1]])
+    assert not np.allclose(a, b)
+    # the empty history has nothing to go on: every item scores the same
+    assert np.ptp(model.score(model.user_vectors([np.zeros(0, dtype=np.int64)]))) == 0
+
+
+def test_sasrec_needs_sequences(small_split):
+    with pytest.raises(ValueError, match="sequences"):
+        SASRec(epochs=1).fit(small_split.train_matrix())
+
+
+@pytest.mark.parametrize("name", ["bpr", "sasrec"])
+def test_training_is_deterministic(small_split, name):
+    X, seqs = small_split.train_matrix(), small_split.sequences("train")
+    a = MODELS[name]().fit(X, seed=7, epochs_scale=0.05, sequences=seqs)
+    b = MODELS[name]().fit(X, seed=7, epochs_scale=0.05, sequences=seqs)
+    c = MODELS[name]().fit(X, seed=8, epochs_scale=0.05, sequences=seqs)
     assert np.array_equal(a.item_factors_, b.item_factors_)
     assert not np.array_equal(a.item_factors_, c.item_factors_)
 
@@ -63,3 +96,38 @@ def test_load_garbage_is_a_clear_error(tmp_path):
 
 def test_ease_beats_popularity_on_validation(fitted, small_split):
     assert evaluate(fitted["ease"], small_split)["ndcg@10"] > evaluate(fitted["pop"], small_split)["ndcg@10"]
+
+
+def _z(x):
+    return (x - x.mean()) / x.std()
+
+
+def test_fusion_ranks_like_the_weighted_sum_of_z_scores(fitted, small_split):
+    """One dot product over stacked factors gives the order of sum_k w_k z(scores_k), windows included."""
+    parts = [Part("ease", 0.6), Part("bpr", 0.3), Part("ease", 0.5, 3), Part("pop", 0.2)]
+    fused = FusedModel(parts, fitted)
+    seqs = small_split.sequences("train")
+    users = np.arange(5)
+    got = fused.score(fused.user_vectors([seqs[u] for u in users], users))
+    for row, u in enumerate(users):
+        want = np.zeros(small_split.n_items)
+        for p in parts:
+            m = fitted[p.model]
+            h = seqs[u] if p.window is None else seqs[u][-p.window:]
+            s = m.score(m.user_vectors([h], None if p.window else np.array([u])))[0].astype(np.float64)
+            want += p.weight * _z(s)
+        assert np.allclose(_z(got[row].astype(np.float64)), _z(want), atol=1e-3)
+
+
+def test_fusion_refuses_unknown_parts(fitted):
+    with pytest.raises(ValueError, match="not loaded"):
+        FusedModel([Part("nope", 1.0)], fitted)
+
+
+def test_baselines_are_tuned_on_validation(fitted, small_split):
+    report, best = tune_fusions(small_split, fitted)
+    assert set(BASELINES) <= set(report)
+    assert report["last-item"]["parts"][0][2] == 1  # the last item alone
+    # the kept fusion is the grid's best on validation (the test number plays no part)
+    for name, fused in best.items():
+        assert report[name]["valid"] == evaluate(fused, small_split, "valid")

@@ -13,9 +13,10 @@ from tools.cf.ease import EASE
 from tools.cf.itemknn import ItemKNN
 from tools.cf.lightgcn import LightGCN
 from tools.cf.pop import Popularity
+from tools.cf.sasrec import SASRec
 
 MODELS: dict[str, type[CFModel]] = {
-    "pop": Popularity, "itemknn": ItemKNN, "ease": EASE, "bpr": BPR, "lightgcn": LightGCN,
+    "pop": Popularity, "itemknn": ItemKNN, "ease": EASE, "bpr": BPR, "lightgcn": LightGCN, "sasrec": SASRec,
 }  # fmt: skip
 
 
@@ -32,4 +33,4 @@ def load_model(path: Path) -> CFModel:
     return model
 
 
-__all__ = ["MODELS", "CFModel", "BPR", "EASE", "ItemKNN", "LightGCN", "Popularity", "load_model"]
+__all__ = ["MODELS", "CFModel", "BPR", "EASE", "ItemKNN", "LightGCN", "Popularity", "SASRec", "load_model"]

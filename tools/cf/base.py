@@ -3,7 +3,7 @@
 A fitted model is two arrays: ``item_factors_`` (items x d) and ``item_bias_`` (items), and a way
 to turn a user's history into a d-vector. Scoring is always ``user_vector @ item_factors_.T +
 item_bias_``, so retrieval can move to an ANN index without knowing the model. Training may use
-torch; inference is numpy.
+torch; scoring is numpy (a sequential model runs its encoder to make the user vector).
 """
 
 from __future__ import annotations
@@ -26,11 +26,15 @@ class CFModel:
     item_factors_: np.ndarray
     item_bias_: np.ndarray
     user_factors_: np.ndarray | None = None
+    user_train_len_: np.ndarray | None = None  # with user_factors_: each user's train history length
 
     def __init__(self, **params: Any):
         self.params = params
 
-    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> CFModel:
+    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0,
+            sequences: Sequence[np.ndarray] | None = None) -> CFModel:
+        """Train on the users x items matrix; sequential models also read ``sequences`` (each
+        user's train items, oldest first, one per row of ``X``)."""
         raise NotImplementedError
 
     @property
@@ -38,30 +42,35 @@ class CFModel:
         return self.item_factors_.shape[0]
 
     # -- user vectors -------------------------------------------------------------------------
+    def user_vectors(self, histories: Sequence[Sequence[int]], users: np.ndarray | None = None) -> np.ndarray:
+        """One vector per time-ordered history (item indices, oldest first): the one way every
+        caller turns a history into a user vector, whatever the model.
+
+        ``users``: the histories' training rows, for models with learned user factors; their
+        histories must start with the items the model was trained on. Such a user's vector is
+        the learned one plus the factors of the items that came after training (the fold-in
+        every test-time ranking uses, so no model ranks from less history than another).
+        Without ``users`` (a session user) the model folds the whole history in."""
+        rows = history_rows(histories, self.n_items)
+        if self.user_factors_ is None or users is None:
+            return self.fold_in_rows(rows)
+        seen = np.asarray(self.user_train_len_)[np.asarray(users)]
+        after = history_rows([np.asarray(h, dtype=np.int64)[n:] for h, n in zip(histories, seen, strict=True)],
+                             self.n_items)
+        return self.user_factors_[users] + np.asarray(after @ self.item_factors_, dtype=np.float32)
+
     def fold_in(self, item_idx: Sequence[int]) -> np.ndarray:
-        """A user vector for someone known only by a few liked items (a session user)."""
-        x = sp.csr_matrix(
-            (np.ones(len(item_idx), dtype=np.float32), (np.zeros(len(item_idx), int), np.asarray(item_idx, int))),
-            shape=(1, self.n_items),
-        )
-        x.data[:] = 1.0
-        return self.fold_in_rows(x)[0]
+        """A user vector for someone known only by a few items, oldest first (a session user)."""
+        return self.user_vectors([np.asarray(item_idx, dtype=np.int64)])[0]
 
     def fold_in_rows(self, X_rows: sp.csr_matrix) -> np.ndarray:
         """Fold in many users at once from their history rows. Default: the row is the vector."""
         return np.asarray(X_rows.todense(), dtype=np.float32)
 
-    def user_vectors(self, X_rows: sp.csr_matrix, users: np.ndarray | None = None) -> np.ndarray:
-        """Vectors for known users (learned factors where the model has them), else fold-in."""
-        if self.user_factors_ is not None and users is not None:
-            return self.user_factors_[users]
-        return self.fold_in_rows(X_rows)
-
     def contribution(self, history_iidx: Sequence[int], item: int) -> np.ndarray:
         """How much each history item alone raises ``item``'s score (for explanations)."""
         h = np.asarray(history_iidx, dtype=np.int64)
-        rows = sp.csr_matrix((np.ones(len(h), dtype=np.float32), (np.arange(len(h)), h)), shape=(len(h), self.n_items))
-        return self.fold_in_rows(rows) @ self.item_factors_[item]
+        return self.user_vectors([h[i : i + 1] for i in range(len(h))]) @ self.item_factors_[item]
 
     # -- ranking ------------------------------------------------------------------------------
     def score(self, user_vecs: np.ndarray) -> np.ndarray:
@@ -91,6 +100,7 @@ class CFModel:
         arrays.update(self._extra_arrays())
         if self.user_factors_ is not None:
             arrays["user_factors_"] = self.user_factors_
+            arrays["user_train_len_"] = self.user_train_len_
         np.savez(Path(path), **arrays, meta=np.array(json.dumps({"name": self.name, "params": self.params})))
 
     def _extra_arrays(self) -> dict[str, np.ndarray]:
@@ -100,3 +110,19 @@ class CFModel:
         self.item_factors_ = arrays["item_factors_"]
         self.item_bias_ = arrays["item_bias_"]
         self.user_factors_ = arrays.get("user_factors_")
+        self.user_train_len_ = arrays.get("user_train_len_")
+
+
+def history_rows(histories: Sequence[Sequence[int]], n_items: int) -> sp.csr_matrix:
+    """Binary users x items rows from histories of item indices (an item seen twice counts once)."""
+    lens = [len(h) for h in histories]
+    cols = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories]) if sum(lens) else np.zeros(0, np.int64)
+    rows = np.repeat(np.arange(len(histories)), lens)
+    m = sp.csr_matrix((np.ones(len(cols), dtype=np.float32), (rows, cols)), shape=(len(histories), n_items))
+    m.data[:] = 1.0
+    return m
+
+
+def train_lengths(X: sp.csr_matrix, sequences: Sequence[np.ndarray] | None) -> np.ndarray:
+    """Each user's train history length (what ``user_vectors`` skips for a known user)."""
+    return np.array([len(s) for s in sequences]) if sequences is not None else np.diff(X.indptr)

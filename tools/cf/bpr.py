@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from tools.cf.base import CFModel
+from tools.cf.base import CFModel, train_lengths
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ class BPR(FactorModel):
         reg = self.params["reg"] * (eu.pow(2).sum() + ei.pow(2).sum() + ej.pow(2).sum()) / len(u)
         return -F.logsigmoid(x).mean() + reg
 
-    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> BPR:
+    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0,
+            sequences=None) -> BPR:
         torch.manual_seed(seed)
         d = self.params["factors"]
         self._U = torch.nn.Parameter(torch.randn(X.shape[0], d) * 0.1)
@@ -95,6 +96,7 @@ class BPR(FactorModel):
         epochs = max(1, round(self.params["epochs"] * epochs_scale))
         self._train(X, seed, progress, epochs, self.params["lr"])
         self.user_factors_ = self._U.detach().numpy().copy()
+        self.user_train_len_ = train_lengths(X, sequences)
         self.item_factors_ = self._V.detach().numpy().copy()
         self.item_bias_ = self._b.detach().numpy().copy()
         return self

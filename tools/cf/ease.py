@@ -16,7 +16,8 @@ class EASE(CFModel):
     def __init__(self, l2: float = 500.0):
         super().__init__(l2=l2)
 
-    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> EASE:
+    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0,
+            sequences=None) -> EASE:
         G = (X.T @ X).toarray().astype(np.float64)
         G[np.diag_indices_from(G)] += self.params["l2"]
         P = np.linalg.inv(G)

@@ -14,7 +14,8 @@ class ItemKNN(CFModel):
     def __init__(self, neighbours: int = 100, shrink: float = 10.0):
         super().__init__(neighbours=neighbours, shrink=shrink)
 
-    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> ItemKNN:
+    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0,
+            sequences=None) -> ItemKNN:
         Xc = X.tocsc().astype(np.float32)
         co = (Xc.T @ Xc).toarray()
         norms = np.sqrt(np.diag(co))

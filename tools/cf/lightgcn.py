@@ -7,6 +7,7 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
+from tools.cf.base import train_lengths
 from tools.cf.bpr import FactorModel
 
 
@@ -52,7 +53,8 @@ class LightGCN(FactorModel):
         reg = self.params["reg"] * F.embedding(ids, self._E).pow(2).sum() / len(u)
         return -F.logsigmoid(x).mean() + reg
 
-    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> LightGCN:
+    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0,
+            sequences=None) -> LightGCN:
         torch.manual_seed(seed)
         self._n_users = X.shape[0]
         self._A = normalized_adjacency(X)
@@ -62,6 +64,7 @@ class LightGCN(FactorModel):
         with torch.no_grad():
             out = self._propagate().numpy()
         self.user_factors_ = out[: self._n_users].copy()
+        self.user_train_len_ = train_lengths(X, sequences)
         self.item_factors_ = out[self._n_users :].copy()
         self.item_bias_ = np.zeros(X.shape[1], dtype=np.float32)
         return self

@@ -11,7 +11,8 @@ from tools.cf.base import CFModel
 class Popularity(CFModel):
     name = "pop"
 
-    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0) -> Popularity:
+    def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0,
+            sequences=None) -> Popularity:
         counts = np.asarray(X.sum(0)).ravel().astype(np.float32)
         self.item_factors_ = np.zeros((X.shape[1], 1), dtype=np.float32)
         self.item_bias_ = counts / max(1.0, counts.max())

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tools.cf import MODELS, CFModel
+from tools.cf.base import history_rows
+from tools.cf.fusion import FusedModel, Part
 from tools.metrics import metrics_from_ranks, rank_of_targets
 from tools.split import Split
 
@@ -21,31 +24,45 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "ease": [{"l2": l2} for l2 in (20.0, 50.0, 100.0, 300.0, 1000.0)],
     "bpr": [{"factors": 64, "epochs": 40, "lr": 0.005, "reg": r} for r in (1e-4, 1e-3)],
     "lightgcn": [{"factors": 64, "layers": 3, "epochs": 50, "lr": 0.01, "reg": 1e-4, "batch": 8192}],
+    # one configuration, from a sweep on validation (README): 20 / 40 / 60 epochs, windows of 50 / 100
+    "sasrec": [{"dim": 64, "layers": 2, "heads": 2, "max_len": 50, "dropout": 0.2, "epochs": 40, "lr": 0.002,
+                "batch": 256}],
 }
 
 
 def evaluate(model: CFModel, split: Split, which: str = "valid", batch: int = 1024) -> dict[str, float]:
-    """Full ranking over the catalog minus the user's history. Valid: history = train;
-    test: history = train + valid (the valid item happened before the test item)."""
+    """Full ranking over the catalog minus the user's history, every model from the same history:
+    valid: history = train; test: history = train + valid (the valid item happened before the test
+    item; factor models fold it in, item-item and sequential models read it)."""
+    return metrics_from_ranks(target_ranks(lambda hist, users: model.score(model.user_vectors(hist, users)),
+                                           split, which, batch))
+
+
+def target_ranks(score: Callable[[list[np.ndarray], np.ndarray], np.ndarray], split: Split, which: str = "valid",
+                 batch: int = 1024) -> np.ndarray:
+    """0-based rank of each user's target under ``score(histories, users)`` (users x items), the
+    protocol's histories in time order, history items excluded from the ranking."""
+    if which not in ("valid", "test"):
+        raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
     targets = split.valid if which == "valid" else split.test
-    hist = split.train_matrix("train" if which == "valid" else "valid")
+    seqs = split.sequences("train" if which == "valid" else "valid")
     users = targets.uidx.to_numpy()
     items = targets.iidx.to_numpy()
     ranks = []
     for s in range(0, len(users), batch):
         u = users[s : s + batch]
-        rows = hist[u]
-        scores = model.score(model.user_vectors(rows, u)).astype(np.float64)
-        scores[rows.nonzero()] = -np.inf
+        hist = [seqs[i] for i in u]
+        scores = np.asarray(score(hist, u), dtype=np.float64)
+        scores[history_rows(hist, split.n_items).nonzero()] = -np.inf
         ranks.append(rank_of_targets(scores, items[s : s + batch]))
-    return metrics_from_ranks(np.concatenate(ranks))
+    return np.concatenate(ranks)
 
 
 def tune(
     split: Split, names: list[str], seed: int = 0, epochs_scale: float = 1.0, progress: bool = True
 ) -> tuple[dict[str, Any], dict[str, CFModel]]:
     """Returns the report ({"models": {name: {...}}, "selected": name}) and the best model per name."""
-    X = split.train_matrix("train")
+    X, seqs = split.train_matrix("train"), split.sequences("train")
     report: dict[str, Any] = {"models": {}}
     best: dict[str, CFModel] = {}
     for name in names:
@@ -54,7 +71,8 @@ def tune(
         trials = []
         for params in GRIDS[name]:
             t0 = time.perf_counter()
-            model = MODELS[name](**params).fit(X, seed=seed, progress=progress, epochs_scale=epochs_scale)
+            model = MODELS[name](**params).fit(X, seed=seed, progress=progress, epochs_scale=epochs_scale,
+                                              sequences=seqs)
             valid = evaluate(model, split, "valid")
             trials.append((valid["ndcg@10"], params, model, valid, time.perf_counter() - t0))
             log.info("%s %s valid ndcg@10=%.4f (%.1fs)", name, params, valid["ndcg@10"], trials[-1][-1])
@@ -65,4 +83,44 @@ def tune(
             "fit_seconds": round(secs, 2), "grid": len(trials),
         }  # fmt: skip
     report["selected"] = max(report["models"], key=lambda n: report["models"][n]["valid"]["ndcg@10"])
+    return report, best
+
+
+# The strongest simple baselines (every report runs them beside the agent), and the fusions the
+# agent's retriever may be: each a grid of Part lists, the best by validation NDCG@10 kept.
+WINDOWS = (1, 2, 3, 5, 10, 20, 50)
+WEIGHTS = tuple(np.round(np.linspace(0.1, 0.9, 9), 2))
+BASELINES = ("last-item", "recent-ease")
+
+
+def fusion_grids(models: dict[str, CFModel]) -> dict[str, list[list[Part]]]:
+    """``last-item``: neighbours of the last item under an item-item model; ``recent-ease``: EASE on
+    the whole history and on the last n items; ``<seq>+ease``: the sequential model fused with
+    EASE (and with EASE on a recent window), the agent's retriever when validation prefers it."""
+    grids: dict[str, list[list[Part]]] = {}
+    item_item = [m for m in ("itemknn", "ease") if m in models]
+    if item_item:
+        grids["last-item"] = [[Part(m, 1.0, 1)] for m in item_item]
+    if "ease" in models:
+        grids["recent-ease"] = [[Part("ease", 1 - w, None), Part("ease", w, n)] for n in WINDOWS for w in WEIGHTS]
+    if "sasrec" in models and "ease" in models:
+        grids["sasrec+ease"] = [[Part("sasrec", 1 - w, None), Part("ease", w, None)] for w in WEIGHTS]
+    return grids
+
+
+def tune_fusions(split: Split, models: dict[str, CFModel]) -> tuple[dict[str, Any], dict[str, FusedModel]]:
+    """Each fusion's grid on validation; returns report rows and the best fusion per name."""
+    report: dict[str, Any] = {}
+    best: dict[str, FusedModel] = {}
+    for name, grid in fusion_grids(models).items():
+        t0 = time.perf_counter()
+        scored = [(evaluate(f, split, "valid"), f) for f in (FusedModel(parts, models) for parts in grid)]
+        valid, fused = max(scored, key=lambda t: t[0]["ndcg@10"])
+        best[name] = fused
+        report[name] = {
+            "parts": fused.params["parts"], "label": fused.label, "valid": valid,
+            "test": evaluate(fused, split, "test"), "fit_seconds": round(time.perf_counter() - t0, 2),
+            "grid": len(grid), "baseline": name in BASELINES,
+        }  # fmt: skip
+        log.info("%s = %s: valid ndcg@10=%.4f (grid %d)", name, fused.label, valid["ndcg@10"], len(grid))
     return report, best

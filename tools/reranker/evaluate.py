@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from tools.cf.base import CFModel
+from tools.cf.base import CFModel, history_rows
 from tools.metrics import ndcg_at_k, recall_at_k
 from tools.split import Split
 
@@ -25,10 +25,10 @@ def cf_scores(split: Split, cf_model: CFModel, which: str = "test") -> tuple[lis
     targets = split.valid if which == "valid" else split.test
     seqs = split.sequences(upto)
     users = targets.uidx.to_numpy()
-    rows = split.train_matrix(upto)[users]
-    scores = cf_model.score(cf_model.user_vectors(rows, users)).astype(np.float64)
-    scores[rows.nonzero()] = -np.inf
-    return [seqs[u] for u in users], scores, targets.iidx.to_numpy()
+    hist = [seqs[u] for u in users]
+    scores = cf_model.score(cf_model.user_vectors(hist, users)).astype(np.float64)
+    scores[history_rows(hist, split.n_items).nonzero()] = -np.inf
+    return hist, scores, targets.iidx.to_numpy()
 
 
 def candidate_lists(

@@ -1,0 +1,73 @@
+"""Score fusion as a CF model: a weighted sum of z-scored scores of other models, each over the
+whole history or only its last few items.
+
+Per user, ``z(s) = (s - mean) / sd`` over the catalog; the mean shifts every item alike, so the
+ranking of ``sum_k w_k z(s_k)`` is the ranking of ``sum_k (w_k / sd_k) s_k``, which is one dot
+product with the parts' item factors stacked side by side (each part's bias as one more column).
+So a fusion is a ``CFModel`` like any other: the retriever, the reranker's tuning and an ANN index
+use it without knowing. The sd is exact and cheap: ``sd^2 = [u, 1] Cov([V, b]) [u, 1]``.
+
+The strongest simple baselines are fusions: ``last-item`` (item-item neighbours of the last item
+alone) and ``recent-ease`` (EASE on the whole history plus EASE on the last n items).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tools.cf.base import CFModel
+
+
+@dataclass(frozen=True)
+class Part:
+    model: str  # a name in the models mapping
+    weight: float
+    window: int | None = None  # only the last ``window`` items of the history; None = all of it
+
+    def label(self) -> str:
+        return self.model if self.window is None else f"{self.model}[-{self.window}:]"
+
+
+class FusedModel(CFModel):
+    """``sum_k weight_k * z(scores of part k)``; built from fitted models, nothing to train."""
+
+    name = "fusion"
+
+    def __init__(self, parts: Sequence[Part], models: Mapping[str, CFModel]):
+        if not parts:
+            raise ValueError("a fusion needs at least one part")
+        missing = sorted({p.model for p in parts} - set(models))
+        if missing:
+            raise ValueError(f"fusion parts name models that are not loaded: {missing}")
+        super().__init__(parts=[[p.model, p.weight, p.window] for p in parts])
+        self.parts = list(parts)
+        self.models = {p.model: models[p.model] for p in parts}
+        stacked = [np.hstack([self.models[p.model].item_factors_, self.models[p.model].item_bias_[:, None]])
+                   for p in self.parts]
+        self.item_factors_ = np.ascontiguousarray(np.hstack(stacked), dtype=np.float32)
+        self.item_bias_ = np.zeros(len(self.item_factors_), dtype=np.float32)
+        self._cov = [np.cov(s.astype(np.float64), rowvar=False) for s in stacked]
+
+    @property
+    def label(self) -> str:
+        return " + ".join(f"{p.weight:g}*{p.label()}" for p in self.parts)
+
+    def user_vectors(self, histories: Sequence[Sequence[int]], users: np.ndarray | None = None) -> np.ndarray:
+        out = []
+        for part, cov in zip(self.parts, self._cov, strict=True):
+            model = self.models[part.model]
+            if part.window is None:
+                u = model.user_vectors(histories, users)
+            else:  # a recent window is a new, short history: folded in, not the learned user
+                u = model.user_vectors([np.asarray(h, dtype=np.int64)[-part.window :] for h in histories])
+            u1 = np.hstack([u, np.ones((len(u), 1), dtype=u.dtype)]).astype(np.float64)
+            sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", u1, np.atleast_2d(cov), u1), 0.0))
+            scale = np.where(sd > 1e-12, part.weight / np.maximum(sd, 1e-12), 0.0)
+            out.append(u1 * scale[:, None])
+        return np.hstack(out).astype(np.float32)
+
+    def save(self, path) -> None:
+        raise NotImplementedError("a fusion is stored as its parts (see tools.artifacts), not as arrays")
