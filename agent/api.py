@@ -13,6 +13,7 @@ from agent.nodes import Toolbox, final_reply
 from agent.state import Reply, SessionPrefs
 from tools.artifacts import Artifacts
 from tools.config import Config
+from tools.recommend import Recommender
 from tools.retrievers import CFRetriever, ItemIndex, SemanticRetriever
 from tools.text import TextEncoder
 
@@ -25,6 +26,8 @@ SYSTEMS: dict[str, dict[str, bool]] = {
     "agent-no-rerank": {"use_reranker": False},
     # baselines: no reranker (it is built on CF vectors) and, for the dialogue-blind ones, no
     # memory (it would carry what was said back into them)
+    # the dialogue's hard constraints (genres, years, popularity, exclusions), ranked by popularity
+    "constraints-pop": {"use_cf": False, "use_text": False, "use_reranker": False, "use_memory": False},
     "content": {"use_cf": False, "use_reranker": False},  # dialogue + text retrieval, no collaborative signal
     "cf": {"use_dialogue": False, "use_text": False, "use_reranker": False, "use_memory": False},
     "pop": {"use_dialogue": False, "use_text": False, "use_cf": False, "use_reranker": False, "use_memory": False},
@@ -70,22 +73,21 @@ class ConvRec:
             for u, seq in enumerate(split.sequences(history_upto))
         }
         self.memory = PreferenceMemory.from_config(config, encoder) if use_memory else None
+        recommender = Recommender(
+            artifacts.catalog, index, CFRetriever(artifacts.selected_cf, index),
+            SemanticRetriever(artifacts.item_vectors, index, encoder), split.item_popularity(),
+            reranker=artifacts.reranker if use_reranker else None, n_candidates=config.candidates,
+        )
         self.tools = Toolbox(
-            catalog=artifacts.catalog,
-            index=index,
-            cf=CFRetriever(artifacts.selected_cf, index),
-            semantic=SemanticRetriever(artifacts.item_vectors, index, encoder),
+            recommender=recommender,
             understander=OfflineUnderstander(artifacts.catalog),
-            popularity=split.item_popularity(),
             histories=histories,
             memory=self.memory,
-            reranker=artifacts.reranker if use_reranker else None,
             llm=_llm_client(config, artifacts),
             use_cf=flags["use_cf"],
             use_text=flags["use_text"],
             use_dialogue=flags["use_dialogue"],
             k=config.k,
-            n_candidates=config.candidates,
         )
         self._owns_checkpointer = checkpointer is None
         self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(config)
@@ -94,7 +96,7 @@ class ConvRec:
         self._locks_guard = threading.Lock()
         self.load_seconds = round(time.perf_counter() - t0, 3)
         log.info("ConvRec[%s] ready in %.2fs (cf=%s, memory=%s, reranker=%s, llm=%s)", system, self.load_seconds,
-                 artifacts.manifest["cf"]["selected"], use_memory, self.tools.reranker is not None,
+                 artifacts.manifest["cf"]["selected"], use_memory, recommender.reranker is not None,
                  self.tools.llm is not None)
 
     @classmethod
@@ -128,8 +130,11 @@ class ConvRec:
                 return Reply(text="Sorry, something went wrong on my side; please try again or rephrase.",
                              session_id=session_id, warnings=["internal error (logged)"])
         reply = final_reply(state)
-        catalog = self.tools.catalog
-        assert all(i.item_id in catalog for i in reply.items), "an item outside the catalog reached a reply"
+        outside = [i.item_id for i in reply.items if i.item_id not in self.tools.catalog]
+        if outside:  # an invariant, checked for real (``assert`` would vanish under ``python -O``)
+            log.error("items outside the catalog reached a reply: %s", outside)
+            return Reply(text="Sorry, something went wrong on my side; please try again or rephrase.",
+                         session_id=session_id, warnings=["internal error (logged)"])
         return reply
 
     def new_session(self) -> str:
@@ -166,10 +171,9 @@ class ConvRec:
         if item_id not in self.tools.catalog:
             raise ValueError(f"item {item_id!r} is not in the catalog")
         item = self.tools.catalog.get([int(item_id)])[0]
-        label = f"{item.title} ({item.year})" if item.year else item.title
         return self.memory.add(MemoryRecord(
             user_id=user_id, kind="like" if liked else "dislike", item_id=item.item_id,
-            text=f"{'likes' if liked else 'dislikes'} {label}", session_id=session_id,
+            text=f"{'likes' if liked else 'dislikes'} {item.label}", session_id=session_id,
         ))  # fmt: skip
 
     def memories(self, user_id: str) -> list:
@@ -208,17 +212,16 @@ class ConvRec:
 
 
 def _check_user(user_id: str) -> str:
-    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 128 or "\x1f" in user_id:
-        raise ValueError("user_id must be a non-empty string of at most 128 characters")
-    return user_id.strip()
+    # the one id check lives with the memory; imported here because memory loads chromadb
+    from memory.preferences import check_user_id
+
+    return check_user_id(user_id)
 
 
 def _check_session(session_id: str | None) -> str:
-    if session_id is None:
-        return "default"
-    if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > 128 or "\x1f" in session_id:
-        raise ValueError("session_id must be a non-empty string of at most 128 characters")
-    return session_id.strip()
+    from memory.preferences import check_user_id
+
+    return "default" if session_id is None else check_user_id(session_id, name="session_id")
 
 
 def _llm_client(config: Config, artifacts: Artifacts):

@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-from agent.request import Request
+from agent.request import Constraint, Intent, Request
 from agent.state import RecItem
 from tools.catalog import Catalog, Item
 from tools.config import Config
@@ -47,11 +47,14 @@ class LLMRequest(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    intent: Literal["recommend", "refine", "feedback", "ask_item", "reset", "smalltalk"] = "recommend"
+    intent: Intent = "recommend"
     liked_titles: list[str] = Field(default_factory=list, max_length=10)
     disliked_titles: list[str] = Field(default_factory=list, max_length=10)
     genres_in: list[str] = Field(default_factory=list, max_length=6)
     genres_out: list[str] = Field(default_factory=list, max_length=6)
+    genres_drop: list[str] = Field(default_factory=list, max_length=6, description="genres no longer wanted")
+    mode: Literal["add", "replace"] | None = Field(None, description="add to the genres asked before, or replace them")
+    clear: list[Constraint] = Field(default_factory=list, max_length=3, description="constraints lifted")
     year_min: int | None = Field(None, ge=1800, le=2100)
     year_max: int | None = Field(None, ge=1800, le=2100)
     relative_year: Literal["older", "newer"] | None = None
@@ -95,7 +98,7 @@ class LLMClient:
     # ---- understanding --------------------------------------------------------------------------
     def understand(self, message: str, shown: Sequence[Item] = ()) -> Request | None:
         """A validated Request, or None (logged) when the LLM fails; the caller goes offline."""
-        listing = "\n".join(f"{n}. {i.title} ({i.year})" for n, i in enumerate(shown, 1)) or "(nothing shown yet)"
+        listing = "\n".join(f"{n}. {i.label}" for n, i in enumerate(shown, 1)) or "(nothing shown yet)"
         messages = [
             {"role": "system", "content": SYSTEM_UNDERSTAND},
             {"role": "user", "content": f"Shown list:\n{listing}\n\nUser message:\n<<<{message[:4000]}>>>"},
@@ -115,7 +118,7 @@ class LLMClient:
 
     def _to_request(self, p: LLMRequest, shown: Sequence[Item]) -> Request:
         req = Request(intent=p.intent, year_min=p.year_min, year_max=p.year_max, relative_year=p.relative_year,
-                      popularity=p.popularity, vibe=p.vibe.strip())
+                      popularity=p.popularity, vibe=p.vibe.strip(), mode=p.mode, clear=list(dict.fromkeys(p.clear)))
         for titles, target in ((p.liked_titles, req.liked_items), (p.disliked_titles, req.disliked_items)):
             for title in titles:
                 res = self.catalog.resolve_title(title[:200])
@@ -125,7 +128,8 @@ class LLMClient:
                     req.ambiguous_titles[title[:200]] = [m.item_id for m in res.matches]
                 else:
                     req.unknown_titles.append(title[:200])
-        for names, target in ((p.genres_in, req.genres_in), (p.genres_out, req.genres_out)):
+        for names, target in ((p.genres_in, req.genres_in), (p.genres_out, req.genres_out),
+                              (p.genres_drop, req.genres_drop)):
             for g in names:
                 canonical = self.catalog.canonical_genre(g)
                 if canonical and canonical not in target:
@@ -156,7 +160,7 @@ class LLMClient:
             "properties": {"ranking": {"type": "array", "items": {"type": "integer", "enum": ids},
                                        "minItems": 1, "maxItems": len(ids)}},
         }  # fmt: skip
-        listing = "\n".join(f"{i.item_id}: {i.title} ({i.year}) [{', '.join(i.genres)}]" for i in shuffled)
+        listing = "\n".join(f"{i.item_id}: {i.label} [{', '.join(i.genres)}]" for i in shuffled)
         messages = [
             {"role": "system", "content": SYSTEM_RERANK},
             {"role": "user", "content": f"Candidates (id: title):\n{listing}\n\nUser message:\n<<<{message[:2000]}>>>"},
@@ -177,7 +181,7 @@ class LLMClient:
     # ---- reply text ---------------------------------------------------------------------------
     def write_reply(self, message: str, items: Sequence[RecItem], notes: Sequence[str] = ()) -> str | None:
         """Reply text for the chosen items, or None when the LLM fails or names another film."""
-        listing = "\n".join(f"{n}. {i.title} ({i.year}): {i.reason}" for n, i in enumerate(items, 1))
+        listing = "\n".join(f"{n}. {i.label}: {i.reason}" for n, i in enumerate(items, 1))
         messages = [
             {"role": "system", "content": SYSTEM_REPLY},
             {"role": "user", "content": f"Notes to pass on: {' '.join(notes) or 'none'}\nFilms:\n{listing}\n\n"
@@ -224,6 +228,6 @@ class LLMClient:
 
 def _schema(genres: Sequence[str]) -> dict:
     schema = LLMRequest.model_json_schema()
-    for key in ("genres_in", "genres_out"):
+    for key in ("genres_in", "genres_out", "genres_drop"):
         schema["properties"][key]["items"] = {"type": "string", "enum": list(genres)}
     return json.loads(json.dumps(schema))

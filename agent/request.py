@@ -7,6 +7,14 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 Intent = Literal["recommend", "refine", "feedback", "ask_item", "reset", "smalltalk"]
+Constraint = Literal["genres", "years", "popularity"]
+
+
+class Unfilterable(BaseModel):
+    """Something asked for that the catalog has no data on (ml-100k knows no cast or director)."""
+
+    kind: Literal["cast", "director"]
+    text: str = Field(max_length=80)
 
 
 class Request(BaseModel):
@@ -27,6 +35,13 @@ class Request(BaseModel):
     shown_disliked: list[int] = Field(default_factory=list, description="0-based positions in the last list shown")
     ask_about: int | None = Field(None, description="item the user asks about (intent ask_item)")
     vibe: str = Field("", description="free text left after constraints, for semantic retrieval")
+    mode: Literal["add", "replace"] | None = Field(
+        None, description="genres and liked items: 'add' (also, too, still, funnier) to the session's, "
+                          "'replace' them (instead, actually); None: genres replace, liked items add")
+    genres_drop: list[str] = Field(default_factory=list, description="genres no longer wanted (no more X, not X anymore)")
+    items_drop: list[int] = Field(default_factory=list, description="liked items to forget, without disliking them")
+    clear: list[Constraint] = Field(default_factory=list, description="constraints lifted: any year, any genre")
+    unfilterable: list[Unfilterable] = Field(default_factory=list, description="asked, but not in the data")
     warnings: list[str] = Field(default_factory=list, description="what could not be honoured, told to the user")
 
     @field_validator("year_min", "year_max")

@@ -4,7 +4,8 @@ No LLM. Titles are resolved through the catalog (exact first, fuzzy only after a
 "like" or "loved"), genres through a synonym table, years through a handful of patterns, and
 whatever is left becomes the free-text ``vibe``. Every step works on one lowercased copy of the
 message in which the parts already understood are masked out, so a title such as "No Escape" is
-never read again as a negation and "Star Wars" never as the genre War.
+never read again as a negation and "Star Wars" never as the genre War. The word tables live in
+``agent/vocabulary.py``; finding titles in the text in ``agent/titles.py``.
 
 Conventions, where a phrase could mean two things:
 
@@ -37,306 +38,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from rapidfuzz import fuzz
 
-from agent.request import Request
+from agent import vocabulary as V
+from agent.request import Request, Unfilterable
+from agent.titles import MASK, Mention, TitleFinding, title_keys
 from tools.catalog import Catalog, TitleResolution, normalize_title
-from tools.data import display_title
 
-MAX_CHARS = 2000  # longer messages are cut: nobody types more, and the rules are linear in length
-MAX_VIBE_CHARS = 200
-OLD_YEAR_MAX = 1970
-RECENT_YEARS = 3
-MAX_FUZZY_LOOKUPS = 8  # per message: each costs a few ms, and a message names a few titles at most
-MASK = "\x00"  # stands in for understood text; cleaning removes control characters, so never typed
+MAX_CHARS, MAX_VIBE_CHARS = V.MAX_CHARS, V.MAX_VIBE_CHARS  # re-exported: callers cut messages too
 
-# ---------------------------------------------------------------------------------------------
-# Vocabulary
-# ---------------------------------------------------------------------------------------------
-
-# (pattern, catalog genres, generic): generic words only name the genre and leave the vibe;
-# thematic ones ("heist", "space") also stay in the vibe, where they help semantic retrieval.
-_GENRE_TABLE: list[tuple[str, tuple[str, ...], bool]] = [
-    (r"rom[\s-]?coms?|romantic[\s-]+comed(?:y|ies)", ("Romance", "Comedy"), True),
-    (r"dramed(?:y|ies)|comedy[\s-]dramas?", ("Comedy", "Drama"), True),
-    (r"film[\s-]+noirs?|noirs?", ("Film-Noir",), True),
-    (r"sci[\s-]?fi|scifi|science[\s-]+fiction", ("Sci-Fi",), True),
-    (r"space|futuristic|aliens|robots?|time[\s-]+travel|dystopian?", ("Sci-Fi",), False),
-    (r"comed(?:y|ies)|comedic|funn(?:y|ier|iest)|hilarious|humou?r(?:ous)?|laughs?|laughing", ("Comedy",), True),
-    (r"horrors?|scar(?:y|ier|iest)|frightening|spooky|terrifying", ("Horror",), True),
-    (r"cartoons?|animated|animations?|animes?", ("Animation",), True),
-    (r"kids?|famil(?:y|ies)|children'?s?|child[\s-]friendly|family[\s-]friendly", ("Children's",), True),
-    (r"romances?|romantic|love[\s-]+stor(?:y|ies)", ("Romance",), True),
-    (r"thrillers?|suspense(?:ful)?|thrilling", ("Thriller",), True),
-    (r"action(?:[\s-]packed)?", ("Action",), True),
-    (r"explosions?|shoot[\s-]?outs?|car[\s-]+chases?|martial[\s-]+arts", ("Action",), False),
-    (r"wars?|wartime", ("War",), True),
-    (r"military|soldiers?|battles?", ("War",), False),
-    (r"westerns?", ("Western",), True),
-    (r"cowboys?|wild[\s-]+west", ("Western",), False),
-    (r"musicals?", ("Musical",), True),
-    (r"documentar(?:y|ies)|docs|docus?|non[\s-]?fiction", ("Documentary",), True),
-    (r"myster(?:y|ies)", ("Mystery",), True),
-    (r"whodunn?its?|detectives?", ("Mystery",), False),
-    (r"crime", ("Crime",), True),
-    (r"gangsters?|heists?|mob|mobsters?|mafia|criminals?", ("Crime",), False),
-    (r"dramas?|dramatic", ("Drama",), True),
-    (r"adventures?|adventurous", ("Adventure",), True),
-    (r"fantas(?:y|ies)", ("Fantasy",), True),
-    (r"magical|magic|wizards?|dragons?", ("Fantasy",), False),
-]
-_GENRE_RES = [(re.compile(rf"(?<![\w-])(?:{p})(?![\w-])"), g, generic) for p, g, generic in _GENRE_TABLE]
-_GENRE_WORD = re.compile("|".join(f"(?:{p})" for p, _, _ in _GENRE_TABLE))
-
-# Words that carry no content of their own: they leave the vibe, and an untriggered title made
-# only of such words ("Good Morning", "True Crime", "Only You") is not taken as a title.
-_FILLER = set(
-    """
-    a an the some any something anything everything nothing somethin stuff thing things one ones
-    movie movies film films flick flicks picture pictures title titles cinema watch watching
-    watched see seeing seen saw want wants wanted wanna would could should can may might will
-    shall must like likes liked love loved loves enjoy enjoyed adore adored hate hated hates
-    dislike disliked please pls plz recommend recommendation recommendations suggest suggestion
-    suggestions show shows give find need looking look looks get got have has had having do does
-    did done i me my mine myself we us our you your yours he she they them their it its this that
-    these those there here what which who whom whose how why when where is are was were be been
-    being am to of in on at by for from with without about as than then so and or but if also too
-    very really pretty quite just only maybe perhaps kind kinda sort sorta type types genre genres
-    tonight today now again more most less least much many lot lots bit little some good nice
-    decent fine okay ok yes no not nor never none non all both either neither each every other
-    another else different instead rather prefer preferably mood feel feeling fancy into up down
-    out off over let lets let's i'm im i'd id i've ive i'll you're that's whats what's it's dont
-    don't didn't doesn't isn't wasn't aren't can't cannot couldn't wouldn't won't shouldn't haven't
-    hasn't hadn't ain't idea think guess sure know tell talk ask thanks thank hi hello hey bye
-    similar same such vein style spirit reminds reminiscent fan fans thumbs thumb hmm um uh oh
-    well actually probably definitely something's anything's item items option options number pick
-    picks choice choices list recommended try trying already yet ever still once yourself year
-    years old onward onwards yesterday recently lately weekend ago twice
-    """.split()
-)
-_SMALLTALK = set(
-    """
-    hi hello hey heya hiya yo howdy greetings good morning afternoon evening night thanks thank you
-    thx ty cheers bye goodbye see ya later ok okay k cool great nice awesome perfect lol haha how
-    are is it going what's whats up sup so much very a lot there again all for the help that's thats
-    sounds got alright sure fine wonderful amazing appreciate appreciated doing today
-    """.split()
-)
-_GREETINGS = set(
-    """
-    hi hello hey heya hiya yo howdy greetings morning afternoon evening thanks thank thx ty cheers
-    bye goodbye later ok okay cool great nice awesome perfect lol haha how up sup alright wonderful
-    amazing appreciate appreciated
-    """.split()
-)
-# Common words that appear in many titles; an untriggered multi-word title needs one word
-# outside this set (or Title Case) before we believe the user named a film.
-_EVERYDAY = set(
-    """
-    big small great best bad old new true real dark night day days time man men woman women life
-    world home family friends friend girl girls boy boys kid kids story game show two three first
-    last next talk happy sad fun funny face perfect sweet wild dead simple wish open season city
-    money people heart love house school party town year years end way place road blue red white
-    black green little long short high low hot cold free fire water sun moon star light home lost
-    run running walk walking big one only just before after now then escape crime romance truth lie
-    lies good morning evening afternoon world sea sky summer winter spring fall play game games
-    trouble secret secrets thing things mother father brother sister son daughter king queen live
-    living dance dancing music song rain wind
-    """.split()
-)
-
-_ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-    "eighth": 8, "ninth": 9, "tenth": 10, "top": 1, "last": -1,
-}  # fmt: skip
-_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
-_ORD = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|(?:10|[1-9])(?:st|nd|rd|th)|top|last"
-_REF_NOUN = r"(?:one|movie|film|pick|option|suggestion|recommendation|title|choice|entry|item)s?"
-_COUNT = r"two|three|four|five|[2-5]"
-
-# A reference to the shown list right after a cue: "loved the first", "not that one", "like #2".
-_REF_AFTER_CUE = re.compile(
-    rf"(?:the\s+)?(?P<ord>{_ORD})(?:\s+(?P<count>{_COUNT}))?(?:\s+{_REF_NOUN})?(?![\w'])"
-    rf"|(?:#\s*|number\s+|no\.\s*|option\s+|item\s+|pick\s+)(?P<num>\d{{1,2}})(?!\d)"
-    r"|(?P<all>all\s+(?:of\s+)?(?:them|these|those|three|of\s+it)|them(?:\s+all)?|these|those|both(?:\s+of\s+them)?)(?![\w'])"
-    r"|(?P<pron>(?:that|this)\s+one|it(?![\w'])|(?:that|this)(?=\s*(?:[.!?,;]|$|please|again|\x00)))"
-)
-# A reference on its own: "the second one was great", "#3", "none of these".
-_REF_STANDALONE = re.compile(
-    rf"(?:the\s+)?(?P<ord>{_ORD})(?:\s+(?P<count>{_COUNT}))?\s+{_REF_NOUN}(?![\w'])"
-    rf"|the\s+(?P<ord2>{_ORD})(?:\s+(?P<count2>{_COUNT}))?(?=\s*(?:[.!?,;]|$|was|is|are|were|looks?|sounds?|seems?|seemed|please|and|or|but))"
-    r"|(?:#\s*|(?<![\w])(?:number|option)\s+)(?P<num>\d{1,2})(?!\d)"
-    r"|(?P<none>none\s+of\s+(?:them|these|those|the\s+above)|not\s+(?:these|those|them))(?![\w'])"
-    r"|(?P<all>all\s+of\s+(?:them|these|those))(?![\w'])"
-    r"|(?P<pron>(?:that|this)\s+one|it(?=\s+(?:was|is|looks?|sounds?|seems?|seemed)(?![\w'])))"
-)
-
-# Cues before a title or reference; the object is whatever follows.
-_TRIGGER = re.compile(
-    r"(?<![\w'])(?:"
-    r"(?P<like>(?:more\s+)?like)(?!\s+to\b)"
-    r"|similar\s+to|same\s+as|such\s+as|unlike|anything\s+but|other\s+than|rather\s+than|instead\s+of"
-    r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
-    r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
-    r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
-    r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|rewatch(?:ed)?|re-watch(?:ed)?"
-    r"|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
-    r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
-    r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
-)
-# "like" that means "want" or "resemble" rather than a title cue: "I'd like", "feels like".
-_LIKE_NOT_CUE = re.compile(r"(?:'d|\bwould|\bfeel|\bfeels|\blooks?|\bsounds?|\bseems?|\bkind\s+of|\bsort\s+of)\s+(?:more\s+)?$")
-_LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or|&)?|and|or|&|/|\+|as\s+well\s+as|plus)\s+(?:also\s+)?")
-# A fuzzy title span stops at these words: they start the rest of the sentence, not the title.
-_BREAKERS = set(
-    """
-    and or but with without from in that which who where when for except please though only more
-    less set made released starring featuring directed i we it because since plus also so then if
-    was is were are has have had did does do would could should can will not no too very really
-    just again either any
-    """.split()
-)
-_HARD_STOP = re.compile(r"[.!?;:,()\[\]{}\"\n]|\s(?:but|and|or|with)\s")
-
-# Stance cues. Neutralisers ("don't mind") come first, then negative, seen, positive.
-_CUE = re.compile(
-    r"(?<![\w'])(?:"
-    r"(?P<neutral>nothing\s+but|(?:do|would)(?:n't|nt|\s+not)\s+mind|not\s+(?:sure|picky|fussy|against)|no\s+preference"
-    r"|(?:do|does)(?:n't|nt|\s+not)\s+(?:care|matter))"
-    r"|(?P<neg>(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand"
-    r"|(?:do|does|did|would|could|can|should|wo|ca|is|are|was|were|have|has|had|ai)(?:n't|nt|\s+not)"
-    r"|cannot|not|no|non|nothing|none|never|nor|without|unlike|anything\s+but|other\s+than|rather\s+than"
-    r"|instead\s+of|apart\s+from|except(?:\s+for)?|excluding|less|fewer|too\s+much|too\s+many|no\s+more"
-    r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
-    r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E)"
-    r"|(?P<seen>seen|watched|saw|heard\s+(?:of|about))"
-    r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
-    r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
-    r"|instead|yes|please|dig|\U0001F44D)"
-    r")(?![\w'])"
-)
-# Cue words that state an opinion about an item (feedback), rather than ask for something.
-_OPINION = re.compile(
-    r"lov(?:e|ed|es)|lik(?:ed|es)|enjoy\w*|ador\w*|hat(?:e|ed|es)|dislik\w*|detest\w*|despis\w*"
-    r"|loath\w*|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|heard\s+\w+|thumbs?\s+\w+|fan\s+of|dig|[\U0001F44D\U0001F44E]"
-)
-_OPINION_SUBJECT = re.compile(r"(?:\b(?:i|we|they|he|she|kids|you|really|also|both|totally|do|did|does)|n't|nt|\bdo\s+not|\bdid\s+not)\s+$")
-_BOUNDARY = re.compile(
-    r"[.!?;,:\n()\[\]{}]|(?<![\w'])(?<!anything\s)(?<!nothing\s)(?<!all\s)(?:but|however|although|though|whereas|while|then|plus|also|anyway)(?![\w'])"
-)
-_RIGHT_EVAL = re.compile(
-    r"\s*(?:was|is|were|are|looks?|looked|sounds?|sounded|seems?|seemed|'s)?\s*"
-    r"(?:really\s+|so\s+|very\s+|pretty\s+|quite\s+|kind\s+of\s+|a\s+bit\s+|totally\s+|just\s+)?"
-    r"(?:(?P<pos>great|amazing|awesome|good|fantastic|excellent|brilliant|perfect|wonderful|fun"
-    r"|lovely|cool|interesting|superb|incredible|a\s+masterpiece|my\s+favou?rite)"
-    r"|(?P<neg>bad|terrible|awful|boring|horrible|meh|overrated|dull|lame|disappointing|stupid"
-    r"|bland|a\s+bore|rubbish|garbage|not\s+(?:good|great|for\s+me|my\s+thing)))(?![\w'])"
-)
-
-_RESET = re.compile(
-    r"(?<![\w'])(?:start(?:ing)?\s+(?:over|again|afresh|from\s+scratch)|reset|restart|forget\s+(?:this|that|it"
-    r"|everything|all\s+(?:that|of\s+that|this)|what\s+i\s+said|about\s+it)|new\s+search|clear\s+(?:everything"
-    r"|all|it|the\s+(?:filters|search))|from\s+scratch|scratch\s+that|never\s*mind(?:\s+all\s+that)?)(?![\w'])"
-)
-# Questions about one item; the object (title or reference) follows, or sits in `obj`.
-_ASK = re.compile(
-    r"(?<![\w'])(?:"
-    r"(?:tell|talk)\s+(?:me\s+)?(?:a\s+(?:bit|little)\s+)?(?:more\s+)?about|(?:what|how)\s+about"
-    r"|(?:info(?:rmation)?|details|more|plot|synopsis|summary|cast|director|trivia|reviews?)\s+(?:on|about|of|for)"
-    r"|what\s+do\s+you\s+know\s+about|who(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring\s+in|acting\s+in)"
-    r"|who\s+(?:directed|made|wrote|stars\s+in|starred\s+in|acts\s+in|plays\s+in)"
-    r"|what\s+(?:year|genre|rating)\s+(?:is|was)|describe|what\s+kind\s+of\s+(?:movie|film)\s+is"
-    r"|what(?:'s|\s+is|\s+was)\s+(?:the\s+)?(?:plot|story)\s+of"
-    r")(?![\w'])\s*"
-    r"|(?<![\w'])(?:what(?:'s|\s+is|\s+was)|whats)\s+(?P<obj>[^?.!,;]{1,80}?)\s+about(?![\w'])"
-    r"|(?<![\w'])is\s+(?P<obj2>[^?.!,;]{1,80}?)\s+(?:any\s+good|good|worth\s+(?:it|watching|seeing)|scary|for\s+kids)(?![\w'])"
-)
-_ASKS_FOR_MORE = re.compile(
-    r"(?<![\w'])(?:recommend\w*|suggest\w*|show\s+me|give\s+me|find|want|wanna|looking\s+for|look\s+for|need"
-    r"|mood|something|anything|another|more|else|other|others|different|instead|what\s+should|can\s+you"
-    r"|could\s+you|ideas?|options?)(?![\w'])|\?"
-)
-_REFINE = re.compile(
-    r"(?<![\w'])(?:something\s+else|anything\s+else|another(?:\s+one)?|others|other\s+(?:ones|options|suggestions|films|movies)"
-    r"|different|instead|none\s+of|not\s+(?:these|those|them)|more\s+options|try\s+again|\w+ier|more\s+\w+|less\s+\w+)(?![\w'])"
-)
-
-# Years. YEARISH is a year ("1995", "'95") or a decade ("90s", "early 1980s", "the nineties").
-_DECADE_WORDS = {
-    "twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
-    "seventies": 1970, "eighties": 1980, "nineties": 1990,
-}  # fmt: skip
-_YEARISH = (
-    r"(?:(?:early|mid|late)[\s-]+)?(?:the\s+)?(?:"
-    r"['’]?(?:1[0-9]|20|21)?\d0['’]?s(?![\w'])|(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)(?![\w'])"
-    r"|(?<![\d#])\d{4}(?![\d\w])|'\d\d(?![\w']))"
-)
-_Y = rf"(?P<a>{_YEARISH})"
-_NEG_BEFORE = re.compile(
-    r"(?<![\w'])(?:nothing|not|no|none|never)\s+(?:(?:movies?|films?|stuff|anything|made|released|from|older|earlier|too|ones)\s+){0,3}$"
-)
-_DECADE = (
-    r"(?:(?:early|mid|late)[\s-]+)?(?:the\s+)?(?:['’]?(?:1[0-9]|20)?\d0['’]?s"
-    r"|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)(?![\w'])"
-)
-_YEAR_RULES = [  # (kind, pattern); applied in order, each match masked before the next rule runs
-    ("range", re.compile(rf"(?<![\w'])(?:between|from)\s+(?:the\s+)?{_Y}\s*(?:and|to|till|until|through|thru|-|–)\s*(?:the\s+)?(?P<b>{_YEARISH})")),
-    ("range", re.compile(rf"{_Y}\s*(?:-|–|to|through|thru)\s*(?:the\s+)?(?P<b>{_YEARISH})")),
-    ("range", re.compile(rf"(?P<a>{_DECADE})\s*(?:and|or|/|,|&)\s*(?:the\s+)?(?P<b>{_DECADE})")),
-    ("max_excl", re.compile(rf"(?<![\w'])(?:before|pre-?|prior\s+to|earlier\s+than|older\s+than)\s*(?:the\s+(?:year\s+)?)?{_Y}")),
-    ("max_incl", re.compile(rf"(?<![\w'])(?:up\s+(?:to|until)|until|till|through|by|no\s+later\s+than|not\s+after)\s+(?:the\s+(?:year\s+)?)?{_Y}")),
-    ("max_incl", re.compile(rf"{_Y}\s*(?:or|and)\s+(?:earlier|before|older)(?![\w'])")),
-    ("min_incl", re.compile(rf"(?<![\w'])from\s+(?:the\s+)?{_Y}\s*(?:on(?:wards?)?|and\s+(?:later|after|up|newer))(?![\w'])")),
-    ("min_incl", re.compile(rf"{_Y}\s*(?:\+|or\s+(?:later|after|newer)|and\s+(?:later|after|up|newer)|on(?:wards?)?(?![\w']))")),
-    ("min_incl", re.compile(rf"(?<![\w'])(?:since|starting(?:\s+(?:in|from))?|no\s+earlier\s+than|not\s+before)\s+(?:the\s+)?{_Y}")),
-    ("min_excl", re.compile(rf"(?<![\w'])(?:after|post-?|later\s+than|newer\s+than|more\s+recent\s+than)\s*(?:the\s+)?{_Y}")),
-    ("around", re.compile(rf"(?<![\w'])(?:around|circa|ca\.|approximately|~)\s*{_Y}")),
-    ("around", re.compile(rf"{_Y}\s*-?ish(?![\w'])")),
-    ("point", re.compile(rf"(?<![\w'])(?:in|from|of|released\s+in|made\s+in|year)\s+(?:the\s+)?{_Y}")),
-    ("point", re.compile(_Y)),
-]
-_CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|until|between|pre-?|post-?)\s+(?:the\s+year\s+)?(?P<n>\d{3,6})(?![\w])")
-_RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
-_OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])|classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
-_AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
-_OLDER = re.compile(r"(?<![\w'])(?:older|earlier\s+ones|less\s+recent|not\s+as\s+(?:new|recent))(?![\w'])")
-_NEWER = re.compile(r"(?<![\w'])(?:newer|more\s+recent|more\s+modern|less\s+old|not\s+as\s+old)(?![\w'])")
-
-_POPULAR = re.compile(r"(?<![\w'])(?:popular|blockbusters?|well[\s-]known|famous|mainstream|big\s+hits?|crowd[\s-]pleasers?)(?![\w'])")
-_OBSCURE = re.compile(
-    r"(?<![\w'])(?:hidden\s+gems?|gems?|obscure|underrated|under[\s-]the[\s-]radar|lesser[\s-]known|little[\s-]known"
-    r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie)(?![\w'])"
-)
-_POP_NEG = re.compile(r"(?<![\w'])(?:not|nothing|no|less|never|non)\s+(?:(?:too|so|very|that|really|as|super|overly)\s+)?$")
-
-_SEQUEL = re.compile(r"\s+(?:\d{1,2}|ii|iii|iv|v|vi)(?![\w'])")
-_ROMAN = {"ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
-_ARTICLE = {"the", "a", "an"}
 
 
 # ---------------------------------------------------------------------------------------------
 # One message
 # ---------------------------------------------------------------------------------------------
 
-
-@dataclass
-class _Mention:
-    """A title or a reference to the shown list, found in the message."""
-
-    start: int
-    end: int
-    label: str
-    item_id: int | None = None  # a resolved title
-    candidates: list[int] = field(default_factory=list)  # an ambiguous title
-    unknown: bool = False  # looked like a title, matched nothing
-    positions: list[int] | None = None  # a reference to the shown list
-    pronoun: bool = False  # "it", "that one": resolved against earlier mentions
-    ask: bool = False
-    head: _Mention | None = None  # list continuation: "like Star Wars and Alien"
-    polarity: int | None = None  # +1 liked, -1 disliked, 0 neutral (seen)
-    opinion: bool = False
 
 
 @dataclass
@@ -359,19 +74,19 @@ class OfflineUnderstander:
         self.titles_: dict[str, list[int]] = {}
         self.title_prefixes_: set[str] = set()
         for it in items:
-            for norm in _title_keys(it.title):
+            for norm in title_keys(it.title):
                 self.titles_.setdefault(norm, []).append(it.item_id)
                 words = norm.split()
                 for k in range(1, len(words) + 1):
                     self.title_prefixes_.add(" ".join(words[:k]))
-        self.genres_ = {g: catalog.canonical_genre(g) for _, gs, _ in _GENRE_TABLE for g in gs}
+        self.genres_ = {g: catalog.canonical_genre(g) for _, gs, _ in V.GENRE_TABLE for g in gs}
 
     def parse(self, message: str, shown: Sequence[int] = ()) -> Request:
         """Understand one message; `shown` is the list of item ids shown last turn, in order."""
         return _MessageParse(self, message, list(shown)).run()
 
 
-class _MessageParse:
+class _MessageParse(TitleFinding):
     """The state of parsing one message: the text, what is masked, and what was found."""
 
     def __init__(self, und: OfflineUnderstander, message: str, shown: list[int]):
@@ -384,30 +99,34 @@ class _MessageParse:
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in self.text)
         self.low = low
         self.work = low  # `low` with understood spans replaced by MASK
-        self.tokens = [(m.start(), m.end(), normalize_title(m.group())) for m in _TOKEN.finditer(self.text)]
+        self.tokens = [(m.start(), m.end(), normalize_title(m.group())) for m in V.TOKEN.finditer(self.text)]
         self.token_starts = [t[0] for t in self.tokens]
         self.all_caps = not any(c.islower() for c in self.text)
         self.resolved: dict[str, TitleResolution] = {}
-        self.fuzzy_left = MAX_FUZZY_LOOKUPS
-        self.mentions: list[_Mention] = []
+        self.fuzzy_left = V.MAX_FUZZY_LOOKUPS
+        self.mentions: list[Mention] = []
         self.cues: list[_Cue] = []
         self.boundaries: list[int] = []
         self.reset = False
         self.asked = False
         self.genre_hits: list[tuple[int, int, tuple[str, ...], bool]] = []
         self.cue_starts: list[int] = []
+        self.clear: list[str] = []
+        self.unfilterable: list[Unfilterable] = []
 
     # -- entry ---------------------------------------------------------------------------------
 
     def run(self) -> Request:
         if self._is_smalltalk():
             return Request(intent="smalltalk", warnings=self.warnings)
-        self.reset = self._take_all(_RESET)
+        self.reset = self._take_all(V.RESET)
+        self.clear = [name for name, pattern in V.CLEAR if self._take_all(pattern)]
         self._asks()
         self._quoted_titles()
         self._triggered_objects()
         self._untriggered_titles()
         self._standalone_refs()
+        self._unfilterable()
         year_min, year_max, relative = self._years()
         popularity = self._popularity()
         self._genres()
@@ -417,22 +136,22 @@ class _MessageParse:
         return self._assemble(year_min, year_max, relative, popularity, vibe)
 
     def _clean(self, message: str) -> str:
-        if len(message) > 4 * MAX_CHARS:  # bound the cost of normalising before we cut properly
-            message = message[: 4 * MAX_CHARS]
+        if len(message) > 4 * V.MAX_CHARS:  # bound the cost of normalising before we cut properly
+            message = message[: 4 * V.MAX_CHARS]
         text = unicodedata.normalize("NFKC", html.unescape(message))
-        text = _TAG.sub(" ", text)
+        text = V.TAG.sub(" ", text)
         text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
         text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
         text = re.sub(r"\s+", " ", text).strip()
-        if len(text) > MAX_CHARS:
-            cut = text.rfind(" ", 0, MAX_CHARS)
-            text = text[: cut if cut > MAX_CHARS // 2 else MAX_CHARS]
-            self.warnings.append(f"Your message was long, so I only read its first {MAX_CHARS:,} characters.")
+        if len(text) > V.MAX_CHARS:
+            cut = text.rfind(" ", 0, V.MAX_CHARS)
+            text = text[: cut if cut > V.MAX_CHARS // 2 else V.MAX_CHARS]
+            self.warnings.append(f"Your message was long, so I only read its first {V.MAX_CHARS:,} characters.")
         return text
 
     def _is_smalltalk(self) -> bool:
-        words = [m.group() for m in _TOKEN.finditer(self.text.lower())]
-        return any(w in _GREETINGS for w in words) and all(w in _SMALLTALK for w in words)
+        words = [m.group() for m in V.TOKEN.finditer(self.text.lower())]
+        return any(w in V.GREETINGS for w in words) and all(w in V.SMALLTALK for w in words)
 
     # -- masking -------------------------------------------------------------------------------
 
@@ -461,7 +180,7 @@ class _MessageParse:
     # -- titles and references -----------------------------------------------------------------
 
     def _asks(self) -> None:
-        for m in _ASK.finditer(self.work):
+        for m in V.ASK.finditer(self.work):
             if not self._free(m.start(), m.end()):
                 continue
             obj = "obj" if m.group("obj") is not None else "obj2" if m.group("obj2") is not None else None
@@ -474,28 +193,16 @@ class _MessageParse:
                 self.asked = True
                 self._take(m.start(), m.start(obj) if obj else m.end())
 
-    def _quoted_titles(self) -> None:
-        for m in re.finditer(r"\"([^\"]{1,100})\"|(?<![\w])'([^']{1,100})'(?![\w])", self.work):
-            s, e = m.span(1) if m.group(1) is not None else m.span(2)
-            if not self._free(s, e):
-                continue
-            raw = self.text[s:e].strip()
-            res = self._resolve(raw)
-            mention = self._from_resolution(s, e, raw, res, allow_unknown=raw[:1].isupper()) if res else None
-            if mention is not None:
-                self._add(mention)
-                self._take(m.start(), m.end())
-
     def _triggered_objects(self) -> None:
-        for m in list(_TRIGGER.finditer(self.work)):
+        for m in list(V.TRIGGER.finditer(self.work)):
             if not self._free(m.start(), m.end()):
                 continue
-            if m.group("like") is not None and self._before(_LIKE_NOT_CUE, m.start()):
+            if m.group("like") is not None and self._before(V.LIKE_NOT_CUE, m.start()):
                 continue
             refs_only = m.group("ref_only") is not None
             mention = self._object_at(m.end(), refs_only=refs_only)
             while mention is not None:
-                sep = _LIST_SEP.match(self.work, mention.end)
+                sep = V.LIST_SEP.match(self.work, mention.end)
                 if sep is None:
                     break
                 nxt = self._object_at(sep.end(), refs_only=refs_only, continuation=True)
@@ -507,13 +214,13 @@ class _MessageParse:
     def _object_at(
         self, pos: int, refs_only: bool = False, continuation: bool = False,
         limit: int | None = None,
-    ) -> _Mention | None:
+    ) -> Mention | None:
         """The title or reference starting at `pos` (after spaces), registered and masked."""
         while pos < len(self.work) and self.work[pos] in " \"'":
             pos += 1
         if pos >= len(self.work) or self.work[pos] == MASK:
             return None
-        ref = _REF_AFTER_CUE.match(self.work, pos)
+        ref = V.REF_AFTER_CUE.match(self.work, pos)
         i = self._token_index(pos)
         exact = self._exact_span(i, limit) if i < len(self.tokens) else None
         if ref is not None and exact is not None and exact[1] > ref.end():
@@ -526,200 +233,18 @@ class _MessageParse:
             return None
         return self._title_at(pos, continuation=continuation, limit=limit)
 
-    def _title_at(self, pos: int, continuation: bool, limit: int | None) -> _Mention | None:
-        i = self._token_index(pos)
-        if i >= len(self.tokens) or self.tokens[i][0] - pos > 1:
-            return None
-        exact = self._exact_span(i, limit)
-        sequel = _SEQUEL.match(self.work, exact[1]) if exact is not None else None
-        if exact is not None and (exact[3] or sequel):
-            # "Terminator 2", "Godfather part 2": a longer title than the exact one, maybe misspelt
-            longer = self._fuzzy_title(i, continuation, limit, allow_unknown=False)
-            if longer is not None:
-                return longer
-            if sequel:  # "Toy Story 2" is not in the catalog; "Toy Story" would be a wrong guess
-                return self._add(_Mention(exact[0], sequel.end(), self.text[exact[0] : sequel.end()], unknown=True))
-        if exact is not None:
-            s, e, key, _ = exact
-            if len(key.split()) == 1 and self._known(key) and not self._quoted(s):
-                return None  # "I like kids movies": the genre reading wins over the film "Kids"
-            return self._add(self._exact_mention(s, e, key))
-        return self._fuzzy_title(i, continuation, limit, allow_unknown=True)
-
-    def _exact_span(self, i: int, limit: int | None) -> tuple[int, int, str, bool] | None:
-        """Longest run of tokens from `i` that is exactly a catalog title (article optional).
-
-        Returns (start, end, normalised title, flag); the flag says the words go on like a longer
-        title ("Godfather part 2"), worth a fuzzy look.
-        """
-        best: tuple[int, int, str] | None = None
-        reach = 0
-        for first in (i, i + 1) if self.tokens[i][2] in _ARTICLE else (i,):
-            key = ""
-            for j in range(first, min(len(self.tokens), first + 14)):
-                s, e, norm = self.tokens[j]
-                if limit is not None and e > limit:
-                    break
-                if not self._free(s, e) or (j > first and re.search(r"[.!?;]", self.work[self.tokens[j - 1][1] : s])):
-                    break
-                if not norm:
-                    break
-                if f"{key} {norm}" not in self.und.title_prefixes_ and norm == "and" and key:
-                    continue  # "Batman and Robin": the catalog's "&" normalises away
-                key = f"{key} {norm}" if key else norm
-                if key not in self.und.title_prefixes_:
-                    break
-                reach = max(reach, e)
-                if key in self.und.titles_ and (best is None or e > best[1]):
-                    best = (self.tokens[i][0], e, key)
-        return None if best is None else (*best, reach > best[1])
-
-    def _exact_mention(self, s: int, e: int, key: str) -> _Mention | None:
-        """A title typed exactly; duplicates ("Cape Fear") are told apart by a year after it."""
-        ids = self.und.titles_[key]
-        year = re.match(r"\s*\(?\s*(1[89]\d\d|20\d\d)\s*\)?(?![\w'])", self.work[e:])
-        if year and MASK not in year.group():
-            e += year.end()
-        label = self.text[s:e]
-        if len(ids) == 1:
-            return _Mention(s, e, label, item_id=ids[0])
-        res = self._resolve(label)  # the catalog knows the years
-        if res is not None and res.status == "exact" and res.item_id in ids:
-            return _Mention(s, e, label, item_id=res.item_id)
-        return _Mention(s, e, label, candidates=ids)
-
-    def _fuzzy_title(self, i: int, continuation: bool, limit: int | None, allow_unknown: bool) -> _Mention | None:
-        """A title with a typo, or an unknown one: only right after a trigger, never on its own."""
-        span: list[tuple[int, int, str]] = []
-        for j in range(i, min(len(self.tokens), i + 6)):
-            s, e, norm = self.tokens[j]
-            if (limit is not None and e > limit) or not self._free(s, e) or not norm:
-                break
-            if span and (norm in _BREAKERS or _HARD_STOP.search(self.work[span[-1][1] : s + 1])):
-                break
-            span.append(self.tokens[j])
-        content = [t for t in span if t[2] not in _ARTICLE]
-        if not content or self._known(content[0][2]) or re.fullmatch(r"\d+s?", content[0][2]):
-            return None
-        capital = not self.all_caps and self.text[content[0][0]].isupper()
-        if continuation and not capital:
-            return None
-        if len("".join(t[2] for t in content)) < 3:
-            return None
-        res = self._resolve(self.text[span[0][0] : span[-1][1]])
-        if res is None:
-            return None
-        best: tuple[int, list[tuple[float, int]]] | None = None  # (tokens used, [(ratio, item_id)])
-        if res.status != "none":
-            for k in range(len(span), 0, -1):
-                if k < len(span) and _SEQUEL.fullmatch(" " + span[k][2]):
-                    continue  # never drop a sequel number: "Toy Story 2" is not "Toy Story"
-                words = [t[2] for t in span[:k]]
-                if all(w in _ARTICLE for w in words):
-                    break
-                ok = self._acceptable(normalize_title(" ".join(words)), res)
-                if ok:
-                    best = (k, ok)
-                    break
-        if best is None:
-            if not capital or not allow_unknown:
-                return None
-            # an unknown title: the run of capitalised words ("The Dark Knight"), linked by small words
-            run = [span[0]]
-            for t in span[1:]:
-                if self.text[t[0]].isupper() or t[2] in ("of", "the", "a", "an", "in", "on", "to"):
-                    run.append(t)
-                else:
-                    break
-            while run and run[-1][2] in ("of", "the", "a", "an", "in", "on", "to"):
-                run.pop()
-            s, e = run[0][0], run[-1][1]
-            return self._add(_Mention(s, e, self.text[s:e], unknown=True))
-        k, ok = best
-        s, e = span[0][0], span[k - 1][1]
-        return self._add(_choose(s, e, self.text[s:e], ok, res.status))
-
-    @staticmethod
-    def _acceptable(norm: str, res: TitleResolution) -> list[tuple[float, int]]:
-        """Catalog candidates that really are the words typed, not a title that merely contains them.
-
-        The catalog's fuzzy score forgives partial matches ("the matrix" scores 90 against "M");
-        a span after a trigger may run on past the title, so we check the words ourselves.
-        """
-        norm = _arabic(norm)
-        digits = set(re.findall(r"\d+", norm))
-        out = []
-        for m in res.matches:
-            best = 0.0
-            for title in map(_arabic, _title_keys(m.title)):
-                if set(re.findall(r"\d+", title)) != digits:
-                    continue  # "Terminator 2" is not "The Terminator"
-                ratio = fuzz.ratio(norm, title)
-                if len(norm.split()) >= 2 and title.startswith(norm + " "):
-                    ratio = max(ratio, 90.0)  # "star trek" for "Star Trek: Generations"
-                best = max(best, ratio)
-            if best >= 85:
-                out.append((best, m.item_id))
-        return out
-
-    def _from_resolution(
-        self, s: int, e: int, label: str, res: TitleResolution, allow_unknown: bool
-    ) -> _Mention | None:
-        if res.status == "exact":
-            return _Mention(s, e, label, item_id=res.item_id)
-        if res.status == "fuzzy":
-            ok = self._acceptable(normalize_title(label), res)
-            if ok:
-                return _choose(s, e, label, ok, res.status)
-            return _Mention(s, e, label, unknown=True) if allow_unknown else None
-        if res.status == "ambiguous":
-            norm = normalize_title(label)
-            ids = [m.item_id for m in res.matches if normalize_title(m.title) == norm] or [
-                i for _, i in self._acceptable(norm, res)
-            ]
-            if ids:
-                return _Mention(s, e, label, candidates=ids)
-        return _Mention(s, e, label, unknown=True) if allow_unknown else None
-
-    def _untriggered_titles(self) -> None:
-        """Multi-word titles named anywhere ("toy story"), and "Fargo was great"."""
-        i = 0
-        while i < len(self.tokens):
-            s = self.tokens[i][0]
-            span = self._exact_span(i, None) if self._free(s, self.tokens[i][1]) else None
-            if span is None:
-                i += 1
-                continue
-            s, e, key, _ = span
-            words = [t for t in self.tokens if s <= t[0] < e]
-            content = [t for t in words if t[2] not in _ARTICLE] or words
-            significant = [t for t in content if len(t[2]) > 3 or t is content[0]]  # not "of", "in"
-            capitalised = not self.all_caps and all(self.text[t[0]].isupper() for t in significant)
-            alone = all(s <= t[0] < e or t[2] in ("the", "a", "an", "movie", "film") for t in self.tokens)
-            if len(content) >= 2:
-                believable = alone or capitalised or not all(self._known(t[2]) or t[2] in _EVERYDAY for t in content)
-            else:
-                believable = not self._known(content[0][2]) and (
-                    alone or capitalised and bool(_RIGHT_EVAL.match(self.work, e))
-                )
-            if believable:
-                mention = self._add(self._exact_mention(s, e, key))
-                i = self._token_index(mention.end)
-            else:
-                i += 1
-
     def _standalone_refs(self) -> None:
-        for m in _REF_STANDALONE.finditer(self.work):
-            if m.group("pron") == "it" and not _RIGHT_EVAL.match(self.work, m.end()):
+        for m in V.REF_STANDALONE.finditer(self.work):
+            if m.group("pron") == "it" and not V.RIGHT_EVAL.match(self.work, m.end()):
                 continue  # "it is late, any comedy?" is not about a film
             if self._free(m.start(), m.end()):
                 self._add_ref(m, m.start())
 
-    def _add_ref(self, m: re.Match, pos: int) -> _Mention:
+    def _add_ref(self, m: re.Match, pos: int) -> Mention:
         n = len(self.shown)
         groups = m.groupdict()
         label = self.text[pos : m.end()].strip()
-        mention = _Mention(pos, m.end(), label)
+        mention = Mention(pos, m.end(), label)
         if groups.get("pron"):
             mention.pronoun = True
         elif groups.get("all") or groups.get("none"):
@@ -730,11 +255,12 @@ class _MessageParse:
                 self._nothing_shown(label)
         else:
             word = groups.get("ord") or groups.get("ord2")
-            count = _COUNTS.get(groups.get("count") or groups.get("count2") or "", 1)
+            count = V.COUNTS.get(groups.get("count") or groups.get("count2") or "", 1)
             if word:
-                k = _ORDINALS.get(word, int(re.sub(r"\D", "", word) or 0))
+                k = V.ORDINALS.get(word, int(re.sub(r"\D", "", word) or 0))
             else:
-                k = int(groups.get("num") or 0)
+                num = groups.get("num") or "0"
+                k = int(num) if num.isdigit() else V.NUMBER_WORDS[num]
             if not n:
                 self._nothing_shown(label)
                 mention.positions = []
@@ -747,20 +273,10 @@ class _MessageParse:
                 self.warnings.append(f"There is no '{label}': I showed {n} film{'s' if n != 1 else ''}.")
         return self._add(mention)
 
-    def _resolve(self, raw: str) -> TitleResolution | None:
-        """The catalog's reading of a title; None once the message has used up its fuzzy lookups."""
-        if raw not in self.resolved:
-            if normalize_title(raw) not in self.und.titles_:  # a fuzzy search: a few ms each
-                if self.fuzzy_left == 0:
-                    return None
-                self.fuzzy_left -= 1
-            self.resolved[raw] = self.und.catalog.resolve_title(raw)
-        return self.resolved[raw]
-
     def _nothing_shown(self, label: str) -> None:
         self.warnings.append(f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")
 
-    def _add(self, mention: _Mention | None) -> _Mention | None:
+    def _add(self, mention: Mention | None) -> Mention | None:
         if mention is not None:
             self.mentions.append(mention)
             self._take(mention.start, mention.end)
@@ -768,52 +284,75 @@ class _MessageParse:
 
     def _known(self, word: str) -> bool:
         """A word the rules give a meaning to (or no meaning at all): never read alone as a title."""
-        return word in _FILLER or bool(_GENRE_WORD.fullmatch(word)) or word in _ORDINALS
+        return word in V.FILLER or bool(V.GENRE_WORD.fullmatch(word)) or word in V.ORDINALS
 
     def _quoted(self, pos: int) -> bool:
         return pos > 0 and self.low[pos - 1] in "\"'"
 
     # -- years, popularity, genres -------------------------------------------------------------
 
+    def _unfilterable(self) -> None:
+        """People named as cast or director: the catalog cannot filter by them, so they are said
+        back to the user and kept out of the vibe (which would otherwise pretend to match them)."""
+        for kind, pattern, capitals in V.UNFILTERABLE:
+            if capitals and self.all_caps:
+                continue
+            for m in pattern.finditer(self.text):
+                s = m.start("name")
+                name = V.NAME_STOP.sub("", self.text[s : m.end("name")]).strip(" .,!?;:'\"")
+                words = [normalize_title(w) for w in name.split()]
+                if not name or not self._free(m.start(), s + len(name)) or any(self._known(w) for w in words[:1]):
+                    continue
+                self.unfilterable.append(Unfilterable(kind=kind, text=name[:80]))
+                cut = V.NAME_STOP.search(self.text, s, m.end("name")) is not None
+                self._take(m.start(), s + len(name) if cut else m.end())  # "Spielberg's films": all of it
+
     def _years(self) -> tuple[int | None, int | None, str | None]:
-        bounds: list[tuple[int | None, int | None, str, int]] = []  # (min, max, label, where)
-        for m in _CONTEXT_NUMBER.finditer(self.work):
+        for m in V.CONTEXT_NUMBER.finditer(self.work):
             n = int(m.group("n"))
             if not 1800 <= n <= 2100 and self._free(m.start(), m.end()):
                 self.warnings.append(f"{n} is not a year I can search, so I ignored it.")
                 self._take(m.start(), m.end())
-        for kind, pattern in _YEAR_RULES:
+        bounds = self._year_rule_bounds()
+        relative = None
+        if self._take_all(V.OLDER):
+            relative = "older"
+        if self._take_all(V.NEWER):
+            relative = "newer" if relative is None else None
+        newest = self.und.newest_year_
+        for m in V.RECENT.finditer(self.work):
+            if self._free(m.start(), m.end()):
+                neg = bool(self._before(V.POP_NEG, m.start()))
+                bound = (None, newest - V.RECENT_YEARS - 1) if neg else (newest - V.RECENT_YEARS, None)
+                bounds.append((*bound, m.group(), m.start()))
+                self._take(m.start(), m.end())
+        for m in V.OLD.finditer(self.work):
+            if self._free(m.start(), m.end()) and not self._before(V.AGE, m.start()):
+                neg = bool(self._before(V.POP_NEG, m.start()))
+                bound = (V.OLD_YEAR_MAX + 1, None) if neg else (None, V.OLD_YEAR_MAX)
+                bounds.append((*bound, m.group(), m.start()))
+                self._take(m.start(), m.end())
+        return (*self._intersect(bounds), relative)
+
+    def _year_rule_bounds(self) -> list[tuple[int | None, int | None, str, int]]:
+        """(min, max, label, where) for each year phrase, in the order of V.YEAR_RULES."""
+        bounds = []
+        for kind, pattern in V.YEAR_RULES:
             for m in pattern.finditer(self.work):
                 if not self._free(m.start(), m.end()):
                     continue
-                a = _year_span(m.group("a"))
-                b = _year_span(m.group("b")) if "b" in pattern.groupindex and m.group("b") else None
+                if kind == "list":  # every year or decade named: the span they cover
+                    spans = [_year_span(y.group()) for y in re.finditer(V.YEARISH, m.group())]
+                    a = b = None if None in spans or not spans else (min(x[0] for x in spans), max(x[1] for x in spans))
+                else:
+                    a = _year_span(m.group("a"))
+                    b = _year_span(m.group("b")) if "b" in pattern.groupindex and m.group("b") else None
                 if a is None or (kind == "range" and b is None):
                     continue
-                bare = kind == "point" and re.fullmatch(r"\d{4}", m.group())
-                if bare and not 1880 <= a[0] <= 2030:
+                if kind == "point" and re.fullmatch(r"\d{4}", m.group()) and not 1880 <= a[0] <= 2030:
                     continue  # a bare number such as 3000 is not read as a year
-                negated = bool(self._before(_NEG_BEFORE, m.start()))
-                label = m.group("a").strip() if kind in ("point",) else m.group().strip()
-                lo, hi = a
-                bound: tuple[int | None, int | None] | None
-                if kind == "range":
-                    bound = (min(lo, b[0]), max(hi, b[1]))
-                elif kind == "max_excl":
-                    bound = (lo, None) if negated else (None, lo - 1)
-                elif kind == "max_incl":
-                    bound = (hi + 1, None) if negated else (None, hi)
-                elif kind == "min_incl":
-                    bound = (None, lo - 1) if negated else (lo, None)
-                elif kind == "min_excl":
-                    bound = (None, hi) if negated else (hi + 1, None)
-                elif kind == "around":
-                    bound = (lo - 2, hi + 2)
-                elif negated:
-                    self.warnings.append(f"I can't leave out just the {label}, so I ignored that.")
-                    bound = None
-                else:
-                    bound = (lo, hi)
+                label = m.group("a").strip() if kind == "point" else m.group().strip()
+                bound = self._year_bound(kind, a, b, bool(self._before(V.NEG_BEFORE, m.start())), label)
                 self._take(m.start(), m.end())
                 if bound is None:
                     continue
@@ -821,24 +360,30 @@ class _MessageParse:
                     self.warnings.append(f"'{m.group().strip()}' is not a year range I can search, so I ignored it.")
                     continue
                 bounds.append((bound[0], bound[1], label, m.start()))
-        relative = None
-        if self._take_all(_OLDER):
-            relative = "older"
-        if self._take_all(_NEWER):
-            relative = "newer" if relative is None else None
-        newest = self.und.newest_year_
-        for m in _RECENT.finditer(self.work):
-            if self._free(m.start(), m.end()):
-                neg = bool(self._before(_POP_NEG, m.start()))
-                bound = (None, newest - RECENT_YEARS - 1) if neg else (newest - RECENT_YEARS, None)
-                bounds.append((*bound, m.group(), m.start()))
-                self._take(m.start(), m.end())
-        for m in _OLD.finditer(self.work):
-            if self._free(m.start(), m.end()) and not self._before(_AGE, m.start()):
-                neg = bool(self._before(_POP_NEG, m.start()))
-                bound = (OLD_YEAR_MAX + 1, None) if neg else (None, OLD_YEAR_MAX)
-                bounds.append((*bound, m.group(), m.start()))
-                self._take(m.start(), m.end())
+        return bounds
+
+    def _year_bound(self, kind: str, a: tuple[int, int], b: tuple[int, int] | None, negated: bool,
+                    label: str) -> tuple[int | None, int | None] | None:
+        lo, hi = a
+        if kind == "range":
+            return min(lo, b[0]), max(hi, b[1])
+        if kind == "max_excl":
+            return (lo, None) if negated else (None, lo - 1)
+        if kind == "max_incl":
+            return (hi + 1, None) if negated else (None, hi)
+        if kind == "min_incl":
+            return (None, lo - 1) if negated else (lo, None)
+        if kind == "min_excl":
+            return (None, hi) if negated else (hi + 1, None)
+        if kind == "around":
+            return lo - 2, hi + 2
+        if negated:  # a point or a list
+            self.warnings.append(f"I can't leave out just the {label}, so I ignored that.")
+            return None
+        return lo, hi
+
+    def _intersect(self, bounds: list[tuple[int | None, int | None, str, int]]) -> tuple[int | None, int | None]:
+        """Every bound holds at once; a contradiction or a span outside the catalog is said."""
         year_min = max((b for b in bounds if b[0] is not None), key=lambda b: b[0], default=None)
         year_max = min((b for b in bounds if b[1] is not None), key=lambda b: b[1], default=None)
         lo = year_min[0] if year_min else None
@@ -849,23 +394,23 @@ class _MessageParse:
                 f"{first[2]} and {second[2]} cannot both hold, so no film can match both; "
                 "tell me which one you meant."
             )
-        elif (lo is not None and lo > newest) or (hi is not None and hi < self.und.oldest_year_):
-            self.warnings.append(f"The catalog only has films from {self.und.oldest_year_} to {newest}.")
-        return lo, hi, relative
+        elif (lo is not None and lo > self.und.newest_year_) or (hi is not None and hi < self.und.oldest_year_):
+            self.warnings.append(f"The catalog only has films from {self.und.oldest_year_} to {self.und.newest_year_}.")
+        return lo, hi
 
     def _popularity(self) -> str | None:
         found = None
-        for pattern, value, other in ((_OBSCURE, "obscure", "popular"), (_POPULAR, "popular", "obscure")):
+        for pattern, value, other in ((V.OBSCURE, "obscure", "popular"), (V.POPULAR, "popular", "obscure")):
             for m in pattern.finditer(self.work):
                 if self._free(m.start(), m.end()):
-                    neg = bool(self._before(_POP_NEG, m.start()))
+                    neg = bool(self._before(V.POP_NEG, m.start()))
                     found = found or (other if neg else value)
                     self._take(m.start(), m.end())
         return found
 
     def _genres(self) -> None:
         hits: list[tuple[int, int, tuple[str, ...], bool]] = []
-        for pattern, genres, generic in _GENRE_RES:
+        for pattern, genres, generic in V.GENRE_RES:
             for m in pattern.finditer(self.work):
                 if self._free(m.start(), m.end()) and not any(s < m.end() and m.start() < e for s, e, _, _ in hits):
                     hits.append((m.start(), m.end(), genres, generic))
@@ -877,21 +422,21 @@ class _MessageParse:
     # -- stance --------------------------------------------------------------------------------
 
     def _find_cues(self) -> None:
-        self.boundaries = [m.end() for m in _BOUNDARY.finditer(self.work)]
+        self.boundaries = [m.end() for m in V.BOUNDARY.finditer(self.work)]
         prev: _Cue | None = None
-        for m in _CUE.finditer(self.work):
+        for m in V.CUE.finditer(self.work):
             kind = m.lastgroup
             polarity = {"neutral": 1, "neg": -1, "seen": 0, "pos": 1}[kind]
             text = m.group()
-            opinion = bool(_OPINION.fullmatch(text))
-            if text in ("like", "love", "more like") and self._before(_OPINION_SUBJECT, m.start()):
+            opinion = bool(V.OPINION.fullmatch(text))
+            if text in ("like", "love", "more like") and self._before(V.OPINION_SUBJECT, m.start()):
                 opinion = True
             same_clause = prev is not None and self._clause_start(prev.start) == self._clause_start(m.start())
             if kind == "pos" and same_clause and prev.polarity == -1:
                 between = self.work[prev.end : m.start()]
-                if not [w for w in _TOKEN.findall(between) if w not in _FILLER] and MASK not in between:
+                if not [w for w in V.TOKEN.findall(between) if w not in V.FILLER] and MASK not in between:
                     polarity = -1  # "nothing like", "don't want anything with": the negation carries
-                    opinion = opinion or bool(_OPINION.search(self.work[prev.start : prev.end]))
+                    opinion = opinion or bool(V.OPINION.search(self.work[prev.start : prev.end]))
             cue = _Cue(m.start(), m.end(), polarity, opinion)
             self.cues.append(cue)
             prev = cue
@@ -917,7 +462,7 @@ class _MessageParse:
                 mention.polarity = cue.polarity if cue else None
             mention.opinion = bool(cue and cue.opinion)
             if mention.polarity in (None, 0):
-                right = _RIGHT_EVAL.match(self.work, mention.end)
+                right = V.RIGHT_EVAL.match(self.work, mention.end)
                 if right:
                     mention.polarity = 1 if right.group("pos") else -1
                     mention.opinion = True
@@ -933,138 +478,157 @@ class _MessageParse:
     def _vibe(self) -> str:
         cue_spans = [(c.start, c.end) for c in self.cues]
         words = []
-        for m in _TOKEN.finditer(self.work):
+        for m in V.TOKEN.finditer(self.work):
             word = m.group()
-            if word in _FILLER or word.isdigit() or any(s <= m.start() < e for s, e in cue_spans):
+            if word in V.FILLER or word.isdigit() or any(s <= m.start() < e for s, e in cue_spans):
                 continue
             cue = self._stance(m.start())
             if cue is not None and cue.polarity == -1:
                 continue
             words.append(self.text[m.start() : m.end()])
         vibe = " ".join(words)
-        if len(vibe) > MAX_VIBE_CHARS:
-            vibe = vibe[: vibe.rfind(" ", 0, MAX_VIBE_CHARS + 1)].strip() or vibe[:MAX_VIBE_CHARS]
+        if len(vibe) > V.MAX_VIBE_CHARS:
+            vibe = vibe[: vibe.rfind(" ", 0, V.MAX_VIBE_CHARS + 1)].strip() or vibe[:V.MAX_VIBE_CHARS]
         return vibe
 
     def _assemble(self, year_min, year_max, relative, popularity, vibe) -> Request:
-        catalog = self.und.catalog
-        liked: dict[int, None] = {}
-        disliked: dict[int, None] = {}
-        shown_liked: dict[int, None] = {}
-        shown_disliked: dict[int, None] = {}
-        unknown: list[str] = []
-        ambiguous: dict[str, list[int]] = {}
-        ask_about = None
-        opinions = requests = 0
+        found = self._items()
+        genres_in, genres_out, genres_drop, comparative = self._genre_sets()
+        constraints = bool(genres_in or genres_out or genres_drop or year_min or year_max or relative
+                           or popularity or vibe or self.clear)
+        mentioned_titles = any(m.positions is None and not m.pronoun for m in self.mentions)
+        if self.reset:
+            intent = "reset"
+        elif self.asked and (found.ask_about is not None or any(m.ask for m in self.mentions)):
+            intent = "ask_item"
+        elif (found.opinions and not found.requests and not constraints
+              and not V.ASKS_FOR_MORE.search(self.low)):
+            intent = "feedback"
+        elif self.shown and (
+            found.shown_liked or found.shown_disliked or relative
+            or (V.REFINE.search(self.low) and not mentioned_titles)
+        ):
+            intent = "refine"
+        else:
+            intent = "recommend"
+        mode = "add" if comparative or V.ADD.search(self.work) else "replace" if V.REPLACE.search(self.work) else None
+        return Request(
+            intent=intent, mode=mode,
+            liked_items=list(found.liked), disliked_items=list(found.disliked), items_drop=list(found.dropped),
+            unknown_titles=found.unknown, ambiguous_titles=found.ambiguous,
+            genres_in=list(genres_in), genres_out=list(genres_out), genres_drop=list(genres_drop),
+            year_min=year_min, year_max=year_max, relative_year=relative, popularity=popularity,
+            clear=self.clear, unfilterable=self.unfilterable,
+            shown_liked=list(found.shown_liked), shown_disliked=list(found.shown_disliked),
+            ask_about=found.ask_about, vibe=vibe, warnings=list(dict.fromkeys(self.warnings)),
+        )  # fmt: skip
+
+    def _items(self) -> _Found:
+        """Titles and shown-list references, with their stance, as item ids and positions."""
+        catalog, found = self.und.catalog, _Found()
         for mention in self.mentions:  # in the order found; pronouns look back in the text
-            target = mention
-            if mention.pronoun:
-                before = [m for m in self.mentions if m.end <= mention.start and not m.pronoun]
-                title = max((m for m in before if m.positions is None), key=lambda m: m.start, default=None)
-                ref = max((m for m in before if m.positions is not None), key=lambda m: m.start, default=None)
-                target = max((m for m in (title, ref) if m is not None), key=lambda m: m.start, default=None)
-                if target is None:
-                    if not self.shown:
-                        self._nothing_shown(mention.label)
-                        continue
-                    target = _Mention(mention.start, mention.end, mention.label, positions=[0])
+            target = self._target(mention)
+            if target is None:
+                continue
             if mention.opinion:
-                opinions += 1
+                found.opinions += 1
             elif not mention.ask:
-                requests += 1
-            if mention.ask and ask_about is None:
+                found.requests += 1
+            if mention.ask and found.ask_about is None:
                 if target.item_id is not None:
-                    ask_about = target.item_id
+                    found.ask_about = target.item_id
                 elif target.positions:
                     item = self.shown[target.positions[0]]
                     if _in_catalog(item, catalog):
-                        ask_about = int(item)
+                        found.ask_about = int(item)
                     else:
                         self.warnings.append(f"I can't find '{mention.label}' in the catalog.")
+            head = mention.head or mention
             if target.item_id is not None and target.item_id in catalog:
-                if not mention.ask:
-                    if mention.polarity == 1:
-                        liked[target.item_id] = None
-                        disliked.pop(target.item_id, None)
-                    elif mention.polarity == -1:
-                        disliked[target.item_id] = None
-                        liked.pop(target.item_id, None)
+                if mention.ask:
+                    continue
+                if self._before(V.ITEM_DROP, head.start):  # "forget about Fargo": neither liked nor disliked
+                    found.dropped[target.item_id] = None
+                else:
+                    _side(found.liked, found.disliked, target.item_id, mention.polarity)
             elif target.candidates:
-                ambiguous[target.label] = [i for i in target.candidates if i in catalog]
-            elif target.unknown and target.label not in unknown:
-                unknown.append(target.label)
-            elif target.positions is not None and not mention.ask:
+                found.ambiguous[target.label] = [i for i in target.candidates if i in catalog]
+            elif target.unknown and target.label not in found.unknown:
+                found.unknown.append(target.label)
+            elif target.positions is not None and not mention.ask and not self._before(V.ITEM_DROP, head.start):
                 for p in target.positions:
-                    if mention.polarity == 1:
-                        shown_liked[p] = None
-                        shown_disliked.pop(p, None)
-                    elif mention.polarity == -1:
-                        shown_disliked[p] = None
-                        shown_liked.pop(p, None)
+                    _side(found.shown_liked, found.shown_disliked, p, mention.polarity)
+        return found
+
+    def _target(self, mention: Mention) -> Mention | None:
+        """What a mention is about: itself, or for a pronoun the title or reference before it."""
+        if not mention.pronoun:
+            return mention
+        before = [m for m in self.mentions if m.end <= mention.start and not m.pronoun]
+        title = max((m for m in before if m.positions is None), key=lambda m: m.start, default=None)
+        ref = max((m for m in before if m.positions is not None), key=lambda m: m.start, default=None)
+        target = max((m for m in (title, ref) if m is not None), key=lambda m: m.start, default=None)
+        if target is None:
+            if not self.shown:
+                self._nothing_shown(mention.label)
+                return None
+            target = Mention(mention.start, mention.end, mention.label, positions=[0])
+        return target
+
+    def _genre_sets(self) -> tuple[dict[str, None], dict[str, None], dict[str, None], bool]:
+        """Wanted, excluded and withdrawn genres, and whether one was said as a comparative ("funnier")."""
         genres_in: dict[str, None] = {}
         genres_out: dict[str, None] = {}
-        for s, _, genres, _ in self.genre_hits:
+        genres_drop: dict[str, None] = {}
+        comparative = False
+        for s, e, genres, _ in self.genre_hits:
             cue = self._stance(s)
+            drop = self._before(V.DROP_BEFORE, s) or V.DROP_AFTER.match(self.low, e) is not None
+            negative = cue is not None and cue.polarity == -1
+            if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
+                comparative = True
             for g in genres:
                 name = self.und.genres_.get(g)
                 if name is None:
                     continue
-                if cue is not None and cue.polarity == -1:
+                if drop:
+                    genres_drop[name] = None
+                    genres_in.pop(name, None)
+                elif negative:
                     genres_out[name] = None
                     genres_in.pop(name, None)
                 else:
                     genres_in[name] = None
                     genres_out.pop(name, None)
-        constraints = bool(genres_in or genres_out or year_min or year_max or relative or popularity or vibe)
-        mentioned_titles = any(m.positions is None and not m.pronoun for m in self.mentions)
-        if self.reset:
-            intent = "reset"
-        elif self.asked and (ask_about is not None or any(m.ask for m in self.mentions)):
-            intent = "ask_item"
-        elif opinions and not requests and not constraints and not _ASKS_FOR_MORE.search(self.low):
-            intent = "feedback"
-        elif self.shown and (
-            shown_liked or shown_disliked or relative
-            or (_REFINE.search(self.low) and not mentioned_titles)
-        ):
-            intent = "refine"
-        else:
-            intent = "recommend"
-        return Request(
-            intent=intent,
-            liked_items=list(liked),
-            disliked_items=list(disliked),
-            unknown_titles=unknown,
-            ambiguous_titles=ambiguous,
-            genres_in=list(genres_in),
-            genres_out=list(genres_out),
-            year_min=year_min,
-            year_max=year_max,
-            relative_year=relative,
-            popularity=popularity,
-            shown_liked=list(shown_liked),
-            shown_disliked=list(shown_disliked),
-            ask_about=ask_about,
-            vibe=vibe,
-            warnings=list(dict.fromkeys(self.warnings)),
-        )
+        return genres_in, genres_out, genres_drop, comparative
 
 
-def _choose(s: int, e: int, label: str, ok: list[tuple[float, int]], status: str) -> _Mention:
-    """One film when the match is clear, else the candidates, so the user is asked; never a guess."""
-    ok = sorted(ok, key=lambda r: -r[0])
-    if (len(ok) == 1 and ok[0][0] >= 90) or (len(ok) > 1 and status == "fuzzy" and ok[0][0] - ok[1][0] >= 8):
-        return _Mention(s, e, label, item_id=ok[0][1])
-    return _Mention(s, e, label, candidates=[i for _, i in ok])
+@dataclass
+class _Found:
+    """What the mentions of one message add up to."""
+
+    liked: dict[int, None] = field(default_factory=dict)
+    disliked: dict[int, None] = field(default_factory=dict)
+    dropped: dict[int, None] = field(default_factory=dict)
+    shown_liked: dict[int, None] = field(default_factory=dict)
+    shown_disliked: dict[int, None] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    ambiguous: dict[str, list[int]] = field(default_factory=dict)
+    ask_about: int | None = None
+    opinions: int = 0
+    requests: int = 0
 
 
-def _title_keys(title: str) -> list[str]:
-    """The normalised names a film goes by: 'Seven (Se7en)' -> ['seven se7en', 'seven', 'se7en']."""
-    keys = [normalize_title(title)]
-    if "(" in title:
-        main, *aliases = re.split(r"\s*[()]\s*", title)
-        keys += [normalize_title(display_title(t)) for t in (main, *aliases)]
-    return [k for k in dict.fromkeys(keys) if k]
+def _side(yes: dict, no: dict, key: int, polarity: int | None) -> None:
+    """Put ``key`` on the liked (+1) or disliked (-1) side, taking it off the other."""
+    if polarity == 1:
+        yes[key] = None
+        no.pop(key, None)
+    elif polarity == -1:
+        no[key] = None
+        yes.pop(key, None)
+
+
 
 
 def _in_catalog(item: object, catalog: Catalog) -> bool:
@@ -1072,18 +636,14 @@ def _in_catalog(item: object, catalog: Catalog) -> bool:
     return isinstance(item, int | np.integer) and not isinstance(item, bool) and int(item) in catalog
 
 
-def _arabic(norm: str) -> str:
-    """Sequel numbers as digits, so 'godfather part ii' and 'godfather part 2' compare equal."""
-    return re.sub(r"(?<!\S)(ii|iii|iv|v|vi)(?!\S)", lambda m: str(_ROMAN[m.group(1)]), norm)
-
 
 def _year_span(text: str) -> tuple[int, int] | None:
     """'1995' -> (1995, 1995); '90s' -> (1990, 1999); 'early 80s' -> (1980, 1983); "'95" -> (1995, 1995)."""
     t = text.lower().replace("’", "'").strip()
     part = re.match(r"(early|mid|late)[\s-]+", t)
     t = re.sub(r"^(?:early|mid|late)[\s-]+|^the\s+", "", t).strip()
-    if t in _DECADE_WORDS:
-        lo, hi = _DECADE_WORDS[t], _DECADE_WORDS[t] + 9
+    if t in V.DECADE_WORDS:
+        lo, hi = V.DECADE_WORDS[t], V.DECADE_WORDS[t] + 9
     elif m := re.fullmatch(r"'?(\d{2,4})'?s", t):
         d = int(m.group(1))
         if d < 100:

@@ -9,6 +9,8 @@ from typing import Any
 
 # The goals issue #5 sets for the full agent (offline default), checked in every standard report.
 GOALS = {"success": 0.90, "avg_turns": 2.5, "turn1_vs_cf": 1.5, "cold_vs_warm": 0.6}
+# issue #11: recall@k above the strongest dialogue baseline (constraints + popularity) at every turn
+GOALS_VS_BASELINE = {"constraints-pop": 0.05}
 
 
 def _keys(report: dict[str, Any]) -> tuple[str, str, str, int]:
@@ -64,12 +66,18 @@ def check_goals(report: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
         ratio = a1 / cf1 if cf1 else float("inf")
         out.append((f"recall after turn 1 >= {GOALS['turn1_vs_cf']}x cf", ratio >= GOALS["turn1_vs_cf"],
                     f"{a1:.3f} vs cf {cf1:.3f} = {ratio:.2f}x"))
+    for name, margin in GOALS_VS_BASELINE.items():
+        if name in systems:
+            other = systems[name]["all"][recall]
+            gaps = [x - y for x, y in zip(a[recall], other, strict=True)]
+            out.append((f"recall by turn >= {name} + {margin} at every turn", min(gaps) >= margin,
+                         " / ".join(f"{x:.3f} vs {y:.3f}" for x, y in zip(a[recall], other, strict=True))))
     cold, warm = agent["target_popularity"]["cold"], agent["target_popularity"]["warm"]
     if cold["users"] and warm["users"]:
         ratio = cold[success] / warm[success] if warm[success] else float("inf")
         out.append((f"cold-target success >= {GOALS['cold_vs_warm']}x warm", ratio >= GOALS["cold_vs_warm"],
                     f"{cold[success]:.3f} vs {warm[success]:.3f} = {ratio:.2f}x"))
-    for name in ("agent-no-memory", "agent-no-rerank", "content", "cf", "pop"):
+    for name in ("agent-no-memory", "agent-no-rerank", "constraints-pop", "content", "cf", "pop"):
         if name in systems:
             other = systems[name]["all"][success]
             out.append((f"{name} below agent ({success})", other < a[success], f"{other:.3f} vs {a[success]:.3f}"))
@@ -148,7 +156,7 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
         f"# Simulated-user evaluation: {p['name']} protocol",
         "",
         f"{p['users']} users of {p['dataset']}, {p['simulator']} simulator, up to {n} turns, k = {p['k']}, "
-        f"seed {p['seed']}, CF model `{p['cf_model']}` (the simulator's \"like X\" hints come from `{p.get('anchor_model')}`)" + (f", {p['cold_items']} cold items" if p["cold_items"] else "") + ".",
+        f"seed {p['seed']}, CF model `{p['cf_model']}`, targets: {p.get('target', 'test')} items" + (f", {p['cold_items']} cold items" if p["cold_items"] else "") + ".",
         "",
         "```",
         run.get("command", "(command not recorded)"),

@@ -3,9 +3,12 @@ same seed; the result is success within N turns, average turns, Recall@k after e
 NDCG@k at the end, overall and per target-popularity and user-activity bucket.
 
 Protocols (one per run):
-- ``standard``: each ml-100k user (its id brings its train+valid history) wants its test target.
+- ``standard``: each ml-100k user wants its held-out target; its id brings its history (train
+  and the validation item for test targets, train only for validation targets).
 - ``memory``: two sessions under a fresh user id, so the agent knows only what it remembers: in
   session 1 the user states tastes from its history, session 2 is a standard conversation.
+- ``cold-user``: the same users, targets and simulated user as ``standard``, under a user id the
+  agent has never seen: no history, no memory. A newcomer with the same wants and words.
 - ``cold``: artifacts built with ``cold_items > 0``; only users whose target is a cold item.
 
 Every system gets a fresh temporary ``memory_dir`` per run and per worker, and every
@@ -28,7 +31,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,22 +40,22 @@ from pydantic import BaseModel, Field, field_validator
 from agent import ConvRec
 from agent.api import SYSTEMS
 from evals.simulator import (
+    ANCHOR_RULE,
     LLMSimulatedUser,
     Persona,
     Shown,
     SimulatedUser,
-    anchor_model_name,
     build_personas,
     tastes_statement,
 )
-from tools.artifacts import Artifacts
+from tools.artifacts import Artifacts, library_versions
 from tools.catalog import Item
 from tools.config import Config
 from tools.metrics import ndcg_at_k, recall_at_k
 
 log = logging.getLogger(__name__)
 
-PROTOCOLS = ("standard", "memory", "cold")
+PROTOCOLS = ("standard", "memory", "cold-user", "cold")
 # (name, lowest, highest) inclusive; target popularity = train interactions of the target item,
 # user activity = length of the user's train history.
 POPULARITY_BUCKETS = (("cold", 0, 10), ("mid", 11, 100), ("warm", 101, None))
@@ -69,7 +71,7 @@ class SimSettings(BaseModel):
     seed: int = 0
     systems: list[str] = Field(default_factory=lambda: list(SYSTEMS))
     workers: int = Field(1, ge=1, le=64)
-    protocol: Literal["standard", "memory", "cold"] = "standard"
+    protocol: Literal["standard", "memory", "cold-user", "cold"] = "standard"
     target: Literal["test", "valid"] = Field("test", description="valid: tune on validation targets (history = train)")
     simulator: Literal["template", "llm"] = "template"
     chunk: int = Field(16, ge=1, description="users per task sent to a worker")
@@ -121,10 +123,12 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
     setup = []
     if settings.protocol == "memory":
         user = f"sim-u{persona.user_id}"  # not an ml-100k id: session 2 knows only what memory kept
-        for message in tastes_statement(persona):
+        for message in tastes_statement(persona, seed=settings.seed):
             rec.chat(user, message, session_id=f"{base}-s1")
             setup.append(message)
         session = f"{base}-s2"
+    elif settings.protocol == "cold-user":
+        user, session = cold_user_id(persona), base  # never seen: no history, nothing remembered
     else:
         user, session = str(persona.user_id), base
     turns: list[Turn] = []
@@ -145,6 +149,11 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
         seen = [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
         message = sim.respond(Shown(items=seen, question=reply.question, text=reply.text))
     return Conversation(rec.system, persona.user_id, target, persona.target_popularity, persona.activity, turns, setup)
+
+
+def cold_user_id(persona: Persona) -> str:
+    """The id a persona speaks under in the cold-user protocol: not an ml-100k id, nor the memory protocol's."""
+    return f"new-u{persona.user_id}"
 
 
 def _simulator(persona: Persona, settings: SimSettings, config: Config | None) -> SimulatedUser:
@@ -366,7 +375,7 @@ def _protocol(settings: SimSettings, art: Artifacts, n_users: int) -> dict[str, 
         "dataset": art.manifest["dataset"]["name"],
         "dataset_checksum": art.manifest["dataset"]["checksum"],
         "cf_model": art.manifest["cf"]["selected"],
-        "anchor_model": anchor_model_name(art),
+        "anchors": ANCHOR_RULE,
         "cold_items": int(len(art.split.cold_items)),
         "buckets": {
             "target_popularity": _describe(POPULARITY_BUCKETS) | {"by": "train interactions of the target item"},
@@ -391,7 +400,7 @@ def _run_info(settings, convs, wall, total, art) -> dict[str, Any]:
         "wall_s": wall,
         "total_wall_s": total,
         "machine": machine(),
-        "versions": {**art.manifest.get("versions", {}), "python": platform.python_version(), **_versions()},
+        "versions": {**art.manifest.get("versions", {}), **library_versions()},
         "turns": {}, "ms_per_turn": {}, "node_ms": {},
     }  # fmt: skip
     for system, cs in convs.items():
@@ -428,16 +437,6 @@ def _git_state() -> str | None:
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("convrec", "langgraph", "chromadb", "numpy"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
-
-
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or "unknown"
     if Path("/proc/cpuinfo").exists():
@@ -453,7 +452,7 @@ def machine() -> dict[str, Any]:
 def conversation_record(conv: Conversation, catalog) -> dict[str, Any]:
     """One conversation as a JSON line (titles added so a person can read it)."""
     ids = {i for t in conv.turns for i in t.shown} | {conv.target}
-    label = {it.item_id: f"{it.title} ({it.year})" for it in catalog.get(sorted(ids))}
+    label = {it.item_id: it.label for it in catalog.get(sorted(ids))}
     d = asdict(conv)
     d["target_title"] = label.get(conv.target)
     d["success_turn"] = conv.success_turn

@@ -1,16 +1,19 @@
 """Simulated users for conversational evaluation: each wants one hidden target item.
 
-A `Persona` is built from one ml-100k user: the test target and the user's *train* history.
-`SimulatedUser` (the default: offline, seeded, template sentences) opens vaguely from the
-target's attributes, answers questions and critiques lists that miss, revealing a little more
-each turn, and never says the target's title or id. `LLMSimulatedUser` (the iEvaLM style) is
-told the target and the history and asked to talk like a user; a message that leaks is
-regenerated, and after a few tries the template message is sent instead.
+A `Persona` is one ml-100k user: the held-out target (test item, or validation item while
+tuning) and the user's *train* history with its ratings. It knows what a person could know:
+the attributes of the film it wants (genres, year, whether it is well known) and the films it
+has watched. It knows nothing a model computes: its "like <film>" anchors are films from its own
+history that share genres and era with what it wants, preferring recent and well-rated ones.
 
-Every statement the template user makes is true of its target (a genre it has, its decade, a
-film from the user's own history that is a CF neighbour of it), so a system that honours
-constraints never loses the target by listening. Sentences are in the phrasing the offline
-understander parses; titles are quoted, as people write them in chat.
+`SimulatedUser` (the default: offline, seeded) opens vaguely from the target's genres, answers
+questions, reacts to the list it is shown (less of a genre, older/newer, more like one film of
+the list, not that one) and reveals a little more each turn. Every act has several phrasings
+(`evals/phrasings.py`, written apart from the understander); the seeded rng picks one. Every
+statement is true of the target, and none names it: not its title (in any form, fuzzily
+matched) nor its id, nor its exact year together with genres that only it has in that year.
+`LLMSimulatedUser` (the iEvaLM style) is told the same and asked to talk like a user; a message
+that leaks is regenerated, and after a few tries the template message is sent instead.
 """
 
 from __future__ import annotations
@@ -24,86 +27,99 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from rapidfuzz import fuzz
 
+from evals.phrasings import (
+    DECADE_FORMS,
+    DECADE_WORDS,
+    GENRE_MASS,
+    GENRE_NOUNS,
+    GENRE_PLURALS,
+    ORDINALS,
+    PHRASINGS,
+)
 from tools.artifacts import Artifacts
-from tools.catalog import Item, normalize_title
+from tools.catalog import Item
 from tools.config import Config
+from tools.data import GENRES
 
 log = logging.getLogger(__name__)
 
 N_ANCHORS = 3
-ANCHOR_MODEL = "itemknn"
 N_FAVOURITES = 3
-POPULAR_PCT, OBSCURE_PCT = 95, 25  # stricter than any popularity filter a system is likely to use
-
-# How the simulator names each catalog genre (several wordings; the first that does not leak is used).
-GENRE_WORDS: dict[str, tuple[str, ...]] = {
-    "Action": ("action", "action-packed"),
-    "Adventure": ("adventure", "adventurous"),
-    "Animation": ("animation", "animated"),
-    "Children's": ("kids", "family", "children's"),
-    "Comedy": ("comedy", "funny"),
-    "Crime": ("crime", "gangster"),
-    "Documentary": ("documentary", "non-fiction"),
-    "Drama": ("drama", "dramatic"),
-    "Fantasy": ("fantasy", "magical"),
-    "Film-Noir": ("film noir", "noir"),
-    "Horror": ("horror", "scary"),
-    "Musical": ("musical",),
-    "Mystery": ("mystery", "whodunit"),
-    "Romance": ("romance", "romantic"),
-    "Sci-Fi": ("sci-fi", "science fiction"),
-    "Thriller": ("thriller", "suspense"),
-    "War": ("war",),
-    "Western": ("western", "cowboy"),
-}
-# "a comedy", "an animated movie": the noun phrase for an opening line, per genre word.
-_NOUN = {
-    "action": "an action movie", "action-packed": "something action-packed", "adventure": "an adventure",
-    "adventurous": "something adventurous", "animation": "an animation", "animated": "an animated movie",
-    "kids": "a kids movie", "family": "a family movie", "children's": "a children's movie", "comedy": "a comedy",
-    "funny": "something funny", "crime": "a crime movie", "gangster": "a gangster movie",
-    "documentary": "a documentary", "non-fiction": "a non-fiction film", "drama": "a drama",
-    "dramatic": "something dramatic", "fantasy": "a fantasy film", "magical": "something magical",
-    "film noir": "a film noir", "noir": "a noir", "horror": "a horror movie", "scary": "something scary",
-    "musical": "a musical", "mystery": "a mystery", "whodunit": "a whodunit", "romance": "a romance",
-    "romantic": "something romantic", "sci-fi": "a sci-fi movie", "science fiction": "a science fiction film",
-    "thriller": "a thriller", "suspense": "something with suspense", "war": "a war movie",
-    "western": "a western", "cowboy": "a cowboy movie",
-}  # fmt: skip
-_OPENINGS = ("I feel like {g} tonight.", "I'm in the mood for {g}.", "Can you suggest {g}?",
-             "Looking for {g} to watch tonight.")
-_VAGUE = ("Can you recommend a movie for tonight?", "What should I watch tonight?")
-_LIKE = ('Something like "{t}".', 'More like "{t}", please.', 'Maybe something in the vein of "{t}".')
-_ELSE = ("Something else, please.", "Show me some other options.")
-# What a user reveals after the opening, one step per turn (besides critiques of the list shown).
+# How a person picks the film to name as "like <film>" among its own history (items sharing a
+# genre with what it wants): genre overlap (Jaccard), era (1 for the same year, 0 at ERA_SPAN
+# years apart), recency (1 for the latest film watched, 0 for the first) and a good rating.
+# A film rated DISLIKED_RATING or lower is never named: nobody asks for more of what they disliked.
+ANCHOR_WEIGHTS = {"genres": 1.0, "era": 0.5, "recency": 0.5, "liked": 0.25}
+ERA_SPAN = 20
+LIKED_RATING, DISLIKED_RATING = 4, 2
+# The simulator's own sense of "well-known" and "lesser-known": the target's rank by train
+# interactions among all items (top 8% / bottom 30%).
+POPULAR_SHARE, OBSCURE_SHARE = 0.08, 0.30
+# Its own parts of a decade: (name, first and last year digit).
+PARTS_OF_DECADE = (("early", 0, 3), ("mid", 4, 6), ("late", 7, 9))
+# A shown film "resembles" the target when a person can see it: genre Jaccard >= 0.5 and at
+# most 5 years apart; it "clearly does not fit" with no genre in common or 20+ years apart.
+RESEMBLE_JACCARD, RESEMBLE_YEARS, OFF_YEARS = 0.5, 5, 20
+# An era critique needs the list's median year this far from the target's.
+ERA_CRITIQUE_YEARS = 10
+# Which reaction to a list that misses, when several apply (relative weights).
+REACTION_WEIGHTS = {"less": 3, "era": 3, "more_like": 2, "not_that": 1}
+# What a user reveals after the opening, one step per turn (besides reactions to the list shown).
 FACTS = ("decade", "anchor", "genre", "part", "anchor", "popularity", "year", "anchor")
+# Fuzzy title matches at or above this (rapidfuzz ratio over word windows) count as saying it.
+LEAK_RATIO = 85
 
 
 # ---------------------------------------------------------------------------------------------
-# Leaks
+# Leaks: the simulator's own check of what it is about to say
 # ---------------------------------------------------------------------------------------------
 
-def _words(text: str) -> str:
-    """Lowercase words with accents, apostrophes and punctuation removed, space-padded."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().replace("'", "")
-    return " " + " ".join(re.findall(r"[a-z0-9]+", text)) + " "
+_ARTICLES = ("the", "a", "an", "le", "la", "les", "l", "il", "el", "der", "die", "das")
 
 
-def title_forms(title: str) -> list[str]:
-    """The ways a title can be said: whole, without a leading article, its main part, its aka."""
-    main = re.sub(r"\s*\(.*?\)\s*", " ", title).strip()
-    akas = re.findall(r"\(([^)]*)\)", title)
+def _words(text: str) -> list[str]:
+    """Lowercase ASCII words; accents off, '&' as 'and', apostrophes and dots inside words dropped."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"(?<=\w)['.](?=\w)", "", text.replace("&", " and "))
+    return re.findall(r"[a-z0-9]+", text)
+
+
+def title_forms(title: str) -> list[tuple[str, ...]]:
+    """The ways a title can be said, as word tuples: whole, main part, each aka, each with and
+    without a leading article (also one moved to the end: 'Hussard sur le toit, Le')."""
+    parts = [title, re.sub(r"\s*\([^)]*\)", "", title), *re.findall(r"\(([^)]*)\)", title)]
     forms = set()
-    for part in [title, main, *akas]:
-        forms |= {normalize_title(part), _words(part).strip(), _words(re.sub(r"(?<=\w)\.(?=\w)", "", part))}
-    return sorted({f for f in (_words(f).strip() for f in forms) if f})
+    for part in parts:
+        m = re.match(r"^(.*),\s*(\w+)\s*$", part.strip())
+        if m and m.group(2).lower() in _ARTICLES:
+            part = f"{m.group(2)} {m.group(1)}"
+        w = _words(part)
+        forms.add(tuple(w))
+        if w and w[0] in _ARTICLES:
+            forms.add(tuple(w[1:]))
+    return sorted(f for f in forms if f)
+
+
+def _says_form(said: list[str], form: tuple[str, ...]) -> bool:
+    n = len(form)
+    if any(tuple(said[i : i + n]) == form for i in range(len(said) - n + 1)):
+        return True
+    text = " ".join(form)
+    if len(text) < 6:  # short titles ("Heat", "Ed"): only the exact words count
+        return False
+    for size in {max(1, n - 1), n, n + 1}:
+        for i in range(max(1, len(said) - size + 1)):
+            if fuzz.ratio(text, " ".join(said[i : i + size])) >= LEAK_RATIO:
+                return True
+    return False
 
 
 def leaks(message: str, target: Item) -> bool:
-    """True when ``message`` says the target's title (any form, case- and punctuation-blind) or its id."""
+    """True when ``message`` says the target's title (any form, fuzzily) or its id."""
     said = _words(message)
-    if any(f" {form} " in said for form in title_forms(target.title)):
+    if any(_says_form(said, form) for form in title_forms(target.title)):
         return True
     return re.search(rf"(?<![\w.]){int(target.item_id)}(?![\w.])", message) is not None
 
@@ -119,33 +135,32 @@ class Persona:
     user_id: int  # the ml-100k user
     target: Item
     history: list[Item]  # train interactions, oldest first
-    anchors: list[Item]  # history items that pull the target up in the CF model, strongest first
-    anchor_source: str  # "cf", or "genre" for a cold target the CF model cannot relate to anything
+    anchors: list[Item]  # history films that resemble the target (genres, era), best first
     favourites: list[Item]  # history items rated highest (for stating tastes, memory protocol)
-    disliked_genre: str | None  # a genre absent from history and target
+    disliked_genre: str | None  # a genre the user (almost) never watches, from its history alone
     target_popularity: int  # train interactions of the target
     popular: bool  # target among the most-watched items
     obscure: bool  # target among the least-watched items
+    year_is_sayable: bool = True  # another film of the target's year has all its genres
 
     @property
     def activity(self) -> int:
         return len(self.history)
 
 
-def anchor_model_name(art: Artifacts) -> str:
-    """The CF model that picks anchors: ItemKNN co-occurrence ("people who watched X watched Y"), not
-    the model the systems recommend with, so the user's hints are not tailored to the agent's CF."""
-    return ANCHOR_MODEL if ANCHOR_MODEL in art.cf_models else art.manifest["cf"]["selected"]
+ANCHOR_RULE = ("the user's own train history: films sharing a genre with the target, ranked by "
+               f"{' + '.join(f'{w} x {k}' for k, w in ANCHOR_WEIGHTS.items())}")
 
 
 def build_personas(art: Artifacts, user_ids: Sequence[int] | None = None, seed: int = 0,
                    target: str = "test") -> list[Persona]:
     """One persona per user (default: every user with a target), in user-id order; ``target``
     picks the held-out item: the test item, or the validation item while tuning."""
-    split, catalog, cf = art.split, art.catalog, art.cf_models[anchor_model_name(art)]
+    split, catalog = art.split, art.catalog
     popularity = split.item_popularity()
-    pop_hi = np.percentile(popularity, POPULAR_PCT)
-    pop_lo = np.percentile(popularity, OBSCURE_PCT)
+    order = np.sort(popularity)[::-1]
+    pop_hi = order[max(0, int(len(order) * POPULAR_SHARE) - 1)]
+    pop_lo = np.sort(popularity)[max(0, int(len(order) * OBSCURE_SHARE) - 1)]
     test = (split.valid if target == "valid" else split.test).set_index("user_id")
     wanted = sorted(int(u) for u in (test.index if user_ids is None else user_ids))
     missing = [u for u in wanted if u not in test.index]
@@ -154,23 +169,31 @@ def build_personas(art: Artifacts, user_ids: Sequence[int] | None = None, seed: 
     seqs = split.sequences("train")
     ratings = split.train.groupby("uidx")
     items_by_id = {it.item_id: it for it in catalog.get(split.item_ids)}
+    by_year: dict[int, list[Item]] = {}
+    for it in items_by_id.values():
+        by_year.setdefault(it.year or 0, []).append(it)
     personas = []
     for uid in wanted:
         row = test.loc[uid]
         uidx, t_iidx = int(row.uidx), int(row.iidx)
         target = items_by_id[int(row.item_id)]
-        hist_iidx = seqs[uidx]
-        history = [items_by_id[int(split.item_ids[i])] for i in hist_iidx]
+        history = [items_by_id[int(split.item_ids[i])] for i in seqs[uidx]]
         rng = random.Random(_user_seed(seed, uid))
-        anchors, source = _anchors(cf, hist_iidx, t_iidx, history, target, catalog, rng)
         user_rows = ratings.get_group(uidx) if uidx in ratings.groups else split.train.iloc[:0]
-        favourites = _favourites(user_rows, split.item_ids, items_by_id, target, catalog, rng)
+        rating = {int(split.item_ids[i]): float(r) for i, r in zip(user_rows.iidx, user_rows.rating, strict=True)}
+        year_is_sayable = any(set(target.genres) <= set(it.genres)
+                              for it in by_year.get(target.year or 0, []) if it.item_id != target.item_id)
+        sayable = [it for it in history if _sayable(it, target, catalog, year_is_sayable)]
+        anchors = choose_anchors(sayable, rating, target, rng)
+        favourites = _favourites(sayable, rating, rng)
         genre_share = Counter(g for it in history for g in it.genres)
-        disliked = _disliked_genre(genre_share, len(history), target)
         personas.append(Persona(
-            user_id=uid, target=target, history=history, anchors=anchors, anchor_source=source,
-            favourites=favourites, disliked_genre=disliked, target_popularity=int(popularity[t_iidx]),
-            popular=bool(popularity[t_iidx] >= pop_hi), obscure=bool(popularity[t_iidx] <= pop_lo),
+            user_id=uid, target=target, history=history, anchors=anchors, favourites=favourites,
+            # its own rng: what the user dislikes must not depend on the target (the rng above does)
+            disliked_genre=_disliked_genre(genre_share, len(history), random.Random(_user_seed(seed, uid) + 2)),
+            target_popularity=int(popularity[t_iidx]),
+            popular=bool(popularity[t_iidx] >= max(pop_hi, 1)), obscure=bool(popularity[t_iidx] <= pop_lo),
+            year_is_sayable=year_is_sayable,
         ))  # fmt: skip
     return personas
 
@@ -179,50 +202,57 @@ def _user_seed(seed: int, user_id: int) -> int:
     return seed * 1_000_003 + int(user_id)
 
 
-def _sayable(item: Item, target: Item, catalog) -> bool:
+def _sayable(item: Item, target: Item, catalog, year_is_sayable: bool = True) -> bool:
     """A title the user can name without leaking the target and that names one film only."""
-    return not leaks(f'"{item.title}"', target) and catalog.resolve_title(item.title).status == "exact"
+    return (item.item_id != target.item_id and not leaks(f'"{item.title}"', target)
+            and (year_is_sayable or not _says_year(item.title, target.year))
+            and catalog.resolve_title(item.title).status == "exact")
 
 
-def _anchors(cf, hist_iidx, t_iidx, history, target, catalog, rng) -> tuple[list[Item], str]:
-    if len(hist_iidx):
-        w = cf.contribution(hist_iidx, t_iidx)
-        order = np.argsort(-w, kind="stable")
-        cf_anchors = [history[o] for o in order if w[o] > 0 and _sayable(history[o], target, catalog)]
-        if cf_anchors:
-            return _dedupe(cf_anchors)[:N_ANCHORS], "cf"
-    # A cold target has no CF neighbours: a user would still name films that resemble it.
-    same = set(target.genres)
-    scored = [(len(same & set(it.genres)), -abs((it.year or 0) - (target.year or 0)), rng.random(), it)
-              for it in history if _sayable(it, target, catalog) and same & set(it.genres)]
-    scored.sort(key=lambda s: s[:3], reverse=True)
-    return _dedupe([s[3] for s in scored])[:N_ANCHORS], "genre"
+def _says_year(text: str, year: int | None) -> bool:
+    return year is not None and re.search(rf"(?<!\d){year}(?!\d)", text) is not None
 
 
-def _favourites(rows, item_ids, items_by_id, target, catalog, rng) -> list[Item]:
-    if rows.empty:
+def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
+    a, b = set(a), set(b)
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+def choose_anchors(history: list[Item], rating: dict[int, float], target: Item, rng: random.Random) -> list[Item]:
+    """Films from the user's own history that a person would name for what it wants: shared
+    genres, a close era, recently watched, liked (never one it disliked). No model's score of the
+    target is used."""
+    n = len(history)
+    best: dict[int, tuple[float, float, Item]] = {}
+    for pos, it in enumerate(history):
+        if not set(it.genres) & set(target.genres) or rating.get(it.item_id, 0) <= DISLIKED_RATING:
+            continue
+        era = max(0.0, 1 - abs((it.year or 0) - (target.year or 0)) / ERA_SPAN) if it.year and target.year else 0.0
+        score = (ANCHOR_WEIGHTS["genres"] * _jaccard(it.genres, target.genres) + ANCHOR_WEIGHTS["era"] * era
+                 + ANCHOR_WEIGHTS["recency"] * (pos / (n - 1) if n > 1 else 1.0)
+                 + ANCHOR_WEIGHTS["liked"] * (rating.get(it.item_id, 0) >= LIKED_RATING))
+        best[it.item_id] = (score, rng.random(), it)  # a film seen twice counts at its latest
+    ranked = sorted(best.values(), key=lambda s: s[:2], reverse=True)
+    return [s[2] for s in ranked[:N_ANCHORS]]
+
+
+def _favourites(history: list[Item], rating: dict[int, float], rng: random.Random) -> list[Item]:
+    if not history:
         return []
-    best = rows[rows.rating == rows.rating.max()]
-    pool = [items_by_id[int(item_ids[i])] for i in best.iidx.to_numpy()]
-    pool = [it for it in pool if _sayable(it, target, catalog)]
+    top = max(rating.get(it.item_id, 0) for it in history)
+    pool = list({it.item_id: it for it in history if rating.get(it.item_id, 0) == top}.values())
     rng.shuffle(pool)
     return pool[:N_FAVOURITES]
 
 
-def _disliked_genre(share: Counter, n: int, target: Item) -> str | None:
-    """The user's least-watched common genre, if they (almost) never watch it and the target isn't one."""
-    options = [g for g in ("Horror", "Documentary", "Western", "Musical", "Film-Noir", "War", "Children's", "Animation")
-               if g not in target.genres and share[g] <= max(0, 0.02 * n)]
-    return min(options, key=lambda g: (share[g], g)) if options else None
-
-
-def _dedupe(items: list[Item]) -> list[Item]:
-    seen, out = set(), []
-    for it in items:
-        if it.item_id not in seen:
-            seen.add(it.item_id)
-            out.append(it)
-    return out
+def _disliked_genre(share: Counter, n: int, rng: random.Random) -> str | None:
+    """A genre the user (almost) never watches, judged from its history alone: the least watched
+    of those at most 2% of its films (ties broken by the seeded rng)."""
+    options = [g for g in GENRES if share[g] <= 0.02 * n]
+    if not options or n == 0:
+        return None
+    rng.shuffle(options)
+    return min(options, key=lambda g: share[g])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,9 +268,28 @@ class Shown:
     text: str = ""
 
 
+def decade_names(year: int) -> list[str]:
+    """The ways a person names the decade of ``year``: '90s', "'90s", '1990s', 'nineties'."""
+    decade = year // 10 * 10
+    if not 1920 <= decade <= 1990:
+        return [f"{decade}s"]
+    return [f.format(nn=f"{decade % 100:02d}", yyyy=decade, word=DECADE_WORDS[decade]) for f in DECADE_FORMS]
+
+
+def part_of_decade(year: int) -> tuple[str, int, int]:
+    """('early' | 'mid' | 'late', first year, last year) of the part of its decade ``year`` is in."""
+    decade = year // 10 * 10
+    name, lo, hi = next(p for p in PARTS_OF_DECADE if p[1] <= year % 10 <= p[2])
+    return name, decade + lo, decade + hi
+
+
 @dataclass
 class SimulatedUser:
-    """Seeded template user. ``opening()`` once, then ``respond(shown)`` after every miss."""
+    """Seeded template user. ``opening()`` once, then ``respond(shown)`` after every miss.
+
+    ``claims`` records what each statement asserts, e.g. ("genre", "War"), ("years", (1990, 1999)),
+    so tests can check it against the target without parsing the words; ``phrasings_used`` the
+    (act, template) of each."""
 
     persona: Persona
     seed: int = 0
@@ -251,10 +300,13 @@ class SimulatedUser:
     year_level: int = 0  # 0 nothing, 1 relative ("older"), 2 decade, 3 part of decade, 4 around a year
     anchors_used: int = 0
     facts_done: set[int] = field(default_factory=set)  # indices into FACTS
+    reacted_to: set[int] = field(default_factory=set)  # shown items already called close / not it
+    claims: list[tuple[str, object]] = field(default_factory=list)
+    phrasings_used: list[tuple[str, str]] = field(default_factory=list)  # (act, template)
 
     def __post_init__(self):
         self.rng = random.Random(_user_seed(self.seed, self.persona.user_id))
-        self.genres = [g for g in self.persona.target.genres if g in GENRE_WORDS]
+        self.genres = [g for g in self.persona.target.genres if g in GENRE_NOUNS]
         self.rng.shuffle(self.genres)
 
     @property
@@ -267,66 +319,101 @@ class SimulatedUser:
         """A vague first message: one of the target's genres, nothing else."""
         if self.genres:
             g = self.genres[0]
-            self.said_genres.append(g)
-            return self._say([t.format(g=_NOUN[w]) for w in GENRE_WORDS[g] for t in self._shuffled(_OPENINGS)],
-                             fallback=self.rng.choice(_VAGUE))
-        return self.rng.choice(_VAGUE)
+            text = self._say("open_genre", genre=GENRE_NOUNS[g])
+            if text:
+                self._said_genre(g)
+                return text
+        return self._say("open_vague") or "Hi."
 
     def respond(self, shown: Shown) -> str:
         """The next message after a reply that did not show the target in its top k."""
         if shown.question and not shown.items:
-            return self._answer(shown.question)
-        items = shown.items[: self.k]
-        critique, covers_year = self._critique(items)
+            return self._answer()
+        reaction, covers_year = self._react(shown.items[: self.k])
         fact = self._next_fact(skip_year=covers_year)
-        parts = [p for p in (critique, fact) if p]
-        if not parts:
-            parts = [self._say(list(self._shuffled(_ELSE)), fallback="Something else, please.")]
-        return " ".join(parts)
+        parts = [p for p in (reaction, fact) if p]
+        return " ".join(parts) if parts else (self._say("something_else") or "Something else.")
 
     # -- what to say ---------------------------------------------------------------------------
 
-    def _answer(self, question: str) -> str:
+    def _answer(self) -> str:
         """Answer a question from the target's attributes: a genre if none was said, else the next fact."""
-        answer = None
         if not self.said_genres and self.genres:
             g = self.genres[0]
-            self.said_genres.append(g)
-            answer = self._say([f"{_NOUN[w][0].upper()}{_NOUN[w][1:]}." for w in GENRE_WORDS[g]], fallback="")
-        return answer or self._next_fact() or self.rng.choice(_ELSE)
+            text = self._say("answer_genre", genre=GENRE_NOUNS[g])
+            if text:
+                self._said_genre(g)
+                return text
+        return self._next_fact() or self._say("something_else") or "Something else."
 
-    def _critique(self, items: list[Item]) -> tuple[str | None, bool]:
-        """React to the list: too much of a genre the target lacks, or the wrong era."""
+    def _react(self, items: list[Item]) -> tuple[str | None, bool]:
+        """React to a list that misses: too much of a genre the target lacks, the wrong era, one
+        film that resembles the target, or one that clearly does not fit (one reaction a turn)."""
         if not items:
             return None, False
-        counts = Counter(g for it in items for g in it.genres if g in GENRE_WORDS)
+        options: list[tuple[str, object]] = []
+        counts = Counter(g for it in items for g in it.genres if g in GENRE_MASS)
         off = [(n, g) for g, n in counts.items()
                if g not in self.target.genres and g not in self.excluded_genres and n >= max(2, len(items) * 0.4)]
         if off:
-            _, g = max(off)
-            more = next((x for x in self.genres if x not in self.said_genres), None)
-            options = []
-            for w in GENRE_WORDS[g]:
-                if more:
-                    options += [f"Less {w}, more {m}." for m in GENRE_WORDS[more]]
-                options.append(f"Less {w}, please.")
-            text = self._say(options, fallback="")
-            if text:
-                self.excluded_genres.append(g)
-                if more and "more" in text:
-                    self.said_genres.append(more)
-                return text, False
+            options.append(("less", max(off)[1]))
         years = [it.year for it in items if it.year]
         ty = self.target.year
         if self.year_level == 0 and years and ty:
             median = int(np.median(years))
-            if median - ty >= 10 and ty < median:
-                self.year_level = 1
-                return "Something older.", True
-            if ty - median >= 10 and ty > median:
-                self.year_level = 1
-                return "Something newer.", True
+            if abs(median - ty) >= ERA_CRITIQUE_YEARS:
+                options.append(("era", median))
+        close = [(n, it) for n, it in enumerate(items) if it.item_id not in self.reacted_to and self._resembles(it)]
+        if close:
+            options.append(("more_like", close[0]))
+        off_items = [(n, it) for n, it in enumerate(items) if it.item_id not in self.reacted_to and self._clearly_off(it)]
+        if off_items:
+            options.append(("not_that", self.rng.choice(off_items)))
+        while options:
+            pick = self.rng.choices(options, weights=[REACTION_WEIGHTS[o[0]] for o in options])[0]
+            options.remove(pick)
+            text = self._reaction(*pick)
+            if text:
+                return text, pick[0] == "era"
         return None, False
+
+    def _reaction(self, kind: str, what) -> str | None:
+        if kind == "less":
+            g = what
+            more = next((x for x in self.genres if x not in self.said_genres), None)
+            text = self._say("less_more", word=GENRE_MASS[g], word2=GENRE_MASS[more]) if more and self.rng.random() < 0.5 else None
+            if text:
+                self._said_genre(more)
+            text = text or self._say("less", word=GENRE_MASS[g])
+            if text:
+                self.excluded_genres.append(g)
+                self.claims.append(("not_genre", g))
+            return text
+        if kind == "era":
+            median = what
+            older = self.target.year < median
+            text = self._say("older" if older else "newer")
+            if text:
+                self.year_level = 1
+                self.claims.append(("older_than" if older else "newer_than", median))
+            return text
+        n, item = what
+        act = "more_like_shown" if kind == "more_like" else "not_that"
+        text = self._say(act, title=[item.title], nth=[ORDINALS[n]])
+        if text:
+            self.reacted_to.add(item.item_id)
+            self.claims.append(("resembles" if kind == "more_like" else "not", item.item_id))
+        return text
+
+    def _resembles(self, item: Item) -> bool:
+        t = self.target
+        return (item.item_id != t.item_id and _jaccard(item.genres, t.genres) >= RESEMBLE_JACCARD
+                and bool(item.year and t.year) and abs(item.year - t.year) <= RESEMBLE_YEARS)
+
+    def _clearly_off(self, item: Item) -> bool:
+        t = self.target
+        far = bool(item.year and t.year) and abs(item.year - t.year) >= OFF_YEARS
+        return item.item_id != t.item_id and (not set(item.genres) & set(t.genres) or far)
 
     def _next_fact(self, skip_year: bool = False) -> str | None:
         """Reveal one more thing, in the order of ``FACTS``; a step with nothing to say is passed."""
@@ -342,67 +429,94 @@ class SimulatedUser:
                 text = self._anchor_fact()
             elif step == "genre":
                 text = self._genre_fact()
-            elif step == "popularity":
-                if self.persona.popular:
-                    text = self._say(["Something well-known.", "A popular one."], fallback="")
-                elif self.persona.obscure:
-                    text = self._say(["A lesser-known one.", "Something less well-known."], fallback="")
+            elif step == "popularity" and (self.persona.popular or self.persona.obscure):
+                kind = "popular" if self.persona.popular else "obscure"
+                text = self._say(kind)
+                if text:
+                    self.claims.append((kind, None))
             if text:
                 return text
         return None
 
     def _year_fact(self, level: int) -> str | None:
         ty = self.target.year
-        self.year_level = max(self.year_level, level)
         if not ty:
             return None
-        decade = ty // 10 * 10
-        name = f"{decade % 100:02d}s" if 1920 <= decade <= 1990 else f"{decade}s"
         if level == 2:
-            return self._say([f"Something from the {name}.", f"Preferably from the {name}."], fallback="")
-        if level == 3:
-            part = "early" if ty % 10 <= 2 else "mid" if ty % 10 <= 6 else "late"
-            return self._say([f"Preferably from the {part} {name}."], fallback="")
-        return self._say([f"From around {ty}."], fallback="")
+            text, years = self._say("decade", decade=decade_names(ty)), (ty // 10 * 10, ty // 10 * 10 + 9)
+        elif level == 3:
+            part, lo, hi = part_of_decade(ty)
+            text, years = self._say("part_of_decade", part=[part], decade=decade_names(ty)), (lo, hi)
+        elif self.persona.year_is_sayable:  # else the year with its genres would name the target alone
+            text, years = self._say("year", year=[str(ty)]), (ty, ty)
+        else:
+            return None
+        if text:
+            self.year_level = level
+            self.claims.append(("years", years))
+        return text
 
     def _anchor_fact(self) -> str | None:
         anchor = self.persona.anchors[self.anchors_used]
         self.anchors_used += 1
-        return self._say([t.format(t=anchor.title) for t in self._shuffled(_LIKE)], fallback="")
+        text = self._say("anchor", title=[anchor.title])
+        if text:
+            self.claims.append(("like", anchor.item_id))
+        return text
 
     def _genre_fact(self) -> str | None:
         first = self.said_genres[0] if self.said_genres else None
         more = next((g for g in self.genres if g not in self.said_genres), None)
         if more is None:
             return None
-        self.said_genres.append(more)
         if first is None:
-            return self._say([f"{_NOUN[w][0].upper()}{_NOUN[w][1:]}, please." for w in GENRE_WORDS[more]], fallback="")
-        return self._say([f"{_NOUN[a][0].upper()}{_NOUN[a][1:]} with some {b} in it."
-                          for a in GENRE_WORDS[first] for b in GENRE_WORDS[more]], fallback="")
+            text = self._say("add_first_genre", genre=GENRE_NOUNS[more])
+        else:
+            text = self._say("add_genre", genre=GENRE_NOUNS[first], word2=GENRE_MASS[more])
+        if text:
+            self._said_genre(more)
+        return text
+
+    def _said_genre(self, g: str) -> None:
+        self.said_genres.append(g)
+        self.claims.append(("genre", g))
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _shuffled(self, options: Sequence[str]) -> list[str]:
-        out = list(options)
-        self.rng.shuffle(out)
-        return out
+    def _say(self, act: str, **slots: Sequence[str]) -> str | None:
+        """One phrasing of ``act``, chosen by the seeded rng, with slot values that do not leak."""
+        templates = list(PHRASINGS[act])
+        self.rng.shuffle(templates)
+        for template in templates:
+            used = [name for name in slots if "{" + name + "}" in template]
+            combos = [{}]
+            for name in used:
+                values = list(slots[name])
+                self.rng.shuffle(values)
+                combos = [c | {name: v} for c in combos for v in values]
+            for combo in combos:
+                text = template.format(**combo)
+                text = text[0].upper() + text[1:]
+                # a shown or remembered title may hold the target's year: unsayable when the year names it
+                if not leaks(text, self.target) and (self.persona.year_is_sayable
+                                                     or not _says_year(text, self.target.year)):
+                    self.phrasings_used.append((act, template))
+                    return text
+        return None
 
-    def _say(self, options: Sequence[str], fallback: str) -> str:
-        """The first option that does not leak the target (phrasings are tried in order)."""
-        return next((o for o in options if not leaks(o, self.target)), fallback if not leaks(fallback, self.target) else "")
 
-
-def tastes_statement(persona: Persona) -> list[str]:
+def tastes_statement(persona: Persona, seed: int = 0) -> list[str]:
     """Session 1 of the memory protocol: the user states tastes from its own history."""
+    rng = random.Random(_user_seed(seed, persona.user_id) + 1)
     out = []
     if persona.favourites:
         titles = [f'"{it.title}"' for it in persona.favourites]
         listed = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
-        out.append(f"Some films I loved: {listed}.")
+        out.append(rng.choice(PHRASINGS["loved"]).format(titles=listed))
     if persona.disliked_genre:
-        out.append(f"I can't stand {GENRE_WORDS[persona.disliked_genre][0]} movies.")
-    return [m for m in out if not leaks(m, persona.target)] or ["Hello!"]
+        text = rng.choice(PHRASINGS["disliked_genre"]).format(genres=rng.choice(GENRE_PLURALS[persona.disliked_genre]))
+        out.append(text[0].upper() + text[1:])
+    return [m for m in out if not leaks(m, persona.target)] or [rng.choice(PHRASINGS["hello"])]
 
 
 # ---------------------------------------------------------------------------------------------

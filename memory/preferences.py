@@ -32,15 +32,20 @@ class MemoryUnavailable(RuntimeError):
     """The configured Chroma server cannot be reached."""
 
 
-def check_user_id(user_id: Any) -> str:
-    """Return ``user_id`` if it is a non-empty string of at most 128 characters, else raise ValueError."""
+def check_user_id(user_id: Any, name: str = "user_id") -> str:
+    """The id, stripped, if it is a non-empty string of at most 128 printable characters; else ValueError.
+
+    The one check for user (and session) ids: the API, the memory and the checkpointer's thread
+    ids (which join user and session with a control character) all rely on it."""
     if not isinstance(user_id, str) or not user_id.strip():
-        raise ValueError(f"user_id must be a non-empty string, got {user_id!r}")
+        raise ValueError(f"{name} must be a non-empty string, got {user_id!r}")
     if len(user_id) > MAX_USER_ID:
         raise ValueError(
-            f"user_id must be at most {MAX_USER_ID} characters, got {len(user_id)}: {user_id[:40]!r}..."
+            f"{name} must be at most {MAX_USER_ID} characters, got {len(user_id)}: {user_id[:40]!r}..."
         )
-    return user_id
+    if any(not c.isprintable() for c in user_id):
+        raise ValueError(f"{name} must not contain control characters: {user_id[:40]!r}")
+    return user_id.strip()
 
 
 class MemoryRecord(BaseModel):

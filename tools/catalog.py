@@ -1,4 +1,4 @@
-"""The catalog DB: SQLite with FTS5 title search, attribute filters and fuzzy title resolution."""
+"""The catalog DB: SQLite with attribute filters and fuzzy title resolution."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ CREATE TABLE item_genres (item_id INTEGER NOT NULL, genre TEXT NOT NULL);
 CREATE INDEX item_genres_genre ON item_genres (genre, item_id);
 CREATE INDEX items_year ON items (year);
 CREATE INDEX items_pop ON items (popularity DESC);
-CREATE VIRTUAL TABLE items_fts USING fts5 (title, content='items', content_rowid='item_id');
 """
 _ARTICLES = re.compile(r"^((the|a|an|il|la|le|les|das|der|die|el)\s+|l')")
 
@@ -35,6 +34,15 @@ class Item(BaseModel):
     year: int | None
     genres: list[str]
     popularity: int = Field(description="train interactions")
+
+    @property
+    def label(self) -> str:
+        return item_label(self.title, self.year)
+
+
+def item_label(title: str, year: int | None) -> str:
+    """How a film is named to people everywhere: 'Title (Year)', or the title alone."""
+    return f"{title} ({year})" if year else title
 
 
 class ItemFilter(BaseModel):
@@ -115,7 +123,6 @@ class Catalog:
                 "INSERT INTO item_genres VALUES (?, ?)",
                 ((int(i), g) for i, gs in zip(items.item_id, items.genres, strict=True) for g in gs),
             )
-            conn.execute("INSERT INTO items_fts(items_fts) VALUES ('rebuild')")
         conn.close()
         return cls(path)
 
@@ -215,19 +222,6 @@ class Catalog:
             clauses.append("item_id IN (SELECT value FROM json_each(?))")
             params.append(_json_ids(flt.include_only))
         return " AND ".join(clauses), params
-
-    def search(self, text: str, limit: int = 10) -> list[TitleMatch]:
-        """Full-text title search (FTS5, prefix match on each word), best first."""
-        words = re.findall(r"[A-Za-z0-9]+", text)
-        if not words:
-            return []
-        expr = " ".join(f'"{w}"*' for w in words[:12])
-        rows = self._query(
-            "SELECT i.item_id, i.title, i.year, bm25(items_fts) FROM items_fts JOIN items i ON i.item_id = items_fts.rowid "
-            "WHERE items_fts MATCH ? ORDER BY bm25(items_fts), i.popularity DESC LIMIT ?",
-            (expr, int(limit)),
-        )
-        return [TitleMatch(item_id=i, title=t, year=y, score=float(-s)) for i, t, y, s in rows]
 
     def resolve_title(self, text: str, limit: int = 5) -> TitleResolution:
         """Find the item a person means by a title; report ambiguity instead of guessing."""

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from tools.cf import CFModel
 from tools.text import TextEncoder
-from tools.vectors import top_k
+from tools.vectors import top_k, zscore
 
 
 class ItemIndex:
@@ -102,11 +102,6 @@ class SemanticRetriever:
         return self.vectors @ query
 
 
-def _standardise(x: np.ndarray) -> np.ndarray:
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
-
-
 def fuse(
     allowed_iidx: np.ndarray,
     index: ItemIndex,
@@ -127,14 +122,14 @@ def fuse(
     if len(allowed_iidx) == 0:
         return []
     total = np.zeros(len(allowed_iidx))
-    cf = _standardise(cf_scores[allowed_iidx]) if cf_scores is not None else None
-    tx = _standardise(text_scores[allowed_iidx]) if text_scores is not None else None
+    cf = zscore(cf_scores[allowed_iidx]) if cf_scores is not None else None
+    tx = zscore(text_scores[allowed_iidx]) if text_scores is not None else None
     if cf is not None:
         total += cf_weight * cf
     if tx is not None:
         total += text_weight * tx
     if popularity is not None:
-        total += pop_weight * _standardise(np.log1p(popularity[allowed_iidx].astype(np.float64)))
+        total += pop_weight * zscore(np.log1p(popularity[allowed_iidx].astype(np.float64)))
     top, _ = top_k(total, n)
     ids = index.to_ids(allowed_iidx[top])
     return [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
@@ -13,8 +12,10 @@ log = logging.getLogger(__name__)
 ITEMS_COLLECTION = "convrec_items"
 
 
-class VectorIndex(Protocol):
-    def search(self, query: np.ndarray, k: int, bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+def zscore(x: np.ndarray) -> np.ndarray:
+    """Standardised scores (mean 0, sd 1); all zeros when the scores do not vary."""
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 1e-9 else np.zeros_like(x)
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

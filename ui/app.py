@@ -139,7 +139,7 @@ def create_app(rec: ConvRec, auth: Auth | None = None) -> gr.Blocks:
             return (f"**New user** (`{user_id}` on this browser). No history yet: tell me a film you liked, "
                     "a genre or a decade.")
         recent = rec.history(pick, PAST_ITEMS)
-        titles = "; ".join(f"{i.title} ({i.year})" if i.year else i.title for i in recent)
+        titles = "; ".join(i.label for i in recent)
         return f"**ml-100k user {pick}**: {rec.history_size(pick)} films rated. Recently: {titles}."
 
     def signed_in(request: gr.Request | None) -> str:

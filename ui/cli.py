@@ -121,12 +121,13 @@ def eval_sim(
     max_turns: int = typer.Option(5, help="turns before a conversation counts as a failure"),
     k: int = typer.Option(10, help="a turn succeeds when the target is in the top k shown"),
     seed: int = typer.Option(0, help="seeds the user sample and every simulated user"),
-    systems: str = typer.Option("agent,agent-no-memory,agent-no-rerank,cf,content,pop",
+    systems: str = typer.Option("agent,agent-no-memory,agent-no-rerank,constraints-pop,cf,content,pop",
                                 help="comma-separated, from agent.api.SYSTEMS"),
     workers: int = typer.Option(1, help="processes; each loads its own ConvRec and memory folder"),
     protocol: str = typer.Option(
         "standard", help="standard: each user's test target, its ml-100k id brings its history. "
         "memory: session 1 states tastes from history under a fresh user id, session 2 is scored. "
+        "cold-user: the standard users and targets under a user id the agent has never seen (no history, no memory). "
         "cold: users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0 "
         "(and CONVREC_ARTIFACTS=<dir>)."),
     simulator: str = typer.Option("template", help="template (offline, seeded) or llm (needs CONVREC_LLM_*)"),
@@ -187,7 +188,7 @@ def chat(user: str = typer.Option("new-user", help="an ml-100k user id (1-943) b
         reply = rec.chat(user, message, session_id=session)
         typer.echo(f"convrec> {reply.text}")
         for n, item in enumerate(reply.items, 1):
-            typer.echo(f"  {n:>2}. {item.title} ({item.year}) [{', '.join(item.genres)}] - {item.reason}")
+            typer.echo(f"  {n:>2}. {item.label} [{', '.join(item.genres)}] - {item.reason}")
         if trace:
             typer.echo("  trace: " + " -> ".join(f"{s.node} {s.ms:.1f}ms" for s in reply.trace))
     rec.close()

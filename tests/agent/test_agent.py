@@ -144,6 +144,12 @@ def test_api_validates_ids(rec):
         rec.chat("x" * 200, "hi")
     with pytest.raises(TypeError):
         rec.chat("u", None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="control characters"):
+        rec.chat("a\x1fb", "hi")  # the checkpointer's thread id joins user and session with \x1f
+    with pytest.raises(ValueError, match="session_id"):
+        rec.chat("u", "hi", session_id="s\x1f2")
+    with pytest.raises(ValueError, match="control characters"):
+        rec.memories("a\x1fb")  # memory and the API share the one check
 
 
 def test_trace_lists_nodes_with_timings(rec):
@@ -164,3 +170,77 @@ def test_reset_with_a_new_request_recommends_at_once(rec):
     r = rec.chat(user, "start over, I want westerns")
     assert r.items and all("Western" in i.genres for i in r.items)
     assert rec.session(user).year_min is None
+
+
+# ---- the edges: running out, what the data lacks, blends (phrasings written for these tests) ----
+
+def test_running_out_says_how_many_matched_and_offers_to_loosen(rec):
+    user, shown = new_user(), set()
+    r = rec.chat(user, "westerns from 1990 to 1996")
+    for _ in range(15):
+        if not r.items:
+            break
+        assert all("Western" in i.genres and 1990 <= i.year <= 1996 for i in r.items)
+        shown |= {i.item_id for i in r.items}
+        r = rec.chat(user, "show me more")
+    assert not r.items and shown
+    assert f"All {len(shown)} films that are Western, from 1990-1996 have been shown already" in r.text
+    assert "No film in the catalog" not in r.text
+    assert "say \u201cany year\u201d" in r.text or "say \u201cany genre\u201d" in r.text
+    again = rec.chat(user, "any year then" if "any year" in r.text else "any genre then")
+    assert again.items and not {i.item_id for i in again.items} & shown
+
+
+@pytest.mark.parametrize("message", ["something with Bruce Willis", "a film starring Meg Ryan", "directed by Spielberg"])
+def test_cast_or_director_is_not_faked(rec, message):
+    r = rec.chat(new_user(), message)
+    assert not r.items
+    assert "can't search by" in r.text and "genre, years and popularity" in r.text
+
+
+def test_earlier_constraints_are_said_to_stay_when_cast_is_asked(rec):
+    user = new_user()
+    rec.chat(user, "a comedy from the 90s")
+    r = rec.chat(user, "one with Tom Hanks in it")
+    assert not r.items and "still applies (Comedy, from 1990-1999)" in r.text
+    r = rec.chat(user, "an action movie featuring Tom Cruise")
+    assert r.items and "not filtered by that" in r.text
+    assert all("Action" in i.genres for i in r.items)
+    assert not any("cruise" in i.reason.lower() for i in r.items)
+
+
+@pytest.mark.parametrize("turns", [
+    ["a horror film", "something funnier, but still horror"],
+    ["a scary comedy"],
+    ["a comedy", "with some horror too"],
+])
+def test_a_blend_prefers_both_genres_and_says_when_too_few(rec, turns):
+    user = new_user()
+    for message in turns:
+        r = rec.chat(user, message)
+    both = [{"Comedy", "Horror"} <= set(i.genres) for i in r.items]
+    assert r.items and both[0]
+    if not all(both):  # fewer than a list: they come first, and the reply says so
+        n = both.index(False)
+        assert not any(both[n:]) and f"Only {n} film" in r.text
+
+
+def test_also_adds_a_genre_and_prefers_items_with_both(rec):
+    user = new_user()
+    rec.chat(user, "a romance")
+    r = rec.chat(user, "it should also be a drama")
+    assert set(rec.session(user).genres_in) == {"Romance", "Drama"}
+    assert r.items and {"Romance", "Drama"} <= set(r.items[0].genres)
+    assert all({"Romance", "Drama"} & set(i.genres) for i in r.items)
+
+
+def test_an_explicit_bound_with_a_relative_word_holds(rec):
+    user = new_user()
+    rec.chat(user, "a drama")
+    r = rec.chat(user, "something older, before 1980")
+    assert r.items and all(i.year <= 1979 and "Drama" in i.genres for i in r.items)
+
+
+def test_a_list_of_years_finds_films(rec):
+    r = rec.chat(new_user(), "comedies from 1995 or 1996")
+    assert r.items and all(1995 <= i.year <= 1996 and "Comedy" in i.genres for i in r.items)

@@ -196,6 +196,21 @@ CASES: list[tuple[str, dict]] = [
     ("bye", dict(intent="smalltalk")),
     ("how are you?", dict(intent="smalltalk")),
     ("hello there, any good thrillers?", dict(genres_in=["Thriller"])),
+    # -- a no said after the thing: "X isn't for me", "the second one is not what I want" --
+    ("@The second one isn't really my thing.", dict(intent="feedback", shown_disliked=[1])),
+    ("@Number four is not what we had in mind.", dict(intent="feedback", shown_disliked=[3])),
+    ('"Toy Story" is not for us.', dict(intent="feedback", disliked=["Toy Story"])),
+    ("Heat doesn't do it for me.", dict(intent="feedback", disliked=["Heat"])),
+    ('"Fargo" isnt my cup of tea', dict(intent="feedback", disliked=["Fargo"])),
+    ("@number three was great", dict(intent="feedback", shown_liked=[2])),
+    # -- softened exclusions, relative eras and popularity said in other words --
+    ("Could you tone down the horror?", dict(genres_out=["Horror"])),
+    ("go easy on the romance please", dict(genres_out=["Romance"])),
+    ("@These feel too new.", dict(intent="refine", relative="older")),
+    ("@anything from further back?", dict(intent="refine", relative="older")),
+    ("@those are too old", dict(intent="refine", relative="newer")),
+    ("a film lots of people have watched", dict(popularity="popular")),
+    ("something few people have seen", dict(popularity="obscure")),
     # -- free text and hostile text --
     ("something like Heat but funnier with a great heist", dict(liked=["Heat"], genres_in=["Comedy", "Crime"], vibe="great heist")),
     ("please recommend me a good movie tonight", dict(vibe="")),
@@ -366,3 +381,28 @@ def test_parse_never_fails_and_ids_come_from_the_catalog(understander, catalog, 
     assert set(req.genres_in) <= set(catalog.genres) and set(req.genres_out) <= set(catalog.genres)
     assert len(req.vibe) <= MAX_VIBE_CHARS
     Request.model_validate(req.model_dump())  # what the graph stores must load back
+
+
+@pytest.mark.parametrize("message, kind, name", [
+    ("something with Bruce Willis", "cast", "Bruce Willis"),
+    ("a comedy starring Whoopi Goldberg", "cast", "Whoopi Goldberg"),
+    ("any movie featuring meryl streep", "cast", "meryl streep"),
+    ("films with the actress Julia Roberts please", "cast", "Julia Roberts"),
+    ("directed by Spielberg", "director", "Spielberg"),
+    ("a thriller by Alfred Hitchcock", "director", "Alfred Hitchcock"),
+    ("Tarantino's movies", "director", "Tarantino"),
+    ("movies by john woo from the 90s", "director", "john woo"),
+])
+def test_cast_and_director_are_said_back_never_searched(understander, message, kind, name):
+    req = understander.parse(message)
+    assert [(u.kind, u.text) for u in req.unfilterable] == [(kind, name)]
+    assert not set(name.lower().split()) & set(req.vibe.lower().split())  # no "close to 'Bruce Willis'"
+    assert not req.liked_items and not req.unknown_titles
+
+
+@pytest.mark.parametrize("message", [
+    "a film where a dog saves the day", "something with a twist", "with Star Wars vibes", "I want a Christmas movie",
+    "a movie with great music", "kids' movies", "something to watch with my family", "like Stand by Me",
+])
+def test_vibes_and_titles_are_not_taken_for_people(understander, message):
+    assert understander.parse(message).unfilterable == []

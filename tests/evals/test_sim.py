@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import random
+from collections import Counter, defaultdict
+from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agent.understand import OfflineUnderstander
 from evals.report import check_goals, render_markdown, write_report
 from evals.runner import (
     Conversation,
     SimSettings,
     Turn,
     bucket_of,
+    cold_user_id,
     conversation_metrics,
     conversation_record,
     run_simulation,
@@ -27,8 +32,8 @@ from evals.simulator import (
     Shown,
     SimulatedUser,
     build_personas,
+    choose_anchors,
     leaks,
-    tastes_statement,
 )
 from tests.llm_server import ScriptedLLM
 from tools.catalog import Item
@@ -73,7 +78,7 @@ def test_buckets():
     assert out["user_activity"]["light"]["users"] == out["user_activity"]["heavy"]["users"] == 1
 
 
-# ---- leaks --------------------------------------------------------------------------------------
+# ---- the simulator's own leak check (what it avoids saying) ----------------------------------
 
 def _item(title, item_id=127, year=1972, genres=("Crime", "Drama")):
     return Item(item_id=item_id, title=title, year=year, genres=list(genres), popularity=100)
@@ -83,11 +88,13 @@ def _item(title, item_id=127, year=1972, genres=("Crime", "Drama")):
     ("I want to see The Godfather tonight", True),
     ("something like GODFATHER, please", True),
     ("the godfather!", True),
+    ("the godfathr, please", True),  # a near miss counts
     ("a mafia movie from the 70s", False),
     ("the one with id 127", True),
     ("item #127?", True),
     ("something from 1972 or 1275", False),
-    ("godfathers of soul", False),
+    ("a father figure", False),
+    ("a good father figure", True),  # stricter than needed: the simulator just words it otherwise
 ])
 def test_leak_check_on_titles_and_ids(message, leaked):
     assert leaks(message, _item("The Godfather")) is leaked
@@ -96,51 +103,148 @@ def test_leak_check_on_titles_and_ids(message, leaked):
 def test_leak_check_forms():
     seven = _item("Seven (Se7en)", item_id=11)
     assert leaks("something like se7en", seven) and leaks("Seven, please", seven)
+    assert not leaks("something from the seventies", seven)
     la = _item("L.A. Confidential", item_id=302)
-    assert leaks("like l.a. confidential", la) and leaks("like LA Confidential", la) and leaks("l a confidential", la)
+    assert leaks("like l.a. confidential", la) and leaks("like LA Confidential", la)
     assert not leaks("something from LA", la)
     assert leaks("something like 12 Monkeys", _item("Twelve Monkeys", item_id=12))  # the id, standalone
+    roof = _item("The Horseman on the Roof (Hussard sur le toit, Le)", item_id=5)
+    assert leaks("like Le Hussard sur le toit", roof) and leaks("like hussard sur le toit", roof)
 
+
+# ---- personas: what a person could know -------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def personas(small_artifacts):
     return build_personas(small_artifacts, seed=0)
 
 
+def test_anchors_come_from_the_users_own_history_and_resemble_the_target(personas):
+    with_anchors = [p for p in personas if p.anchors]
+    assert len(with_anchors) > 0.8 * len(personas)
+    for p in with_anchors:
+        history = {it.item_id for it in p.history}
+        for a in p.anchors:
+            assert a.item_id in history and set(a.genres) & set(p.target.genres), (p.user_id, a)
+        assert len({a.item_id for a in p.anchors}) == len(p.anchors) <= 3
+
+
+def test_anchors_use_no_model(small_artifacts, personas):
+    """The same personas from an artifacts object without any CF model or reranker."""
+    blind = copy.copy(small_artifacts)
+    for attr in ("cf_models", "reranker", "item_vectors"):
+        if attr in vars(blind):
+            setattr(blind, attr, None)
+    assert [p.anchors for p in build_personas(blind, seed=0)] == [p.anchors for p in personas]
+
+
+def _film(item_id, genres, year):
+    return Item(item_id=item_id, title=f"film {item_id}", year=year, genres=list(genres), popularity=10)
+
+
+def test_anchor_choice_by_genres_era_recency_and_rating():
+    target = _film(1, ("Crime", "Thriller"), 1995)
+    history = [
+        _film(10, ("Crime", "Thriller"), 1994),  # oldest watched, best match
+        _film(11, ("Comedy",), 1995),  # no genre in common: never an anchor
+        _film(12, ("Crime",), 1950),  # half the genres, far in time
+        _film(13, ("Crime",), 1996),  # half the genres, close, the latest watched
+        _film(14, ("Crime", "Thriller"), 1994),  # like 10, watched later, rated low: never named
+    ]
+    ratings = {10: 5, 11: 5, 12: 5, 13: 5, 14: 2}
+    got = [a.item_id for a in choose_anchors(history, ratings, target, random.Random(0))]
+    assert got == [10, 13, 12]
+    # rated 3 it is named, first: watched later than 10 weighs more than 10's good rating
+    assert [a.item_id for a in choose_anchors(history, {**ratings, 14: 3}, target, random.Random(0))] == [14, 10, 13]
+    assert choose_anchors([history[1]], ratings, target, random.Random(0)) == []
+
+
+def test_disliked_genre_comes_from_history_alone(small_artifacts):
+    """Validation and test targets differ, the train history does not: nor does the disliked genre."""
+    on_test = build_personas(small_artifacts, seed=0)
+    on_valid = build_personas(small_artifacts, seed=0, target="valid")
+    assert [p.disliked_genre for p in on_test] == [p.disliked_genre for p in on_valid]
+    assert any(p.target.item_id != q.target.item_id for p, q in zip(on_test, on_valid, strict=True))
+    stated = [p for p in on_test if p.disliked_genre]
+    assert len(stated) > 0.5 * len(on_test)
+    for p in stated:
+        share = sum(p.disliked_genre in it.genres for it in p.history) / len(p.history)
+        assert share <= 0.02, (p.user_id, p.disliked_genre, share)
+
+
+# ---- the template user ----------------------------------------------------------------------
+
 def _random_list(rng, catalog_items, target, k=10):
     return [it for it in rng.sample(catalog_items, k + 1) if it.item_id != target.item_id][:k]
 
 
-def test_template_user_never_leaks_and_only_says_true_things(small_artifacts, personas):
-    """Drive every persona for 8 turns against random lists: no message leaks, and each message,
-    as the offline understander reads it, is true of the target (so listening never loses it)."""
-    und = OfflineUnderstander(small_artifacts.catalog)
-    items = small_artifacts.catalog.get(small_artifacts.catalog.item_ids)
+def _check_claim(kind, value, p, catalog, shown_ids):
+    t = p.target
+    if kind == "genre":
+        assert value in t.genres
+    elif kind == "not_genre":
+        assert value not in t.genres
+    elif kind == "years":
+        assert value[0] <= t.year <= value[1]
+    elif kind == "older_than":
+        assert t.year < value
+    elif kind == "newer_than":
+        assert t.year > value
+    elif kind == "like":
+        anchor = catalog.get([value])[0]
+        assert value in {it.item_id for it in p.history} and set(anchor.genres) & set(t.genres)
+    elif kind == "resembles":  # what a person sees: most genres shared, a close year
+        item = catalog.get([value])[0]
+        assert value in shown_ids and len(set(item.genres) & set(t.genres)) * 2 >= len(set(item.genres) | set(t.genres))
+        assert abs(item.year - t.year) <= 5
+    elif kind == "not":
+        item = catalog.get([value])[0]
+        assert value in shown_ids and value != t.item_id
+        assert not set(item.genres) & set(t.genres) or abs(item.year - t.year) >= 20
+    elif kind == "popular":  # among the 10% most watched: the simulator's own 8% sits inside it
+        assert t.popularity >= np.percentile([it.popularity for it in catalog.get(catalog.item_ids)], 90)
+    elif kind == "obscure":
+        assert t.popularity <= np.percentile([it.popularity for it in catalog.get(catalog.item_ids)], 50)
+    else:
+        raise AssertionError(f"unknown claim {kind}")
+
+
+def test_template_user_only_says_true_things_in_many_words(small_artifacts, personas):
+    """Drive every persona for 8 turns against random lists: every claim is true of the target,
+    every kind of statement is made, and each act comes in several phrasings."""
+    catalog = small_artifacts.catalog
+    items = catalog.get(catalog.item_ids)
     rng = random.Random(0)
-    parsed_any = {"genres_in": 0, "genres_out": 0, "years": 0, "liked": 0, "relative": 0}
+    kinds, used, times = Counter(), defaultdict(set), Counter()
     for p in personas:
         sim = SimulatedUser(p, seed=0)
-        history = {it.item_id for it in p.history}
         messages = [sim.opening()]
+        shown_ids = set()
         for _ in range(8):
-            messages.append(sim.respond(Shown(items=_random_list(rng, items, p.target))))
-        for m in messages + tastes_statement(p):
-            assert not leaks(m, p.target), (p.user_id, m)
-            r = und.parse(m, shown=[1, 2, 3])
-            t = p.target
-            assert not r.unknown_titles and not r.ambiguous_titles, m
-            if r.genres_in:
-                assert set(r.genres_in) & set(t.genres), (m, t)
-                parsed_any["genres_in"] += 1
-            assert not set(r.genres_out) & set(t.genres), (m, t)
-            parsed_any["genres_out"] += bool(r.genres_out)
-            if r.year_min or r.year_max:
-                assert (r.year_min or 0) <= t.year <= (r.year_max or 9999), (m, t)
-                parsed_any["years"] += 1
-            assert set(r.liked_items) <= history, (m, r.liked_items)
-            parsed_any["liked"] += bool(r.liked_items)
-            parsed_any["relative"] += bool(r.relative_year)
-    assert all(parsed_any.values()), parsed_any  # every kind of statement was made and understood
+            shown = _random_list(rng, items, p.target)
+            shown_ids |= {it.item_id for it in shown}
+            messages.append(sim.respond(Shown(items=shown)))
+        assert all(messages), messages
+        for kind, value in sim.claims:
+            _check_claim(kind, value, p, catalog, shown_ids)
+            kinds[kind] += 1
+        for act, template in sim.phrasings_used:
+            used[act].add(template)
+            times[act] += 1
+    assert set(kinds) == {"genre", "not_genre", "years", "older_than", "newer_than", "like", "resembles", "not",
+                          "popular", "obscure"}, kinds
+    for act in ("open_genre", "add_genre", "less", "older", "newer", "more_like_shown", "not_that", "anchor",
+                "decade", "part_of_decade", "year", "popular", "obscure"):
+        assert times[act] and (len(used[act]) >= 2 or times[act] < 4), (act, times[act], used[act])
+
+
+def test_phrasings_are_chosen_by_the_seed(personas):
+    def talk(seed):
+        sim = SimulatedUser(personas[0], seed=seed)
+        return [sim.opening()] + [sim.respond(Shown(items=[])) for _ in range(4)]
+
+    assert talk(0) == talk(0)
+    assert any(talk(0) != talk(s) for s in range(1, 6))
 
 
 def test_template_user_answers_a_question(personas):
@@ -148,6 +252,21 @@ def test_template_user_answers_a_question(personas):
     sim.opening()
     answer = sim.respond(Shown(items=[], question="What are you in the mood for?"))
     assert answer and not leaks(answer, personas[0].target)
+
+
+def test_the_understanders_tests_never_see_the_phrasings():
+    """The phrasing table is written apart from the understander: its tests cannot be fitted to it."""
+    root = Path(__file__).resolve().parents[2]
+
+    def imported(path):
+        tree = ast.parse(path.read_text())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+    for path in [*(root / "tests" / "agent").glob("*.py"), *(root / "agent").glob("*.py")]:
+        assert not any(m.split(".")[0] == "evals" for m in imported(path)), path
+    assert "understand" not in (root / "evals" / "phrasings.py").read_text().split('"""', 2)[2]
+    assert "understander parses" not in (root / "evals" / "simulator.py").read_text()
 
 
 # ---- full runs: leaks, determinism, report ------------------------------------------------------
@@ -160,14 +279,11 @@ def run_twice(small_artifacts, small_config):
     return settings, first, second
 
 
-def test_no_simulator_message_leaks_in_a_full_run(run_twice, small_artifacts):
+def test_a_run_has_every_user_and_system(run_twice):
+    """(Leaks in full runs: tests/evals/test_leaks.py, with its own checker.)"""
     _, (report, convs), _ = run_twice
     assert len(convs) == 20 * len(SYSTEMS)
     assert any(len(c.turns) == 3 for c in convs)  # some conversations ran to the end
-    for c in convs:
-        target = small_artifacts.catalog.get([c.target])[0]
-        for t in c.turns:
-            assert not leaks(t.message, target), (c.user_id, t.message)
 
 
 def test_same_seed_same_json(run_twice):
@@ -197,12 +313,36 @@ def test_report_shape_and_files(run_twice, small_artifacts, tmp_path):
     assert render_markdown(report)
 
 
-def test_memory_protocol_states_tastes_in_session_one(small_artifacts, small_config):
-    settings = SimSettings(users=4, max_turns=2, systems=["agent"], protocol="memory")
-    report, convs = run_simulation(settings, small_config, progress=False, art=small_artifacts)
+def test_memory_protocol_states_tastes_in_session_one(full_runs, small_artifacts):
+    report, convs = full_runs["memory"]
     assert report["protocol"]["name"] == "memory"
     assert all(c.setup for c in convs)
-    assert any("I loved" in m or "can't stand" in m for c in convs for m in c.setup)
+    personas = {p.user_id: p for p in build_personas(small_artifacts, seed=0)}
+    stated = [c for c in convs if personas[c.user_id].disliked_genre]
+    assert stated and all(len(c.setup) == 1 + bool(personas[c.user_id].favourites) for c in stated)
+
+
+def test_cold_user_protocol_same_user_no_history(full_runs, small_artifacts):
+    """Same users, targets and first words as standard; the agent knows nothing of the user, so
+    it can show films the user has watched, which it never does for a known user."""
+    std_report, std = full_runs["standard"]
+    cold_report, cold = full_runs["cold-user"]
+    assert cold_report["protocol"]["name"] == "cold-user" and cold_report["protocol"]["users"] == std_report["protocol"]["users"]
+    key = lambda c: (c.system, c.user_id)  # noqa: E731
+    std_by, cold_by = {key(c): c for c in std}, {key(c): c for c in cold}
+    assert set(std_by) == set(cold_by)
+    for k, c in cold_by.items():
+        assert c.target == std_by[k].target and c.turns[0].message == std_by[k].turns[0].message
+        assert not c.setup
+    personas = {p.user_id: p for p in build_personas(small_artifacts, seed=0)}
+    assert not {cold_user_id(p) for p in personas.values()} & {str(u) for u in small_artifacts.split.user_ids}
+
+    def shows_history(convs):
+        return sum(bool({i for t in c.turns for i in t.shown} & {it.item_id for it in personas[c.user_id].history})
+                   for c in convs if c.system == "agent")
+
+    assert shows_history(std) == 0
+    assert shows_history(cold) > 0
 
 
 def test_validation_targets_for_tuning(small_artifacts, small_config):
@@ -267,11 +407,29 @@ def test_cli_eval_sim(small_artifacts, small_config, tmp_path, monkeypatch):
     monkeypatch.setenv("CONVREC_HOME", str(small_config.home))
     monkeypatch.setenv("CONVREC_DATASET", small_config.dataset)
     monkeypatch.setenv("CONVREC_ARTIFACTS", str(small_config.artifacts_dir))
-    out = CliRunner().invoke(app, ["eval", "sim", "--users", "3", "--max-turns", "2", "--systems", "pop",
+    out = CliRunner().invoke(app, ["eval", "sim", "--users", "3", "--max-turns", "2", "--systems", "pop,constraints-pop",
+                                   "--protocol", "cold-user", "--target", "valid",
                                    "--json", str(tmp_path / "r.json"), "--report", str(tmp_path / "rep")])
     assert out.exit_code == 0, out.output
-    assert "| pop |" in out.output
-    assert json.loads((tmp_path / "r.json").read_text())["protocol"]["users"] == 3
+    assert "| pop |" in out.output and "| constraints-pop |" in out.output
+    protocol = json.loads((tmp_path / "r.json").read_text())["protocol"]
+    assert protocol["users"] == 3 and protocol["name"] == "cold-user" and protocol["target"] == "valid"
     assert (tmp_path / "rep" / "report.md").exists()
     bad = CliRunner().invoke(app, ["eval", "sim", "--systems", "nope"])
     assert bad.exit_code == 2 and "unknown systems" in bad.output
+    bad = CliRunner().invoke(app, ["eval", "sim", "--protocol", "stranger"])
+    assert bad.exit_code == 2 and "cold-user" in bad.output
+
+
+def test_goal_against_constraints_pop_holds_at_every_turn():
+    def system(recall):
+        bucket = {"users": 0}
+        return {"all": {"success@3": recall[-1], "avg_turns": 2.0, "recall@10_by_turn": recall},
+                "target_popularity": {"cold": bucket, "mid": bucket, "warm": bucket}}
+
+    def goal(agent, base):
+        report = {"protocol": {"max_turns": 3, "k": 10}, "systems": {"agent": system(agent), "constraints-pop": system(base)}}
+        return next(ok for g, ok, _ in check_goals(report) if "constraints-pop +" in g)
+
+    assert goal([0.5, 0.7, 0.9], [0.4, 0.6, 0.8]) is True
+    assert goal([0.5, 0.7, 0.9], [0.4, 0.68, 0.8]) is False  # one turn short of the margin

@@ -74,7 +74,9 @@ class CFModel:
 
     # -- ranking ------------------------------------------------------------------------------
     def score(self, user_vecs: np.ndarray) -> np.ndarray:
-        return np.atleast_2d(user_vecs) @ self.item_factors_.T + self.item_bias_
+        # in the factors' dtype: a float64 vector would convert the whole item matrix every call
+        return np.atleast_2d(user_vecs).astype(self.item_factors_.dtype, copy=False) @ self.item_factors_.T \
+            + self.item_bias_
 
     def recommend(
         self, user_vec: np.ndarray, k: int = 10, exclude: Sequence[int] = ()

@@ -49,7 +49,7 @@ class FusedModel(CFModel):
                    for p in self.parts]
         self.item_factors_ = np.ascontiguousarray(np.hstack(stacked), dtype=np.float32)
         self.item_bias_ = np.zeros(len(self.item_factors_), dtype=np.float32)
-        self._cov = [np.cov(s.astype(np.float64), rowvar=False) for s in stacked]
+        self._cov = [score_covariance(self.models[p.model]) for p in self.parts]
 
     @property
     def label(self) -> str:
@@ -64,10 +64,19 @@ class FusedModel(CFModel):
             else:  # a recent window is a new, short history: folded in, not the learned user
                 u = model.user_vectors([np.asarray(h, dtype=np.int64)[-part.window :] for h in histories])
             u1 = np.hstack([u, np.ones((len(u), 1), dtype=u.dtype)]).astype(np.float64)
-            sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", u1, np.atleast_2d(cov), u1), 0.0))
+            sd = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", u1, cov, u1), 0.0))
             scale = np.where(sd > 1e-12, part.weight / np.maximum(sd, 1e-12), 0.0)
             out.append(u1 * scale[:, None])
         return np.hstack(out).astype(np.float32)
 
     def save(self, path) -> None:
         raise NotImplementedError("a fusion is stored as its parts (see tools.artifacts), not as arrays")
+
+
+def score_covariance(model: CFModel) -> np.ndarray:
+    """Covariance over items of ``[item_factors_, item_bias_]``, computed once per fitted model."""
+    cov = getattr(model, "_score_cov", None)
+    if cov is None:
+        stacked = np.hstack([model.item_factors_, model.item_bias_[:, None]]).astype(np.float64)
+        cov = model._score_cov = np.atleast_2d(np.cov(stacked, rowvar=False))
+    return cov

@@ -109,18 +109,41 @@ def fusion_grids(models: dict[str, CFModel]) -> dict[str, list[list[Part]]]:
 
 
 def tune_fusions(split: Split, models: dict[str, CFModel]) -> tuple[dict[str, Any], dict[str, FusedModel]]:
-    """Each fusion's grid on validation; returns report rows and the best fusion per name."""
+    """Each fusion's grid on validation; returns report rows and the best fusion per name.
+
+    The grid is searched on cached per-part z-scores (the ranking a FusedModel gives, see
+    tests/tools/test_cf.py); the kept fusion is then evaluated as a model like any other."""
+    cache: dict[tuple, np.ndarray] = {}
+
+    def part_z(part: Part, hist: list[np.ndarray], users: np.ndarray) -> np.ndarray:
+        key = (part.model, part.window, int(users[0]), len(users))
+        if key not in cache:
+            m = models[part.model]
+            vecs = (m.user_vectors(hist, users) if part.window is None
+                    else m.user_vectors([h[-part.window :] for h in hist]))
+            cache[key] = zscore_rows(m.score(vecs).astype(np.float64))
+        return cache[key]
+
+    def valid_ndcg(parts: list[Part]) -> float:
+        ranks = target_ranks(lambda hist, users: sum(p.weight * part_z(p, hist, users) for p in parts), split)
+        return metrics_from_ranks(ranks)["ndcg@10"]
+
     report: dict[str, Any] = {}
     best: dict[str, FusedModel] = {}
     for name, grid in fusion_grids(models).items():
         t0 = time.perf_counter()
-        scored = [(evaluate(f, split, "valid"), f) for f in (FusedModel(parts, models) for parts in grid)]
-        valid, fused = max(scored, key=lambda t: t[0]["ndcg@10"])
+        fused = FusedModel(max(grid, key=valid_ndcg), models)
         best[name] = fused
         report[name] = {
-            "parts": fused.params["parts"], "label": fused.label, "valid": valid,
+            "parts": fused.params["parts"], "label": fused.label, "valid": evaluate(fused, split, "valid"),
             "test": evaluate(fused, split, "test"), "fit_seconds": round(time.perf_counter() - t0, 2),
             "grid": len(grid), "baseline": name in BASELINES,
         }  # fmt: skip
-        log.info("%s = %s: valid ndcg@10=%.4f (grid %d)", name, fused.label, valid["ndcg@10"], len(grid))
+        log.info("%s = %s: valid ndcg@10=%.4f (grid %d)", name, fused.label, report[name]["valid"]["ndcg@10"],
+                 len(grid))
     return report, best
+
+
+def zscore_rows(x: np.ndarray) -> np.ndarray:
+    sd = x.std(axis=1, keepdims=True)
+    return np.where(sd > 1e-12, (x - x.mean(axis=1, keepdims=True)) / np.maximum(sd, 1e-12), 0.0)

@@ -24,6 +24,7 @@ from tools.reranker.evaluate import candidate_lists
 from tools.reranker.model import CodeScorer, CodeTransformer, CodeTransformerConfig, train
 from tools.reranker.semantic_ids import SemanticIDs
 from tools.split import Split
+from tools.vectors import zscore
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +44,6 @@ def finite(x: Sequence[float]) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     ok = np.isfinite(x)
     return np.where(ok, x, x[ok].min() if ok.any() else 0.0)
-
-
-def zscore(x: np.ndarray) -> np.ndarray:
-    sd = x.std()
-    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
 class GenerativeReranker:

@@ -1,0 +1,367 @@
+"""The offline understander's vocabulary: word tables, phrase patterns and thresholds, as data.
+
+``agent/understand.py`` holds the procedure; everything it matches against lives here, so a new
+synonym or phrasing is one line in one table. Patterns run on the lowercased message.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_CHARS = 2000  # longer messages are cut: nobody types more, and the rules are linear in length
+MAX_VIBE_CHARS = 200
+OLD_YEAR_MAX = 1970
+RECENT_YEARS = 3
+MAX_FUZZY_LOOKUPS = 8  # per message: each costs a few ms, and a message names a few titles at most
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary
+# ---------------------------------------------------------------------------------------------
+
+# (pattern, catalog genres, generic): generic words only name the genre and leave the vibe;
+# thematic ones ("heist", "space") also stay in the vibe, where they help semantic retrieval.
+GENRE_TABLE: list[tuple[str, tuple[str, ...], bool]] = [
+    (r"rom[\s-]?coms?|romantic[\s-]+comed(?:y|ies)", ("Romance", "Comedy"), True),
+    (r"dramed(?:y|ies)|comedy[\s-]dramas?", ("Comedy", "Drama"), True),
+    (r"film[\s-]+noirs?|noirs?", ("Film-Noir",), True),
+    (r"sci[\s-]?fi|scifi|science[\s-]+fiction", ("Sci-Fi",), True),
+    (r"space|futuristic|aliens|robots?|time[\s-]+travel|dystopian?", ("Sci-Fi",), False),
+    (r"comed(?:y|ies)|comedic|funn(?:y|ier|iest)|hilarious|humou?r(?:ous)?|laughs?|laughing", ("Comedy",), True),
+    (r"horrors?|scar(?:y|ier|iest)|frightening|spooky|terrifying", ("Horror",), True),
+    (r"cartoons?|animated|animations?|animes?", ("Animation",), True),
+    (r"kids?|famil(?:y|ies)|children'?s?|child[\s-]friendly|family[\s-]friendly", ("Children's",), True),
+    (r"romances?|romantic|love[\s-]+stor(?:y|ies)", ("Romance",), True),
+    (r"thrillers?|suspense(?:ful)?|thrilling", ("Thriller",), True),
+    (r"action(?:[\s-]packed)?", ("Action",), True),
+    (r"explosions?|shoot[\s-]?outs?|car[\s-]+chases?|martial[\s-]+arts", ("Action",), False),
+    (r"wars?|wartime", ("War",), True),
+    (r"military|soldiers?|battles?", ("War",), False),
+    (r"westerns?", ("Western",), True),
+    (r"cowboys?|wild[\s-]+west", ("Western",), False),
+    (r"musicals?", ("Musical",), True),
+    (r"documentar(?:y|ies)|docs|docus?|non[\s-]?fiction", ("Documentary",), True),
+    (r"myster(?:y|ies)", ("Mystery",), True),
+    (r"whodunn?its?|detectives?", ("Mystery",), False),
+    (r"crime", ("Crime",), True),
+    (r"gangsters?|heists?|mob|mobsters?|mafia|criminals?", ("Crime",), False),
+    (r"dramas?|dramatic", ("Drama",), True),
+    (r"adventures?|adventurous", ("Adventure",), True),
+    (r"fantas(?:y|ies)", ("Fantasy",), True),
+    (r"magical|magic|wizards?|dragons?", ("Fantasy",), False),
+]
+GENRE_RES = [(re.compile(rf"(?<![\w-])(?:{p})(?![\w-])"), g, generic) for p, g, generic in GENRE_TABLE]
+GENRE_WORD = re.compile("|".join(f"(?:{p})" for p, _, _ in GENRE_TABLE))
+
+# Words that carry no content of their own: they leave the vibe, and an untriggered title made
+# only of such words ("Good Morning", "True Crime", "Only You") is not taken as a title.
+FILLER = set(
+    """
+    a an the some any something anything everything nothing somethin stuff thing things one ones
+    movie movies film films flick flicks picture pictures title titles cinema watch watching
+    watched see seeing seen saw want wants wanted wanna would could should can may might will
+    shall must like likes liked love loved loves enjoy enjoyed adore adored hate hated hates
+    dislike disliked please pls plz recommend recommendation recommendations suggest suggestion
+    suggestions show shows give find need looking look looks get got have has had having do does
+    did done i me my mine myself we us our you your yours he she they them their it its this that
+    these those there here what which who whom whose how why when where is are was were be been
+    being am to of in on at by for from with without about as than then so and or but if also too
+    very really pretty quite just only maybe perhaps kind kinda sort sorta type types genre genres
+    tonight today now again more most less least much many lot lots bit little some good nice
+    decent fine okay ok yes no not nor never none non all both either neither each every other
+    another else different instead rather prefer preferably mood feel feeling fancy into up down
+    out off over let lets let's i'm im i'd id i've ive i'll you're that's whats what's it's dont
+    don't didn't doesn't isn't wasn't aren't can't cannot couldn't wouldn't won't shouldn't haven't
+    hasn't hadn't ain't idea think guess sure know tell talk ask thanks thank hi hello hey bye
+    similar same such vein style spirit reminds reminiscent fan fans thumbs thumb hmm um uh oh
+    well actually probably definitely something's anything's item items option options number pick
+    picks choice choices list recommended try trying already yet ever still once yourself year
+    years old onward onwards yesterday recently lately weekend ago twice
+    anymore longer switch switching change make both additionally addition combined mixed optional
+    forget matter necessarily needed required necessary enough elements touch dash whenever
+    """.split()
+)
+SMALLTALK = set(
+    """
+    hi hello hey heya hiya yo howdy greetings good morning afternoon evening night thanks thank you
+    thx ty cheers bye goodbye see ya later ok okay k cool great nice awesome perfect lol haha how
+    are is it going what's whats up sup so much very a lot there again all for the help that's thats
+    sounds got alright sure fine wonderful amazing appreciate appreciated doing today
+    """.split()
+)
+GREETINGS = set(
+    """
+    hi hello hey heya hiya yo howdy greetings morning afternoon evening thanks thank thx ty cheers
+    bye goodbye later ok okay cool great nice awesome perfect lol haha how up sup alright wonderful
+    amazing appreciate appreciated
+    """.split()
+)
+# Common words that appear in many titles; an untriggered multi-word title needs one word
+# outside this set (or Title Case) before we believe the user named a film.
+EVERYDAY = set(
+    """
+    big small great best bad old new true real dark night day days time man men woman women life
+    world home family friends friend girl girls boy boys kid kids story game show two three first
+    last next talk happy sad fun funny face perfect sweet wild dead simple wish open season city
+    money people heart love house school party town year years end way place road blue red white
+    black green little long short high low hot cold free fire water sun moon star light home lost
+    run running walk walking big one only just before after now then escape crime romance truth lie
+    lies good morning evening afternoon world sea sky summer winter spring fall play game games
+    trouble secret secrets thing things mother father brother sister son daughter king queen live
+    living dance dancing music song rain wind
+    """.split()
+)
+
+ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+    "eighth": 8, "ninth": 9, "tenth": 10, "top": 1, "last": -1,
+}  # fmt: skip
+COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
+ORD = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|(?:10|[1-9])(?:st|nd|rd|th)|top|last"
+REF_NOUN = r"(?:one|movie|film|pick|option|suggestion|recommendation|title|choice|entry|item)s?"
+COUNT = r"two|three|four|five|[2-5]"
+NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
+NUM = r"\d{1,2}(?!\d)|(?:" + "|".join(NUMBER_WORDS) + r")(?![\w'])"  # "#3", "number three"
+
+# A reference to the shown list right after a cue: "loved the first", "not that one", "like #2".
+REF_AFTER_CUE = re.compile(
+    rf"(?:the\s+)?(?P<ord>{ORD})(?:\s+(?P<count>{COUNT}))?(?:\s+{REF_NOUN})?(?![\w'])"
+    rf"|(?:#\s*|number\s+|no\.\s*|option\s+|item\s+|pick\s+)(?P<num>{NUM})"
+    r"|(?P<all>all\s+(?:of\s+)?(?:them|these|those|three|of\s+it)|them(?:\s+all)?|these|those|both(?:\s+of\s+them)?)(?![\w'])"
+    r"|(?P<pron>(?:that|this)\s+one|it(?![\w'])|(?:that|this)(?=\s*(?:[.!?,;]|$|please|again|\x00)))"
+)
+# A reference on its own: "the second one was great", "#3", "none of these".
+REF_STANDALONE = re.compile(
+    rf"(?:the\s+)?(?P<ord>{ORD})(?:\s+(?P<count>{COUNT}))?\s+{REF_NOUN}(?![\w'])"
+    rf"|the\s+(?P<ord2>{ORD})(?:\s+(?P<count2>{COUNT}))?(?=\s*(?:[.!?,;]|$|was|is|are|were|looks?|sounds?|seems?|seemed|please|and|or|but))"
+    rf"|(?:#\s*|(?<![\w])(?:number|option)\s+)(?P<num>{NUM})"
+    r"|(?P<none>none\s+of\s+(?:them|these|those|the\s+above)|not\s+(?:these|those|them))(?![\w'])"
+    r"|(?P<all>all\s+of\s+(?:them|these|those))(?![\w'])"
+    r"|(?P<pron>(?:that|this)\s+one|it(?=\s+(?:was|is|looks?|sounds?|seems?|seemed)(?![\w'])))"
+)
+
+# Cues before a title or reference; the object is whatever follows.
+TRIGGER = re.compile(
+    r"(?<![\w'])(?:"
+    r"(?P<like>(?:more\s+)?like)(?!\s+to\b)"
+    r"|similar\s+to|same\s+as|such\s+as|unlike|anything\s+but|other\s+than|rather\s+than|instead\s+of"
+    r"|forget(?:\s+about)?|never\s*mind"
+    r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
+    r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
+    r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
+    r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|rewatch(?:ed)?|re-watch(?:ed)?"
+    r"|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
+    r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
+    r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
+)
+# "like" that means "want" or "resemble" rather than a title cue: "I'd like", "feels like".
+LIKE_NOT_CUE = re.compile(r"(?:'d|\bwould|\bfeel|\bfeels|\blooks?|\bsounds?|\bseems?|\bkind\s+of|\bsort\s+of)\s+(?:more\s+)?$")
+LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or|&)?|and|or|&|/|\+|as\s+well\s+as|plus)\s+(?:also\s+)?")
+# A fuzzy title span stops at these words: they start the rest of the sentence, not the title.
+BREAKERS = set(
+    """
+    and or but with without from in that which who where when for except please though only more
+    less set made released starring featuring directed i we it because since plus also so then if
+    was is were are has have had did does do would could should can will not no too very really
+    just again either any
+    """.split()
+)
+HARD_STOP = re.compile(r"[.!?;:,()\[\]{}\"\n]|\s(?:but|and|or|with)\s")
+
+# Stance cues. Neutralisers ("don't mind") come first, then negative, seen, positive.
+CUE = re.compile(
+    r"(?<![\w'])(?:"
+    r"(?P<neutral>nothing\s+but|(?:do|would)(?:n't|nt|\s+not)\s+mind|not\s+(?:sure|picky|fussy|against)|no\s+preference"
+    r"|(?:do|does)(?:n't|nt|\s+not)\s+(?:care|matter))"
+    r"|(?P<neg>(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand"
+    r"|(?:do|does|did|would|could|can|should|wo|ca|is|are|was|were|have|has|had|ai)(?:n't|nt|\s+not)"
+    r"|cannot|not|no|non|nothing|none|never|nor|without|unlike|anything\s+but|other\s+than|rather\s+than"
+    r"|instead\s+of|apart\s+from|except(?:\s+for)?|excluding|less|fewer|too\s+much|too\s+many|no\s+more"
+    r"|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
+    r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
+    r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E)"
+    r"|(?P<seen>seen|watched|saw|heard\s+(?:of|about))"
+    r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
+    r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
+    r"|instead|yes|please|dig|\U0001F44D)"
+    r")(?![\w'])"
+)
+# Cue words that state an opinion about an item (feedback), rather than ask for something.
+OPINION = re.compile(
+    r"lov(?:e|ed|es)|lik(?:ed|es)|enjoy\w*|ador\w*|hat(?:e|ed|es)|dislik\w*|detest\w*|despis\w*"
+    r"|loath\w*|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|heard\s+\w+|thumbs?\s+\w+|fan\s+of|dig|[\U0001F44D\U0001F44E]"
+)
+OPINION_SUBJECT = re.compile(r"(?:\b(?:i|we|they|he|she|kids|you|really|also|both|totally|do|did|does)|n't|nt|\bdo\s+not|\bdid\s+not)\s+$")
+BOUNDARY = re.compile(
+    r"[.!?;,:\n()\[\]{}]|(?<![\w'])(?<!anything\s)(?<!nothing\s)(?<!all\s)(?:but|however|although|though|whereas|while|then|plus|also|anyway)(?![\w'])"
+)
+RIGHT_EVAL = re.compile(  # after a title; its closing quote may already be masked (\x00)
+    r"[\"'\x00]?\s*(?:was|is|were|are|looks?|looked|sounds?|sounded|seems?|seemed|'s)?\s*"
+    r"(?:really\s+|so\s+|very\s+|pretty\s+|quite\s+|kind\s+of\s+|a\s+bit\s+|totally\s+|just\s+)?"
+    r"(?:(?P<pos>great|amazing|awesome|good|fantastic|excellent|brilliant|perfect|wonderful|fun"
+    r"|lovely|cool|interesting|superb|incredible|a\s+masterpiece|my\s+favou?rite)"
+    r"|(?P<neg>bad|terrible|awful|boring|horrible|meh|overrated|dull|lame|disappointing|stupid"
+    r"|bland|a\s+bore|rubbish|garbage|not\s+(?:good|great|for\s+me|my\s+thing))"
+    # "isn't for me", "is not what I want", "doesn't do it for me": said about an item, a no
+    r"|(?P<negated>(?:(?:is|was|are|were|does|did|do)(?:n't|nt|\s+not)|not)\s+(?:really\s+|quite\s+)?"
+    r"(?:for\s+(?:me|us)|my\s+(?:thing|taste|style|cup\s+of\s+tea)|what\s+(?:i|we)\s+(?:want(?:ed)?|had\s+in\s+mind"
+    r"|(?:'m|am|was|are)\s+(?:after|looking\s+for))|(?:do|doing)\s+it\s+for\s+(?:me|us)|work(?:ing)?\s+for\s+(?:me|us)"
+    r"|(?:my|our)\s+kind\s+of\s+(?:film|movie)|it|right)))(?![\w'])"
+)
+
+RESET = re.compile(
+    r"(?<![\w'])(?:start(?:ing)?\s+(?:over|again|afresh|from\s+scratch)|reset|restart|forget\s+(?:this|that|it"
+    r"|everything|all\s+(?:that|of\s+that|this)|what\s+i\s+said|about\s+it)|new\s+search|clear\s+(?:everything"
+    r"|all|it|the\s+(?:filters|search))|from\s+scratch|scratch\s+that|never\s*mind(?:\s+all\s+that)?(?=\s*(?:[.!?,;:]|$)))(?![\w'])"
+)
+# Questions about one item; the object (title or reference) follows, or sits in `obj`.
+ASK = re.compile(
+    r"(?<![\w'])(?:"
+    r"(?:tell|talk)\s+(?:me\s+)?(?:a\s+(?:bit|little)\s+)?(?:more\s+)?about|(?:what|how)\s+about"
+    r"|(?:info(?:rmation)?|details|more|plot|synopsis|summary|cast|director|trivia|reviews?)\s+(?:on|about|of|for)"
+    r"|what\s+do\s+you\s+know\s+about|who(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring\s+in|acting\s+in)"
+    r"|who\s+(?:directed|made|wrote|stars\s+in|starred\s+in|acts\s+in|plays\s+in)"
+    r"|what\s+(?:year|genre|rating)\s+(?:is|was)|describe|what\s+kind\s+of\s+(?:movie|film)\s+is"
+    r"|what(?:'s|\s+is|\s+was)\s+(?:the\s+)?(?:plot|story)\s+of"
+    r")(?![\w'])\s*"
+    r"|(?<![\w'])(?:what(?:'s|\s+is|\s+was)|whats)\s+(?P<obj>[^?.!,;]{1,80}?)\s+about(?![\w'])"
+    r"|(?<![\w'])is\s+(?P<obj2>[^?.!,;]{1,80}?)\s+(?:any\s+good|good|worth\s+(?:it|watching|seeing)|scary|for\s+kids)(?![\w'])"
+)
+ASKS_FOR_MORE = re.compile(
+    r"(?<![\w'])(?:recommend\w*|suggest\w*|show\s+me|give\s+me|find|want|wanna|looking\s+for|look\s+for|need"
+    r"|mood|something|anything|another|more|else|other|others|different|instead|what\s+should|can\s+you"
+    r"|could\s+you|ideas?|options?)(?![\w'])|\?"
+)
+REFINE = re.compile(
+    r"(?<![\w'])(?:something\s+else|anything\s+else|another(?:\s+one)?|others|other\s+(?:ones|options|suggestions|films|movies)"
+    r"|different|instead|none\s+of|not\s+(?:these|those|them)|more\s+options|try\s+again|\w+ier|more\s+\w+|less\s+\w+)(?![\w'])"
+)
+
+# Years. YEARISH is a year ("1995", "'95") or a decade ("90s", "early 1980s", "the nineties").
+DECADE_WORDS = {
+    "twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
+    "seventies": 1970, "eighties": 1980, "nineties": 1990,
+}  # fmt: skip
+YEARISH = (
+    r"(?:(?:early|mid|late)[\s-]+)?(?:the\s+)?(?:"
+    r"['’]?(?:1[0-9]|20|21)?\d0['’]?s(?![\w'])|(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)(?![\w'])"
+    r"|(?<![\d#])\d{4}(?![\d\w])|'\d\d(?![\w']))"
+)
+Y = rf"(?P<a>{YEARISH})"
+NEG_BEFORE = re.compile(
+    r"(?<![\w'])(?:nothing|not|no|none|never)\s+(?:(?:movies?|films?|stuff|anything|made|released|from|older|earlier|too|ones)\s+){0,3}$"
+)
+DECADE = (
+    r"(?:(?:early|mid|late)[\s-]+)?(?:the\s+)?(?:['’]?(?:1[0-9]|20)?\d0['’]?s"
+    r"|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)(?![\w'])"
+)
+YEAR_RULES = [  # (kind, pattern); applied in order, each match masked before the next rule runs
+    ("range", re.compile(rf"(?<![\w'])(?:between|from)\s+(?:the\s+)?{Y}\s*(?:and|to|till|until|through|thru|-|–)\s*(?:the\s+)?(?P<b>{YEARISH})")),
+    ("range", re.compile(rf"{Y}\s*(?:-|–|to|through|thru)\s*(?:the\s+)?(?P<b>{YEARISH})")),
+    # a list of years or decades ("1995 or 1996", "the 70s, 80s or 90s"): the span they cover
+    ("list", re.compile(rf"{Y}(?:\s*(?:,|or|and|/|&)\s*(?:the\s+)?{YEARISH})*\s*(?:,\s*(?:or|and)|or|and|/|,|&)\s*(?:the\s+)?(?P<b>{YEARISH})")),
+    ("max_excl", re.compile(rf"(?<![\w'])(?:before|pre-?|prior\s+to|earlier\s+than|older\s+than)\s*(?:the\s+(?:year\s+)?)?{Y}")),
+    ("max_incl", re.compile(rf"(?<![\w'])(?:up\s+(?:to|until)|until|till|through|by|no\s+later\s+than|not\s+after)\s+(?:the\s+(?:year\s+)?)?{Y}")),
+    ("max_incl", re.compile(rf"{Y}\s*(?:or|and)\s+(?:earlier|before|older)(?![\w'])")),
+    ("min_incl", re.compile(rf"(?<![\w'])from\s+(?:the\s+)?{Y}\s*(?:on(?:wards?)?|and\s+(?:later|after|up|newer))(?![\w'])")),
+    ("min_incl", re.compile(rf"{Y}\s*(?:\+|or\s+(?:later|after|newer)|and\s+(?:later|after|up|newer)|on(?:wards?)?(?![\w']))")),
+    ("min_incl", re.compile(rf"(?<![\w'])(?:since|starting(?:\s+(?:in|from))?|no\s+earlier\s+than|not\s+before)\s+(?:the\s+)?{Y}")),
+    ("min_excl", re.compile(rf"(?<![\w'])(?:after|post-?|later\s+than|newer\s+than|more\s+recent\s+than)\s*(?:the\s+)?{Y}")),
+    ("around", re.compile(rf"(?<![\w'])(?:around|circa|ca\.|approximately|~)\s*{Y}")),
+    ("around", re.compile(rf"{Y}\s*-?ish(?![\w'])")),
+    ("point", re.compile(rf"(?<![\w'])(?:in|from|of|released\s+in|made\s+in|year)\s+(?:the\s+)?{Y}")),
+    ("point", re.compile(Y)),
+]
+CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|until|between|pre-?|post-?)\s+(?:the\s+year\s+)?(?P<n>\d{3,6})(?![\w])")
+RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
+OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])|classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
+AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
+OLDER = re.compile(
+    r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+(?:as|so)\s+(?:new|recent)|too\s+(?:recent|new|modern)"
+    r"|(?:further|farther)\s+back(?:\s+in\s+time)?|back\s+in\s+time)(?![\w'])"
+)
+NEWER = re.compile(
+    r"(?<![\w'])(?:newer|more\s+recent|more\s+modern|less\s+old|not\s+(?:as|so)\s+old|too\s+(?:old|dated|old[\s-]fashioned)"
+    r"|less\s+dated|more\s+up[\s-]to[\s-]date|closer\s+to\s+(?:today|now|the\s+present))(?![\w'])"
+)
+
+POPULAR = re.compile(
+    r"(?<![\w'])(?:popular|blockbusters?|well[\s-]known|famous|mainstream|big\s+hits?|crowd[\s-]pleasers?"
+    r"|(?:most|many|lots\s+of)\s+people\s+(?:have\s+|'ve\s+)?(?:seen|watched|know|love)|every(?:one|body)\s+(?:has\s+)?(?:seen|knows)"
+    r"|widely\s+seen)(?![\w'])"
+)
+OBSCURE = re.compile(
+    r"(?<![\w'])(?:hidden\s+gems?|gems?|obscure|underrated|under[\s-]the[\s-]radar|lesser[\s-]known|little[\s-]known"
+    r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie"
+    r"|(?:most|many)\s+people\s+(?:have\s*n'?t|have\s+not|never|don'?t\s+know)(?:\s+(?:seen|watched|heard\s+of))?"
+    r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|nobody\s+(?:has\s+)?(?:seen|knows)"
+    r"|off\s+the\s+beaten\s+(?:path|track))(?![\w'])"
+)
+POP_NEG = re.compile(r"(?<![\w'])(?:not|nothing|no|less|never|non)\s+(?:(?:too|so|very|that|really|as|super|overly)\s+)?$")
+
+SEQUEL = re.compile(r"\s+(?:\d{1,2}|ii|iii|iv|v|vi)(?![\w'])")
+ROMAN = {"ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6}
+TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+ARTICLE = {"the", "a", "an"}
+
+# ---- how a request relates to the session (SessionPrefs.apply) ------------------------------
+# "add": the genres named join the ones asked before ("it should also be a drama", "and a
+# thriller", "funnier, but still horror"); a comparative genre word ("funnier", "more drama")
+# adds as well. "replace": they take the place of the old ones ("a comedy instead").
+ADD = re.compile(
+    r"(?<![\w'])(?:also|as\s+well|in\s+addition|additionally|still|both|on\s+top\s+of\s+that|at\s+the\s+same\s+time"
+    r"|mixed\s+with|combined\s+with|with\s+(?:some|a\s+(?:bit|touch|dash)\s+of|elements\s+of)"
+    r"|too(?=\s*(?:[.!?,;]|$|please)))(?![\w'])"
+    r"|^\s*(?:and|plus|but\s+also)(?![\w'])"
+)
+REPLACE = re.compile(
+    r"(?:^|[.!?,;:]\s*)(?:no,?\s+)?actually(?![\w'])"  # at the start: "I actually loved Fargo" replaces nothing
+    r"|(?<![\w'])(?:instead(?!\s+of)|rather(?!\s+than)|switch(?:ing)?\s+to|change\s+(?:it\s+)?to"
+    r"|make\s+it|let'?s\s+do|now\s+(?:i\s+want|show\s+me))(?![\w'])"
+)
+COMPARATIVE_BEFORE = re.compile(r"(?<![\w'])(?:more|a\s+bit\s+more|a\s+little\s+more|much\s+more)\s+$")
+# A genre no longer wanted: "no more horror", "not a drama anymore", "doesn't have to be a comedy".
+DROP_BEFORE = re.compile(
+    r"(?<![\w'])(?:no\s+(?:more|longer)|(?:does|do|did)(?:n't|nt|\s+not)\s+(?:have|need)\s+to\s+be|need(?:n't|\s+not)\s+be"
+    r"|not\s+necessarily|forget(?:\s+about)?|never\s*mind|drop|enough(?:\s+(?:of|with))?)"
+    r"\s+(?:(?:the|a|an|any|so\s+much|more|of)\s+){0,2}$"
+)
+DROP_AFTER = re.compile(  # used with .match at the end of the genre word
+    r"(?:\s+(?:films?|movies?|stuff|ones|please))?\s*(?:any\s*more|any\s+longer)(?![\w'])"
+    r"|[^.!?;,]{0,30}?\b(?:is|are)\s+(?:optional|not\s+(?:needed|required|necessary))"
+    r"|(?:\s+(?:films?|movies?))?\s+(?:does(?:n't|\s+not)|do(?:n't|\s+not)|is(?:n't|\s+not))\s+(?:matter|important|needed)"
+)
+# Lifting a constraint altogether ("any year", "the genre doesn't matter").
+CLEAR: list[tuple[str, re.Pattern]] = [
+    ("years", re.compile(
+        r"(?<![\w'])(?:any\s+(?:year|decade|era|time\s+period|release\s+date)s?|(?:the\s+)?(?:year|decade|era|release\s+date)s?\s+"
+        r"(?:does(?:n't|\s+not)|do(?:n't|\s+not))\s+matter|no\s+(?:year|date|decade)\s+(?:limit|restriction|filter)s?"
+        r"|(?:forget|drop|remove|lose)\s+(?:about\s+)?the\s+(?:years?|decades?|dates?|year\s+(?:limit|filter))"
+        r"|(?:from\s+)?whenever|(?:old|older)\s+or\s+new(?:er)?)(?![\w'])")),
+    ("genres", re.compile(
+        r"(?<![\w'])(?:any\s+genres?|whatever\s+genre|(?:the\s+)?genres?\s+(?:does(?:n't|\s+not)|do(?:n't|\s+not))\s+matter"
+        r"|(?:forget|drop|remove|lose)\s+(?:about\s+)?the\s+genres?(?:\s+(?:filter|limit))?|no\s+genre\s+(?:limit|filter)s?)(?![\w'])")),
+    ("popularity", re.compile(
+        r"(?<![\w'])(?:popular\s+or\s+not|(?:well[\s-]known|famous)\s+or\s+not|popularity\s+(?:does(?:n't|\s+not))\s+matter"
+        r"|any\s+popularity)(?![\w'])")),
+]
+# Forgetting a liked title without disliking it: "forget about Fargo".
+ITEM_DROP = re.compile(r"(?<![\w'])(?:forget(?:\s+about)?|never\s*mind)\s+(?:(?:the\s+)?(?:film|movie)\s+)?$")
+
+# ---- what the catalog has no data on -----------------------------------------------------------
+# ml-100k knows titles, years, genres and viewers, no people. A cue, then the name; names after
+# a bare "with" or "by" need capitals ("with Bruce Willis"), so "with a twist" stays a vibe.
+NAME = r"(?:[A-Z][\w'.-]*|de|van|von|la|le|del|di|da|du)"
+UNFILTERABLE: list[tuple[str, re.Pattern, bool]] = [  # (kind, pattern over the original text, needs capitals)
+    ("director", re.compile(
+        r"(?i:(?:directed|helmed|made)\s+by|(?:the\s+)?director\s+(?:is\s+)?|(?:a|an)\s+(?:film|movie)\s+by|films?\s+by|movies?\s+by)"
+        r"\s+(?P<name>[\w'.-]+(?:\s+[\w'.-]+){0,2})"), False),
+    ("cast", re.compile(
+        r"(?i:starring|featuring|(?:acted|played)\s+by|with\s+(?:the\s+)?(?:actor|actress)|(?:the\s+)?(?:actor|actress)"
+        r"|in\s+which\s+\w+\s+plays?|cast\s+(?:of|with|including))"
+        r"\s+(?P<name>[\w'.-]+(?:\s+[\w'.-]+){0,2})"), False),
+    ("cast", re.compile(rf"(?i:with|has|having|and)\s+(?P<name>[A-Z][\w'.-]+(?:\s+{NAME}){{0,2}}\s+[A-Z][\w'.-]+)"), True),
+    ("director", re.compile(r"(?i:by)\s+(?P<name>[A-Z][\w'.-]+(?:\s+[A-Z][\w'.-]+){0,2})"), True),
+    ("director", re.compile(r"(?P<name>[A-Z][\w'.-]+)'s?\s+(?i:(?:new|latest|last|first|best|early|other)\s+)?(?i:films?|movies?)"), True),
+]
+NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|films?|about|that|who|which|for|before|after|since)(?:\s|$).*$")

@@ -1,0 +1,130 @@
+"""The Recommender on a tiny real world (12 films, two taste groups, a real EASE model): no build.
+
+Item ids are multiples of 10, so an index leaking out of the Recommender would be caught.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from tools.catalog import Catalog, ItemFilter
+from tools.cf.ease import EASE
+from tools.recommend import Recommender, describe
+from tools.retrievers import CFRetriever, ItemIndex, SemanticRetriever
+
+# id: (title, year, genres). 30 and 60 are both Comedy and Horror.
+FILMS = {
+    10: ("Laugh One", 1990, ("Comedy",)), 20: ("Laugh Two", 1991, ("Comedy",)),
+    30: ("Scary Laughs", 1992, ("Comedy", "Horror")), 40: ("Laugh Four", 1975, ("Comedy",)),
+    50: ("Fright One", 1993, ("Horror",)), 60: ("Fright Laughs", 1994, ("Horror", "Comedy")),
+    70: ("Fright Three", 1980, ("Horror",)), 80: ("Fright Four", 1996, ("Horror",)),
+    90: ("Tears One", 1995, ("Drama",)), 100: ("Tears Two", 1960, ("Drama",)),
+    110: ("Dust One", 1970, ("Western",)), 120: ("Dust Two", 1997, ("Western", "Drama")),
+}  # fmt: skip
+COMEDY_FANS = [10, 20, 30, 40]
+HORROR_FANS = [50, 60, 70, 80]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    ids = np.array(sorted(FILMS))
+    index = ItemIndex(ids)
+    rows, cols = [], []
+    rng = np.random.default_rng(0)
+    for user in range(40):  # each user watches three films of one group and one film at random
+        group = COMEDY_FANS if user % 2 else HORROR_FANS
+        watched = set(rng.choice(group, 3, replace=False)) | {int(rng.choice(ids))}
+        rows += [user] * len(watched)
+        cols += list(index.to_iidx(sorted(watched)))
+    X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(40, len(ids)))
+    popularity = np.asarray(X.sum(0)).ravel().astype(int)
+    items = pd.DataFrame({
+        "item_id": ids, "title": [FILMS[i][0] for i in ids], "year": [FILMS[i][1] for i in ids],
+        "genres": [FILMS[i][2] for i in ids], "text": [FILMS[i][0] for i in ids],
+    })  # fmt: skip
+    catalog = Catalog.create(tmp_path_factory.mktemp("rec") / "catalog.sqlite", items, popularity)
+    model = EASE(l2=1.0).fit(X)
+    vectors = np.eye(len(ids), 8, dtype=np.float32)  # text vectors: only "like X" content uses them here
+    rec = Recommender(catalog, index, CFRetriever(model, index), SemanticRetriever(vectors, index),
+                      popularity, n_candidates=20)
+    return rec, model, index
+
+
+def test_candidates_are_catalog_ids_meeting_the_constraints(world):
+    rec, _, _ = world
+    flt = rec.constraints(genres=["Horror"], year_max=1995, exclude=[50])
+    found = rec.candidates(flt, liked=[70])
+    ids = [c.item_id for c in found.candidates]
+    assert sorted(ids) == [30, 60, 70]  # 70 is liked, but only what the filter excludes is left out
+    assert all(i in FILMS for i in ids) and found.available == len(ids)
+    assert all("Horror" in FILMS[i][2] and FILMS[i][1] <= 1995 for i in ids)
+
+
+def test_collaborative_signal_ranks_the_liked_group_first(world):
+    rec, _, _ = world
+    found = rec.candidates(rec.constraints(exclude=[10]), liked=[10], use_text=False)
+    assert {c.item_id for c in found.candidates[:3]} == {20, 30, 40}  # the rest of the comedy group
+    assert found.candidates[0].cf is not None and found.candidates[0].text is None
+
+
+def test_without_any_signal_popularity_orders(world):
+    rec, _, _ = world
+    found = rec.candidates(rec.constraints(), use_cf=False, use_text=False)
+    scores = [c.score for c in found.candidates]
+    assert scores == sorted(scores, reverse=True) and found.candidates[0].sources == ["popularity"]
+
+
+def test_a_blend_prefers_items_with_every_genre_and_counts_them(world):
+    rec, _, _ = world
+    found = rec.candidates(rec.constraints(genres=["Comedy", "Horror"]), liked=[50])
+    ids = [c.item_id for c in found.candidates]
+    assert found.blend == ["Comedy", "Horror"] and found.blend_available == 2
+    assert set(ids[:2]) == {30, 60} and set(found.preferred) == {30, 60}
+    assert len(ids) == 8  # then the films that have only one of the two
+    reranked = rec.rerank(list(reversed(found.candidates)), history=[50], preferred=found.preferred)
+    assert {c.item_id for c in reranked[:2]} == {30, 60}
+
+
+def test_exhausted_constraints_tell_what_matched_and_what_to_loosen(world):
+    rec, _, _ = world
+    flt = rec.constraints(genres=["Western"], year_min=1990, exclude=[120])
+    assert rec.candidates(flt).candidates == [] and rec.candidates(flt).available == 0
+    assert rec.count(flt.model_copy(update={"exclude": []})) == 1
+    loosen = rec.loosest(flt)
+    assert loosen is not None and loosen.constraint == "genres" and loosen.available == 7  # every film from 1990 on but 120
+    assert rec.loosest(rec.constraints(exclude=list(FILMS))) is None  # nothing to loosen
+
+
+def test_popularity_constraints_use_the_catalog_percentiles(world):
+    rec, _, _ = world
+    popular = rec.catalog.filter(rec.constraints(popularity="popular"))
+    obscure = rec.catalog.filter(rec.constraints(popularity="obscure"))
+    pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
+    assert popular and obscure and min(pops[i] for i in popular) > max(pops[i] for i in obscure)
+
+
+def test_similar_goes_through_the_models_own_similar_items(world):
+    rec, model, index = world
+    top, _ = model.similar_items(int(index.to_iidx([30])[0]), k=3)
+    assert rec.similar(30, k=3) == index.to_ids(top)
+    assert 30 not in rec.similar(30, k=5) and rec.similar(999, k=3) == []
+
+
+def test_explain_gives_only_true_reasons(world):
+    rec, _, _ = world
+    flt = rec.constraints(genres=["Comedy"])
+    found = rec.candidates(flt, liked=[10, 20])
+    reasons = rec.explain(found.candidates[:3], anchors=[10, 20], flt=flt)
+    assert len(reasons) == 3 and all("as asked" in r for r in reasons)
+    assert any("people who liked laugh" in r.lower() for r in reasons)
+    plain = rec.candidates(rec.constraints(), use_cf=False, use_text=False)
+    assert rec.explain(plain.candidates[:1])[0].startswith("Popular:")
+
+
+def test_describe_says_the_constraints_in_words():
+    assert describe(ItemFilter(genres_any=["Comedy", "Horror"], year_min=1995, year_max=1995)) == "Comedy or Horror, from 1995"
+    assert describe(ItemFilter(genres_all=["Comedy", "Horror"], year_max=1979)) == "Comedy and Horror, up to 1979"
+    assert describe(ItemFilter()) == ""
