@@ -4,13 +4,15 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 7860
+API_PORT ?= 8000
+REPLICAS ?= 2
 STAMP   := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test install data artifacts eval results lint bench clean browser ui
+.PHONY: demo test install data artifacts eval results lint bench clean browser postgres ui serve
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH (or: make PY=python3)"; exit 1; }
@@ -39,6 +41,10 @@ demo: artifacts
 ui: artifacts
 	$(BIN)/convrec ui --host $(UI_HOST) --port $(UI_PORT)
 
+# PostgreSQL + a Chroma server + $(REPLICAS) REST replicas on ports $(API_PORT), $(API_PORT)+1, ...
+serve: artifacts postgres
+	$(BIN)/convrec serve-cluster --replicas $(REPLICAS) --port $(API_PORT)
+
 # The browser test (tests/ui) drives Debian's Chromium; where apt cannot install it, that test skips.
 browser:
 	@test -x /usr/bin/chromium || { \
@@ -47,7 +53,15 @@ browser:
 	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver; } \
 	    || echo "warning: could not install chromium; the browser test will be skipped"; }
 
-test: data browser
+# The serving tests start a throwaway PostgreSQL cluster; where apt cannot install it, they skip.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	  echo "installing PostgreSQL for the serving tests (apt-get)"; \
+	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; } \
+	    || echo "warning: could not install postgresql; the PostgreSQL tests will be skipped"; }
+
+test: data browser postgres
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -34,6 +34,10 @@ SYSTEMS: dict[str, dict[str, bool]] = {
 }
 
 
+class TurnFailed(RuntimeError):
+    """A turn failed inside the agent (``chat(..., raise_errors=True)``); nothing of it was stored."""
+
+
 class ConvRec:
     """A conversational recommender over one artifacts build. Thread-safe; one instance serves all users."""
 
@@ -103,8 +107,10 @@ class ConvRec:
         return cls(Artifacts.load(path, config if artifacts is None else None), config, **kwargs)
 
     # ---- conversation -------------------------------------------------------------------------
-    def chat(self, user_id: str, message: str, session_id: str | None = None) -> Reply:
-        """One turn. Never raises for bad messages: the reply says what went wrong."""
+    def chat(self, user_id: str, message: str, session_id: str | None = None, *,
+             raise_errors: bool = False) -> Reply:
+        """One turn. Never raises for bad messages: the reply says what went wrong. With
+        ``raise_errors`` (servers), a failure inside the turn raises ``TurnFailed`` instead."""
         user_id = _check_user(user_id)
         session_id = _check_session(session_id)
         if not isinstance(message, str):
@@ -117,7 +123,9 @@ class ConvRec:
             try:
                 # one checkpoint write per turn (at its end) instead of one per node
                 state = self.graph.invoke(turn, thread, durability="exit")
-            except Exception:  # noqa: BLE001 - a turn must end in a reply, never a traceback
+            except Exception as e:  # noqa: BLE001 - a turn must end in a reply, never a traceback
+                if raise_errors:
+                    raise TurnFailed(f"{type(e).__name__}: {e}") from e
                 log.exception("turn failed for user=%s session=%s", user_id, session_id)
                 return Reply(text="Sorry, something went wrong on my side; please try again or rephrase.",
                              session_id=session_id, warnings=["internal error (logged)"])
@@ -174,6 +182,25 @@ class ConvRec:
     def forget(self, user_id: str) -> int:
         """Delete everything remembered about a user (long-term memory)."""
         return 0 if self.memory is None else self.memory.forget(_check_user(user_id))
+
+    def forget_memory(self, user_id: str, memory_id: str) -> bool:
+        """Delete one memory of a user; False when the user has no memory with that id."""
+        return False if self.memory is None else self.memory.delete(_check_user(user_id), memory_id)
+
+    def health(self) -> dict[str, str]:
+        """One cheap read of dialogue state and of memory: ``"ok"`` or the error, per part."""
+        checks = {"state": lambda: self.checkpointer.get_tuple(
+            {"configurable": {"thread_id": "healthz\x1fhealthz", "checkpoint_ns": ""}})}
+        if self.memory is not None:
+            checks["memory"] = lambda: self.memory.count("healthz")
+        out = {}
+        for part, check in checks.items():
+            try:
+                check()
+                out[part] = "ok"
+            except Exception as e:  # noqa: BLE001 - reported, not raised
+                out[part] = f"{type(e).__name__}: {e}"[:300]
+        return out
 
     def close(self) -> None:
         if self._owns_checkpointer and hasattr(self.checkpointer, "conn"):

@@ -203,6 +203,16 @@ class PreferenceMemory:
                 self.collection.delete(ids=ids)
         return len(ids)
 
+    def delete(self, user_id: str, memory_id: str) -> bool:
+        """Delete one record of ``user_id``; False when that user has no record with this id."""
+        where = {"user_id": check_user_id(user_id)}
+        with self._write_lock:
+            # the id must be this user's: another user's id is "not found", never deleted
+            found = self.collection.get(ids=[memory_id], where=where, include=[])["ids"]
+            if found:
+                self.collection.delete(ids=found)
+        return bool(found)
+
     # reads ------------------------------------------------------------------------------------
     def recall(self, user_id: str, query: str, k: int = 8) -> list[MemoryRecord]:
         """The ``k`` records of ``user_id`` closest in meaning to ``query``, closest first."""

@@ -55,47 +55,46 @@ def small_artifacts(small_config):
 
 
 def free_port() -> int:
-    import socket
+    from ui.cluster import free_port as port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return port()
 
 
 @pytest.fixture
 def chroma_server(tmp_path):
     """A real `chroma run` server on 127.0.0.1 (a free port); yields its URL, stops it after."""
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
+    from ui.cluster import ChromaServer
 
-    from memory import MemoryUnavailable, PreferenceMemory
+    with ChromaServer(tmp_path / "server") as server:
+        yield server.url
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "chroma.log", "wb")  # closed in finally
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(tmp_path / "server"),
-         "--port", str(port), "--host", "127.0.0.1"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (initdb into a temp folder, a free port), stopped
+    and deleted at the end. Skips only where no PostgreSQL server binaries exist."""
+    import shutil
+    import tempfile
+
+    from ui.cluster import INSTALL_HINT, PostgresServer, postgres_bin
+
+    if postgres_bin() is None:
+        pytest.skip(f"PostgreSQL is not installed: `make test` installs it ({INSTALL_HINT}); that step failed")
+    # not under pytest's tmp folders: they are private to root, and as root PostgreSQL runs as postgres
+    root = tempfile.mkdtemp(prefix="convrec-pg-")
+    os.chmod(root, 0o755)
+    server = PostgresServer(os.path.join(root, "data")).start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                PreferenceMemory.from_config(Config(home=tmp_path, chroma_url=url))
-                break
-            except MemoryUnavailable:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield url
+        yield server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request):
+    """A fresh database on the session's PostgreSQL cluster, for one test."""
+    import re
+
+    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50] + "_" + os.urandom(3).hex()
+    return postgres_server.create_database(name)

@@ -50,6 +50,11 @@ class Config(BaseSettings):
     # long-term memory and dialogue state
     chroma_url: str | None = Field(None, description="http://host:port of a `chroma run` server; None = embedded")
     memory_dir: Path | None = Field(None, description="embedded Chroma + checkpoints; default <home>/state")
+    checkpoint_url: str | None = Field(
+        None, description="postgresql://user@host:port/db: dialogue state in PostgreSQL; None = SQLite in state_dir")
+
+    # serving: who may use the REST API and the UI (tokens and password hashes -> user ids)
+    auth_file: Path | None = Field(None, description="TOML auth file; None = open demo (anyone picks any user)")
 
     # optional LLM behind any OpenAI-compatible endpoint
     llm_base_url: str | None = None

@@ -1,7 +1,11 @@
 """The Gradio app: chat beside the current recommendations, like/dislike, user picker, memory, trace.
 
-``create_app(rec)`` builds the Blocks; serve it with ``demo.launch(server_name=..., server_port=...)``
-or ``convrec ui``. Everything goes through the public ``agent.ConvRec`` API.
+``create_app(rec, auth)`` builds the Blocks; serve it with ``demo.launch(server_name=..., server_port=...,
+auth=login(auth))`` or ``convrec ui``. Everything goes through the public ``agent.ConvRec`` API
+(directly, not through the REST API: one process needs no HTTP hop to itself).
+
+Without an auth file anyone may pick any user (the demo). With one, Gradio's login form checks the
+password and the user id comes from the login: no picker, and every handler acts as that user.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 from agent import ConvRec, Reply  # noqa: E402
+from ui.auth import Auth  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +119,22 @@ def _failure(exc: Exception) -> str:
 
 # ---- the app -----------------------------------------------------------------------------------
 
-def create_app(rec: ConvRec) -> gr.Blocks:
-    """Build the UI over one loaded ConvRec (shared by every browser session)."""
+def login(auth: Auth | None):
+    """Gradio's ``auth=`` argument for ``launch``: the auth file's password check, or None (open demo)."""
+    return None if auth is None else auth.check_password
+
+
+def create_app(rec: ConvRec, auth: Auth | None = None) -> gr.Blocks:
+    """Build the UI over one loaded ConvRec (shared by every browser session); with ``auth``, launch it
+    with ``auth=login(auth)``: each browser then acts only as its login's user."""
     known_users = rec.known_users()
     known = set(known_users)
     choices = [("New user (this browser)", NEW_USER)] + [(f"ml-100k user {u}", u) for u in known_users]
     slots = rec.config.k  # card slots are rendered once and shown/hidden: one per item of a reply
 
     def user_info(user_id: str, pick: str) -> str:
+        if auth is not None and pick == NEW_USER:
+            return f"**Signed in** as `{user_id}`. No history yet: tell me a film you liked, a genre or a decade."
         if pick == NEW_USER:
             return (f"**New user** (`{user_id}` on this browser). No history yet: tell me a film you liked, "
                     "a genre or a decade.")
@@ -129,7 +142,20 @@ def create_app(rec: ConvRec) -> gr.Blocks:
         titles = "; ".join(i.label for i in recent)
         return f"**ml-100k user {pick}**: {rec.history_size(pick)} films rated. Recently: {titles}."
 
-    def resolve(pick: str | None, saved: dict | None) -> tuple[str, str, dict]:
+    def signed_in(request: gr.Request | None) -> str:
+        """The login's user id; every handler acts as this user when there is an auth file."""
+        user_id = auth.user_for_login(request.username) if request is not None and request.username else None
+        if user_id is None:  # Gradio lets no request through without a login; this is belt and braces
+            raise PermissionError("not signed in")
+        return user_id
+
+    def acting(user_id: str, request: gr.Request | None) -> str:
+        return user_id if auth is None else signed_in(request)
+
+    def resolve(pick: str | None, saved: dict | None, request: gr.Request | None = None) -> tuple[str, str, dict]:
+        if auth is not None:
+            user_id = signed_in(request)
+            return user_id, (user_id if user_id in known else NEW_USER), dict(saved or {})
         saved = dict(saved or {})
         saved.setdefault("guest", "guest-" + uuid.uuid4().hex[:8])
         pick = pick if pick in known else NEW_USER
@@ -148,7 +174,7 @@ def create_app(rec: ConvRec) -> gr.Blocks:
             with gr.Column(scale=5, min_width=380):
                 with gr.Row():
                     picker = gr.Dropdown(choices, value=NEW_USER, label="Who are you?", scale=3,
-                                         elem_id="user-picker", filterable=True)
+                                         elem_id="user-picker", filterable=True, visible=auth is None)
                     new_session = gr.Button("New session", scale=1, elem_id="new-session", size="md")
                 info = gr.Markdown(elem_id="user-info")
                 chatbot = gr.Chatbot(label="Chat", height=500, elem_id="chat", feedback_options=None,
@@ -192,31 +218,32 @@ def create_app(rec: ConvRec) -> gr.Blocks:
                 out[cards[i]] = card_html(i + 1, shown[i]) if visible else ""
             return out
 
-        def start(pick: str | None, saved: dict | None, greeting: str) -> dict:
+        def start(pick: str | None, saved: dict | None, greeting: str, request: gr.Request) -> dict:
             """A fresh session for the picked user: empty chat and cards, memory panel refreshed."""
-            user_id, pick, saved = resolve(pick, saved)
+            user_id, pick, saved = resolve(pick, saved, request)
             return {browser: saved, picker: pick, user: user_id, session: rec.new_session(),
                     info: user_info(user_id, pick), memory: memory_panel(user_id), trace: trace_html(None),
                     chatbot: [{"role": "assistant", "content": greeting}] if greeting else [], **show_cards([])}
 
         everything = [browser, picker, user, session, info, memory, trace, chatbot, items, empty, *rows, *cards]
 
-        def on_load(saved):
-            return start((saved or {}).get("pick"), saved, "")
+        def on_load(saved, request: gr.Request):
+            return start((saved or {}).get("pick"), saved, "", request)
 
-        def on_pick(pick, saved):
-            return start(pick, saved, "")
+        def on_pick(pick, saved, request: gr.Request):
+            return start(pick, saved, "", request)
 
-        def on_new_session(pick, saved):
-            return start(pick, saved, "New session started. I still remember what's in the memory panel.")
+        def on_new_session(pick, saved, request: gr.Request):
+            return start(pick, saved, "New session started. I still remember what's in the memory panel.", request)
 
-        def on_forget(user_id, pick, saved):
+        def on_forget(user_id, pick, saved, request: gr.Request):
+            user_id = acting(user_id, request)
             try:
                 n = rec.forget(user_id)
             except Exception as e:  # noqa: BLE001
                 log.exception("forget failed for %s", user_id)
                 return {chatbot: [{"role": "assistant", "content": _failure(e)}]}
-            return start(pick, saved, f"Forgotten: {n} memories deleted, and a new session started.")
+            return start(pick, saved, f"Forgotten: {n} memories deleted, and a new session started.", request)
 
         def add_message(message, chat):
             message = (message or "").strip()
@@ -224,9 +251,10 @@ def create_app(rec: ConvRec) -> gr.Blocks:
                 return gr.update(), chat, ""
             return "", [*chat, {"role": "user", "content": message}], message
 
-        def respond(message, chat, user_id, session_id, shown):
+        def respond(message, chat, user_id, session_id, shown, request: gr.Request):
             if not message:
                 return {chatbot: chat}
+            user_id = acting(user_id, request)
             t0 = time.perf_counter()
             try:
                 reply = rec.chat(user_id, message, session_id=session_id)
@@ -242,9 +270,10 @@ def create_app(rec: ConvRec) -> gr.Blocks:
             return out
 
         def vote(slot: int, liked: bool):
-            def handler(shown, chat, user_id, session_id):
+            def handler(shown, chat, user_id, session_id, request: gr.Request):
                 if slot >= len(shown):
                     return {chatbot: chat}
+                user_id = acting(user_id, request)
                 item = dict(shown[slot])
                 try:
                     rec.feedback(user_id, item["item_id"], liked, session_id=session_id)
@@ -274,8 +303,10 @@ def create_app(rec: ConvRec) -> gr.Blocks:
                 button.click(vote(i, liked), [items, chatbot, user, session],
                              [items, cards[i], memory, chatbot], **private)
 
-        def recommend(user_id: str, message: str, session_id: str = "") -> dict:
+        def recommend(user_id: str, message: str, session_id: str = "", request: gr.Request = None) -> dict:
             """One turn for ``user_id`` (an ml-100k id or any name): the reply with its items and trace."""
+            if auth is not None and user_id != signed_in(request):
+                raise gr.Error("you may only act as your own user")
             return rec.chat(user_id, message, session_id=session_id or None).model_dump()
 
         gr.api(recommend, api_name="recommend")

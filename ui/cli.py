@@ -197,19 +197,16 @@ def chat(user: str = typer.Option("new-user", help="an ml-100k user id (1-943) b
 @app.command()
 def ui(host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0.0 for every one)"),
        port: int = typer.Option(7860, help="port to listen on")) -> None:
-    """Serve the chat UI in the browser; prints the URL and runs until Ctrl-C."""
-    from agent import ConvRec
-    from tools.artifacts import ArtifactError
-    from ui.app import create_app
+    """Serve the chat UI in the browser; prints the URL and runs until Ctrl-C. With CONVREC_AUTH_FILE,
+    people sign in and act only as their own user."""
+    from ui.app import create_app, login
 
     config = _setup()
+    auth = _auth(config)
+    rec = _load_rec(config)
+    demo = create_app(rec, auth)
     try:
-        rec = ConvRec.load(config=config)
-    except ArtifactError as e:
-        _fail(str(e))
-    demo = create_app(rec)
-    try:
-        demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True)
+        demo.launch(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True, auth=login(auth))
     except OSError as e:  # gradio says "Cannot find empty port" when the port is taken
         rec.close()
         _fail(f"cannot listen on {host}:{port} ({e}); try another --port")
@@ -218,6 +215,131 @@ def ui(host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0
         demo.block_thread()  # returns on Ctrl-C, after closing the server
     finally:
         rec.close()
+
+
+def _auth(config):
+    """The auth file named by the config, parsed; None for the open demo."""
+    from ui.auth import Auth, AuthError
+
+    if config.auth_file is None:
+        return None
+    try:
+        return Auth.load(config.auth_file)
+    except AuthError as e:
+        _fail(str(e))
+
+
+def _load_rec(config):
+    """ConvRec over the configured artifacts, dialogue state and memory; a clear exit when one is missing."""
+    from agent import ConvRec
+    from memory import MemoryUnavailable, StateUnavailable
+    from tools.artifacts import ArtifactError
+
+    try:
+        return ConvRec.load(config=config)
+    except (ArtifactError, MemoryUnavailable, StateUnavailable) as e:
+        _fail(str(e))
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="interface to listen on (0.0.0.0 for every one)"),
+          port: int = typer.Option(8000, help="port to listen on")) -> None:
+    """Serve the REST API (OpenAPI docs at /docs). Stateless: run several behind a proxy, sharing
+    CONVREC_CHECKPOINT_URL (PostgreSQL) and CONVREC_CHROMA_URL (a Chroma server)."""
+    import uvicorn
+
+    from ui.rest import create_api
+
+    config = _setup()
+    auth = _auth(config)
+    rec = _load_rec(config)
+    api = create_api(rec, auth)
+    log.info("REST API on http://%s:%d (docs at /docs, auth %s)", host, port, "on" if auth else "off")
+    try:
+        uvicorn.run(api, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        rec.close()
+
+
+@app.command("serve-cluster")
+def serve_cluster(
+    replicas: int = typer.Option(2, min=1, help="convrec serve processes, on consecutive ports"),
+    port: int = typer.Option(8000, help="the first replica's port"),
+    data: Path = typer.Option(None, help="PostgreSQL and Chroma data; default <state_dir>/cluster "
+                              "(as root, /var/lib/convrec/cluster: PostgreSQL runs as the postgres user)"),
+    pg_port: int = typer.Option(5433, help="PostgreSQL's port (unless CONVREC_CHECKPOINT_URL is set)"),
+    chroma_port: int = typer.Option(8765, help="the Chroma server's port (unless CONVREC_CHROMA_URL is set)"),
+) -> None:
+    """Start PostgreSQL, a Chroma server and N REST replicas on this machine; Ctrl-C stops them all.
+    An already configured CONVREC_CHECKPOINT_URL or CONVREC_CHROMA_URL is used instead of starting one."""
+    import signal
+    import time
+
+    from ui.cluster import ChromaServer, ClusterError, PostgresServer, Replica
+
+    config = _setup()
+    _auth(config)  # a broken auth file fails here, once, not in every replica
+    default = Path("/var/lib/convrec/cluster") if os.geteuid() == 0 else config.state_dir / "cluster"
+    data = (data or default).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    data.chmod(0o755)  # PostgreSQL (as its own user when we are root) enters it
+    started: list = []
+    env = {}
+    try:
+        if not config.checkpoint_url:
+            pg = PostgresServer(data / "postgres", pg_port).start()
+            started.append(pg)
+            env["CONVREC_CHECKPOINT_URL"] = pg.create_database("convrec")
+        if not config.chroma_url:
+            chroma = ChromaServer(data / "chroma", chroma_port).start()
+            started.append(chroma)
+            env["CONVREC_CHROMA_URL"] = chroma.url
+        nodes = [Replica(port + i, env, log=data / f"replica-{port + i}.log").start() for i in range(replicas)]
+        started += nodes
+        for node in nodes:
+            node.wait_ready()
+            typer.secho(f"replica ready: {node.url}  (docs {node.url}/docs, log {node.log})", fg=typer.colors.GREEN)
+        typer.echo(f"dialogue state: {env.get('CONVREC_CHECKPOINT_URL', config.checkpoint_url)}; "
+                   f"memory: {env.get('CONVREC_CHROMA_URL', config.chroma_url)}. Ctrl-C stops everything.")
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)  # `kill` stops the children too, like Ctrl-C
+        while all(n.process.poll() is None for n in nodes):
+            time.sleep(1)
+    except ClusterError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for thing in reversed(started):
+            thing.stop()
+    dead = [n.url for n in started if isinstance(n, Replica) and n.process.returncode not in (0, -15, None)]
+    if dead:
+        _fail(f"replica(s) exited: {', '.join(dead)}; see their logs in {data}")
+
+
+auth_app = typer.Typer(no_args_is_help=True, help="accounts for the REST API and the UI (CONVREC_AUTH_FILE)")
+app.add_typer(auth_app, name="auth")
+
+
+@auth_app.command("add")
+def auth_add(user_id: str = typer.Argument(..., help="the convrec user id this account acts as"),
+             username: str = typer.Option(None, help="a login for the UI (asks for its password)"),
+             file: Path = typer.Option(None, help="the auth file; default CONVREC_AUTH_FILE")) -> None:
+    """Add an account to the auth file and print its new bearer token (only its hash is stored)."""
+    from ui.auth import AuthError, add_account
+
+    config = _setup()
+    path = file or config.auth_file
+    if path is None:
+        _fail("no auth file: pass --file PATH or set CONVREC_AUTH_FILE")
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True) if username else None
+    try:
+        token = add_account(path, user_id, username, password)
+    except (AuthError, ValueError) as e:
+        _fail(str(e))
+    typer.echo(f"added user {user_id} to {path}. Bearer token (shown once):\n{token}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import operator
 from pathlib import Path
 from typing import Annotated, TypedDict
 
+import pytest
 from langgraph.graph import END, START, StateGraph
 
 from memory import memory_checkpointer, open_checkpointer
@@ -49,3 +50,80 @@ def test_memory_checkpointer_keeps_state_per_thread_in_process():
     graph.invoke({"said": ["a"]}, thread)
     assert graph.invoke({"said": ["b"]}, thread)["said"] == ["a", "turn 1", "b", "turn 3"]
     assert graph.get_state({"configurable": {"thread_id": "other"}}).values == {}
+
+
+# PostgreSQL: what several replicas share ----------------------------------------------------------
+def test_postgres_state_is_shared_by_two_savers(postgres_url, tmp_path):
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    config = Config(home=tmp_path, checkpoint_url=postgres_url)
+    first, second = open_checkpointer(config), open_checkpointer(config)  # two replicas
+    assert isinstance(first, PostgresSaver)
+    thread = {"configurable": {"thread_id": "ann-session-1"}}
+    try:
+        assert build(first).invoke({"said": ["hi"]}, thread)["said"] == ["hi", "turn 1"]
+        assert build(second).invoke({"said": ["again"]}, thread)["said"] == ["hi", "turn 1", "again", "turn 3"]
+        assert build(first).get_state(thread).values["said"][-1] == "turn 3"
+        assert build(second).get_state({"configurable": {"thread_id": "bob"}}).values == {}
+    finally:
+        first.conn.close()
+        second.conn.close()
+    assert not (tmp_path / "state").exists()  # no SQLite file was opened
+
+
+def test_postgres_saver_serves_concurrent_threads(postgres_url, tmp_path):
+    import threading
+
+    saver = open_checkpointer(Config(home=tmp_path, checkpoint_url=postgres_url))
+    graph, errors = build(saver), []
+
+    def talk(who: str) -> None:
+        try:
+            for n in range(5):
+                out = graph.invoke({"said": [f"{who} {n}"]}, {"configurable": {"thread_id": who}})
+                assert len(out["said"]) == 2 * (n + 1) and out["said"][-2] == f"{who} {n}"
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    workers = [threading.Thread(target=talk, args=(f"user{i}",)) for i in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    saver.conn.close()
+    assert not errors, errors
+
+
+def test_replicas_starting_together_set_the_tables_up_once(postgres_url, tmp_path):
+    import threading
+
+    config = Config(home=tmp_path, checkpoint_url=postgres_url)
+    savers, errors = [], []
+
+    def start() -> None:
+        try:
+            savers.append(open_checkpointer(config))
+        except BaseException as e:
+            errors.append(e)
+
+    starters = [threading.Thread(target=start) for _ in range(4)]
+    for t in starters:
+        t.start()
+    for t in starters:
+        t.join()
+    for s in savers:
+        s.conn.close()
+    assert not errors and len(savers) == 4, errors
+
+
+def test_unreachable_postgres_says_what_to_do(tmp_path):
+
+    from memory import StateUnavailable
+    from ui.cluster import free_port
+
+    url = f"postgresql://postgres:secret@127.0.0.1:{free_port()}/convrec"
+    with pytest.raises(StateUnavailable, match="CONVREC_CHECKPOINT_URL") as err:
+        open_checkpointer(Config(home=tmp_path, checkpoint_url=url))
+    assert "secret" not in str(err.value) and ":***@" in str(err.value)
+    with pytest.raises(ValueError, match="postgresql://"):
+        open_checkpointer(Config(home=tmp_path, checkpoint_url="mysql://x@127.0.0.1/db"))

@@ -183,6 +183,17 @@ def test_forget_deletes_only_that_user(mem):
     assert mem.forget("ann") == 0
 
 
+def test_delete_one_record_only_of_its_own_user(mem):
+    keep, drop = mem.add_many([like("ann", 1, "Toy Story (1995)"), genre("ann", "Horror", False)])
+    bobs = mem.add(like("bob", 2, "GoldenEye (1995)"))
+    assert mem.delete("ann", bobs.id) is False  # another user's id: not found, not deleted
+    assert mem.all("bob") == [bobs]
+    assert mem.delete("ann", drop.id) is True
+    assert mem.all("ann") == [keep]
+    assert mem.delete("ann", drop.id) is False
+    assert mem.delete("ann", "no-such-id") is False
+
+
 # profile -------------------------------------------------------------------------------------
 def test_profile_later_records_override_earlier_ones(mem):
     t0 = 1_700_000_000.0

@@ -186,6 +186,75 @@ def test_failure_is_a_chat_message(browser, small_artifacts, small_config, tmp_p
         demo.close()
 
 
+# with an auth file: Gradio's login, the user id from the login --------------------------------------
+ANN_LOGIN, BOB_LOGIN = ("ann", "ann's password"), ("bob", "bob's password")
+BOB = "bob-guest"
+
+
+@pytest.fixture(scope="module")
+def signed_in_url(rec, tmp_path_factory):
+    from ui.app import create_app, login
+    from ui.auth import Auth, add_account
+
+    path = tmp_path_factory.mktemp("ui-auth") / "auth.toml"
+    add_account(path, USER, *ANN_LOGIN)
+    add_account(path, BOB, *BOB_LOGIN)
+    demo = create_app(rec, Auth.load(path))
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                auth=login(Auth.load(path)))
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def sign_in(browser, url: str, username: str, password: str):
+    browser.clear_cookies()  # a new person at this browser
+    page = browser.new_page()
+    page.goto(url, wait_until="load")
+    page.get_by_label("username").fill(username)
+    page.get_by_label("password").fill(password)
+    page.get_by_role("button", name="Login").click()
+    page.locator("#user-info").wait_for()
+    return page
+
+
+@pytest.mark.slow
+def test_signed_in_users_see_only_their_own_memory(browser, signed_in_url, rec):
+    page = sign_in(browser, signed_in_url, *ANN_LOGIN)
+    page.locator("#user-info", has_text=f"ml-100k user {USER}:").wait_for()  # the login's user
+    assert not page.locator("#user-picker").is_visible()  # no picking someone else
+    send(page, REQUEST)
+    page.locator("#card-0 .rec-card").wait_for()
+    liked = cards(page)[0]
+    page.locator("#like-0").click()
+    page.locator("#memory li", has_text=f"likes {liked['title']}").wait_for()
+    page.close()
+
+    page = sign_in(browser, signed_in_url, *BOB_LOGIN)
+    page.locator("#user-info", has_text=f"Signed in as {BOB}").wait_for()
+    assert "Nothing remembered yet" in page.locator("#memory").inner_text()
+    assert liked["title"] not in page.content()
+    send(page, "I hate western films")
+    page.locator("#memory li", has_text="dislikes Western").wait_for()
+    assert liked["title"] not in page.locator("#memory").inner_text()
+    page.locator("#forget").click()  # forgets bob, and only bob
+    page.locator("#memory", has_text="Nothing remembered yet").wait_for()
+    assert rec.memories(BOB) == []
+    assert liked["item_id"] in {m.item_id for m in rec.memories(USER)}
+    assert "Western" not in {m.genre for m in rec.memories(USER)}
+
+
+def test_signed_in_api_acts_only_as_the_login(signed_in_url):
+    client_mod = pytest.importorskip("gradio_client")
+    with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types for a 401
+        client_mod.Client(signed_in_url, verbose=False)  # no login
+    client = client_mod.Client(signed_in_url, auth=BOB_LOGIN, verbose=False)
+    reply = client.predict(user_id=BOB, message=REQUEST, session_id="", api_name="/recommend")
+    assert_90s_comedies(reply["items"])
+    with pytest.raises(Exception, match="only act as your own user"):
+        client.predict(user_id=USER, message=REQUEST, session_id="", api_name="/recommend")
+
+
 def test_cards_escape_what_they_show():
     item = {"item_id": 1, "title": "<script>x</script>", "year": 1995, "genres": ["Comedy"],
             "reason": "a & b <b>", "vote": None}
