@@ -13,7 +13,7 @@ from agent.nodes import Toolbox, final_reply
 from agent.state import Reply, SessionPrefs
 from tools.artifacts import Artifacts
 from tools.config import Config
-from tools.recommend import Recommender
+from tools.recommend import RECENT_LAST, Recommender
 from tools.retrievers import CFRetriever, ItemIndex, SemanticRetriever
 from tools.text import TextEncoder
 
@@ -77,6 +77,7 @@ class ConvRec:
             artifacts.catalog, index, CFRetriever(artifacts.selected_cf, index),
             SemanticRetriever(artifacts.item_vectors, index, encoder), split.item_popularity(),
             reranker=artifacts.reranker if use_reranker else None, n_candidates=config.candidates,
+            recent=split.recent_popularity(RECENT_LAST),
         )
         self.tools = Toolbox(
             recommender=recommender,

@@ -95,7 +95,9 @@ def plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         session.turns += 1
         return {"session": session.model_dump(), "action": "retrieve", "_detail": "dialogue ignored"}
     applied = session.apply(req)
-    notes += [f"I couldn't find \u201c{title[:60]}\u201d in the catalog." for title in req.unknown_titles]
+    notes += [f"I couldn't find \u201c{title[:60]}\u201d in the catalog"
+              + ("; the picks below go by its title's words and the rest of what you said."
+                 if title in req.unknown_liked and tools.use_text else ".") for title in req.unknown_titles]
     if req.unfilterable:
         notes.append(_unfilterable_note(req, session, tools.recommender))
     profile = state.get("profile") or {}
@@ -174,7 +176,7 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     # what this session says weighs most; remembered likes count like the long-term history
     remembered_likes = [i for i in profile.get("liked_items", []) if i not in session.liked_items]
     found = rec.candidates(flt, liked=session.liked_items, history=history + remembered_likes, vibe=session.vibe,
-                           use_cf=tools.use_cf, use_text=tools.use_text)
+                           use_cf=tools.use_cf, use_text=tools.use_text, turn=session.turns)
     if not found.candidates:
         notes.append(_nothing_left(flt, session, rec))
     elif found.blend and found.blend_available < tools.k:
@@ -186,9 +188,9 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     if remembered:
         notes.append(f"You told me before that you dislike {', '.join(remembered)}, so I left those out.")
     return {"constraints": flt.model_dump(), "candidates": [c.model_dump() for c in found.candidates],
-            "preferred": found.preferred, "notes": notes,
+            "preferred": found.preferred, "notes": notes, "rerank_weight": found.rerank_weight,
             "_detail": f"allowed={found.available} blend={found.blend_available if found.blend else '-'} "
-                       f"candidates={len(found.candidates)}"}  # fmt: skip
+                       f"candidates={len(found.candidates)} evidence={found.evidence.regime}"}  # fmt: skip
 
 
 def _nothing_left(flt: ItemFilter, session: SessionPrefs, rec: Recommender) -> str:
@@ -223,7 +225,8 @@ def _be(n: int) -> str:
 def rerank(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     candidates = [Candidate(**c) for c in state.get("candidates", [])]
     history = (state.get("history") or []) + _session(state).liked_items
-    ranked = tools.recommender.rerank(candidates, history, preferred=state.get("preferred", []))
+    ranked = tools.recommender.rerank(candidates, history, preferred=state.get("preferred", []),
+                                      weight=state.get("rerank_weight", 1.0))
     detail = "retrieval order" if tools.recommender.reranker is None else f"generative rerank of {len(ranked)}"
     top = tools.k * 2
     if tools.llm is not None and len(ranked) > 1:  # a listwise rerank of the top, constrained to it

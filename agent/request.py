@@ -24,6 +24,8 @@ class Request(BaseModel):
     liked_items: list[int] = Field(default_factory=list, description="items the user likes / wants more like")
     disliked_items: list[int] = Field(default_factory=list, description="items the user dislikes / wants nothing like")
     unknown_titles: list[str] = Field(default_factory=list, description="titles that matched nothing")
+    unknown_liked: list[str] = Field(default_factory=list, description="of those, the ones wanted more like "
+                                     "(their words still steer the text retrieval)")
     ambiguous_titles: dict[str, list[int]] = Field(default_factory=dict, description="title -> candidate ids")
     genres_in: list[str] = Field(default_factory=list, description="catalog genre names wanted")
     genres_out: list[str] = Field(default_factory=list, description="catalog genre names excluded")
@@ -56,5 +58,6 @@ class Request(BaseModel):
         """Anything to recommend from (besides memory and history, which the graph adds)."""
         return bool(
             self.liked_items or self.genres_in or self.vibe.strip() or self.year_min or self.year_max
+            or self.unknown_liked
             or self.shown_liked or self.relative_year or self.popularity
         )

@@ -61,8 +61,10 @@ class SessionPrefs(BaseModel):
             self.popularity = None
         if req.popularity:
             self.popularity = req.popularity
-        if req.vibe.strip():
-            self.vibe = req.vibe.strip()
+        # a film outside the catalog still says something: its title's words join the vibe
+        words = " ".join([*req.unknown_liked, req.vibe.strip()]).strip()
+        if words:
+            self.vibe = words
         self.turns += 1
         return Applied(liked=liked, disliked=disliked, genres_out=new_out)
 
@@ -158,6 +160,7 @@ class TurnState(TypedDict, total=False):
     constraints: dict[str, Any]  # the hard filter actually applied
     candidates: list[dict[str, Any]]
     preferred: list[int]  # candidates with every genre of a blend, kept first through reranking
+    rerank_weight: float  # the evidence's share of the reranker's order (tools.recommend.WEIGHTS)
     ranked: list[dict[str, Any]]
     reply: dict[str, Any]  # Reply
     notes: list[str]  # things to tell the user (warnings, memory used, constraints unmet)

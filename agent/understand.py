@@ -515,7 +515,7 @@ class _MessageParse(TitleFinding):
         return Request(
             intent=intent, mode=mode,
             liked_items=list(found.liked), disliked_items=list(found.disliked), items_drop=list(found.dropped),
-            unknown_titles=found.unknown, ambiguous_titles=found.ambiguous,
+            unknown_titles=found.unknown, unknown_liked=found.unknown_liked, ambiguous_titles=found.ambiguous,
             genres_in=list(genres_in), genres_out=list(genres_out), genres_drop=list(genres_drop),
             year_min=year_min, year_max=year_max, relative_year=relative, popularity=popularity,
             clear=self.clear, unfilterable=self.unfilterable,
@@ -555,6 +555,8 @@ class _MessageParse(TitleFinding):
                 found.ambiguous[target.label] = [i for i in target.candidates if i in catalog]
             elif target.unknown and target.label not in found.unknown:
                 found.unknown.append(target.label)
+                if mention.polarity != -1 and not mention.ask:
+                    found.unknown_liked.append(target.label)
             elif target.positions is not None and not mention.ask and not self._before(V.ITEM_DROP, head.start):
                 for p in target.positions:
                     _side(found.shown_liked, found.shown_disliked, p, mention.polarity)
@@ -613,6 +615,7 @@ class _Found:
     shown_liked: dict[int, None] = field(default_factory=dict)
     shown_disliked: dict[int, None] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
+    unknown_liked: list[str] = field(default_factory=list)
     ambiguous: dict[str, list[int]] = field(default_factory=dict)
     ask_about: int | None = None
     opinions: int = 0

@@ -16,13 +16,64 @@ from pydantic import BaseModel, Field
 
 from tools.catalog import Catalog, Item, ItemFilter
 from tools.retrievers import Candidate, CFRetriever, ItemIndex, SemanticRetriever, fuse
+from tools.vectors import zscore
 
 POPULAR_PERCENTILE = 90  # "popular": at least as many viewers as 90% of the catalog's items
 OBSCURE_PERCENTILE = 50  # "lesser-known": at most the median
 TEXT_WEIGHT_VIBE = 1.0  # CF carries taste, text carries what was said...
 TEXT_WEIGHT_TITLES = 0.5  # ...and without words said, text only adds "like X" content
 TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what you said" is true
+RECENT_LAST = 10  # recent popularity: how often an item is among its viewers' last this-many items
+CROWD_SIZE = 30  # the crowd of a request: its allowed set's this-many most popular items
 Popularity = Literal["popular", "obscure"]
+Regime = Literal["known", "named", "words", "constraints"]
+
+
+class Weights(BaseModel):
+    """How one regime of evidence fuses the signals (see ``WEIGHTS``)."""
+
+    cf: float = Field(description="CF of the history and the films named this session")
+    text: float = Field(description="text similarity to the words said (halved when only titles were named)")
+    pop: float = Field(description="popularity in the training data (log viewers)")
+    recent: float = Field(description="recent popularity: among viewers' last RECENT_LAST items")
+    crowd: float = Field(description="CF vector of the allowed set's most popular items: what such a request's crowd watches")
+    rerank: float = Field(description="share of the generative reranker's order in the final order (1 = its own)")
+
+
+# The weights by the evidence a turn holds, first match wins: a known history (ml-100k user, or
+# likes remembered), films named this session, words beyond the constraints, or constraints alone.
+# "known" is the ranking known users had before issue 16, kept as it was; the stranger rows are
+# tuned on validation targets only (docs/notes/issue16.md has the grid and the commands).
+WEIGHTS: dict[Regime, Weights] = {
+    "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
+    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
+    "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
+    "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, crowd=0.0, rerank=1.0),
+}
+
+
+class Evidence(BaseModel):
+    """What one turn holds to rank by; its ``regime`` picks the row of ``WEIGHTS``."""
+
+    history: int = Field(0, description="long-term items: an ml-100k history, likes remembered")
+    liked: int = Field(0, description="catalog films named or liked this session")
+    words: bool = Field(False, description="words beyond the constraints (a vibe, a title not in the catalog)")
+    allowed: int = Field(0, description="items meeting the constraints")
+    turn: int = 0
+
+    @property
+    def regime(self) -> Regime:
+        if self.history:
+            return "known"
+        if self.liked:
+            return "named"
+        return "words" if self.words else "constraints"
+
+
+def apply_overrides(table: dict[str, dict[str, float]]) -> None:
+    """Change rows of ``WEIGHTS`` in place (validation grids; never used by the agent itself)."""
+    for regime, values in table.items():
+        WEIGHTS[regime] = WEIGHTS[regime].model_copy(update=values)  # type: ignore[index]
 
 
 class Reranker(Protocol):
@@ -37,6 +88,8 @@ class Retrieval(BaseModel):
     blend: list[str] = Field(default_factory=list, description="genres asked together (preferred all at once)")
     blend_available: int = Field(0, description="of `available`, items that have every genre in `blend`")
     preferred: list[int] = Field(default_factory=list, description="candidates with every blend genre")
+    evidence: Evidence = Field(default_factory=Evidence)
+    rerank_weight: float = Field(1.0, description="the regime's share of the reranker's order (Weights.rerank)")
 
 
 class Loosening(BaseModel):
@@ -51,9 +104,12 @@ class Recommender:
 
     def __init__(self, catalog: Catalog, index: ItemIndex, cf: CFRetriever | None,
                  semantic: SemanticRetriever | None, popularity: np.ndarray,
-                 reranker: Reranker | None = None, n_candidates: int = 100):
+                 reranker: Reranker | None = None, n_candidates: int = 100,
+                 recent: np.ndarray | None = None):
         self.catalog, self.index, self.cf, self.semantic = catalog, index, cf, semantic
         self.popularity = np.asarray(popularity)
+        # recent popularity (Split.recent_popularity), log-scaled like popularity; None: not known
+        self.recent = None if recent is None else np.log1p(np.asarray(recent, dtype=np.float64))
         self.reranker = reranker
         self.n_candidates = n_candidates
         pop = self.popularity if len(self.popularity) else np.zeros(1)
@@ -94,8 +150,9 @@ class Recommender:
 
     # ---- candidates -----------------------------------------------------------------------------
     def candidates(self, flt: ItemFilter, *, liked: Sequence[int] = (), history: Sequence[int] = (),
-                   vibe: str = "", use_cf: bool = True, use_text: bool = True) -> Retrieval:
-        """Top candidates meeting ``flt``, by fused CF, text and popularity scores.
+                   vibe: str = "", use_cf: bool = True, use_text: bool = True, turn: int = 0) -> Retrieval:
+        """Top candidates meeting ``flt``, by CF, text, popularity and priors fused with the
+        weights of the turn's evidence (``WEIGHTS``).
 
         ``liked`` weighs most (said in this conversation), ``history`` is the long-term record.
         With several genres asked, items having all of them come first ("a funny horror film").
@@ -103,34 +160,54 @@ class Recommender:
         allowed = self.index.to_iidx(self.catalog.filter(flt))
         if len(allowed) == 0:
             return Retrieval(candidates=[], available=0)
-        cf_scores = text_scores = None
+        evidence = Evidence(history=len(history), liked=len(liked), words=bool(vibe.strip()),
+                            allowed=len(allowed), turn=turn)
+        w = WEIGHTS[evidence.regime]
+        cf_scores = text_scores = crowd = None
         if use_cf and self.cf is not None:
-            user_vec = self.cf.user_vector(list(liked), list(history))
-            if user_vec is not None:
-                # in the factors' own dtype: a float64 vector would upcast the whole item matrix
-                # on every call (12 ms instead of 1 ms for EASE's 1682 x 1682 on ml-100k)
-                cf_scores = self.cf.scores(np.asarray(user_vec, dtype=self.cf.model.item_factors_.dtype))
+            cf_scores = self._cf_scores(liked, history)
+            if w.crowd:
+                # what people whose tastes start at this request's best-known films go on to watch
+                top = allowed[np.argsort(-self.popularity[allowed], kind="stable")[:CROWD_SIZE]]
+                crowd = self._cf_scores(self.index.to_ids(top), ())
         if use_text and self.semantic is not None:
             query = self.semantic.query_vector(vibe, list(liked))
             text_scores = self.semantic.scores(query) if query is not None else None
-        weight = TEXT_WEIGHT_VIBE if vibe.strip() else TEXT_WEIGHT_TITLES
+        text_weight = w.text * (1.0 if vibe.strip() else TEXT_WEIGHT_TITLES / TEXT_WEIGHT_VIBE)
+        # the priors are the agent's: a baseline without CF keeps the plain popularity floor
+        priors = {"recent": (self.recent, w.recent), "crowd": (crowd, w.crowd)} if use_cf else {}
 
         def top(iidx: np.ndarray, n: int) -> list[Candidate]:
-            return fuse(iidx, self.index, n, cf_scores, text_scores, self.popularity, text_weight=weight)
+            return fuse(iidx, self.index, n, cf_scores, text_scores, self.popularity, cf_weight=w.cf,
+                        text_weight=text_weight, pop_weight=w.pop, priors=priors)
 
+        meta = {"evidence": evidence, "rerank_weight": w.rerank}
         if len(flt.genres_any) < 2:
-            return Retrieval(candidates=top(allowed, self.n_candidates), available=len(allowed))
+            return Retrieval(candidates=top(allowed, self.n_candidates), available=len(allowed), **meta)
         every = self.index.to_iidx(self.catalog.filter(flt.model_copy(update={"genres_all": flt.genres_any})))
         first = top(every, self.n_candidates)
         rest = top(np.setdiff1d(allowed, every), self.n_candidates - len(first))
         return Retrieval(candidates=first + rest, available=len(allowed), blend=list(flt.genres_any),
-                         blend_available=len(every), preferred=[c.item_id for c in first])
+                         blend_available=len(every), preferred=[c.item_id for c in first], **meta)
+
+    def _cf_scores(self, liked: Sequence[int], history: Sequence[int]) -> np.ndarray | None:
+        assert self.cf is not None
+        user_vec = self.cf.user_vector(list(liked), list(history))
+        if user_vec is None:
+            return None
+        # in the factors' own dtype: a float64 vector would upcast the whole item matrix
+        # on every call (12 ms instead of 1 ms for EASE's 1682 x 1682 on ml-100k)
+        return self.cf.scores(np.asarray(user_vec, dtype=self.cf.model.item_factors_.dtype))
 
     def rerank(self, candidates: Sequence[Candidate], history: Sequence[int] = (),
-               preferred: Sequence[int] = ()) -> list[Candidate]:
-        """The candidates reordered by the reranker (when there is one); ``preferred`` stay first."""
+               preferred: Sequence[int] = (), weight: float = 1.0) -> list[Candidate]:
+        """The candidates reordered by the reranker (when there is one); ``preferred`` stay first.
+
+        ``weight`` < 1 blends the reranker's standardised scores with the retrieval scores (the
+        regime's ``Weights.rerank``); 0 keeps the retrieval order.
+        """
         candidates = list(candidates)
-        if self.reranker is not None and len(candidates) > 1:
+        if self.reranker is not None and len(candidates) > 1 and weight > 0:
             cand = self.index.to_iidx([c.item_id for c in candidates])
             ranked = self.reranker.rerank(self.index.to_iidx(history), cand, [c.score for c in candidates],
                                           k=len(candidates))
@@ -140,6 +217,10 @@ class Recommender:
                 if iidx in by_iidx and iidx not in seen:
                     seen.add(iidx)
                     out.append(by_iidx[iidx].model_copy(update={"score": float(score)}))
+            if weight < 1.0 and out:
+                retrieval = zscore(np.array([by_iidx[i].score for i in self.index.to_iidx([c.item_id for c in out])]))
+                mixed = weight * zscore(np.array([c.score for c in out])) + (1 - weight) * retrieval
+                out = [out[i].model_copy(update={"score": float(mixed[i])}) for i in np.argsort(-mixed, kind="stable")]
             candidates = out
         if preferred:
             keep = set(preferred)

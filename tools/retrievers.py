@@ -112,11 +112,14 @@ def fuse(
     cf_weight: float = 1.0,
     text_weight: float = 1.0,
     pop_weight: float = 0.2,
+    priors: dict[str, tuple[np.ndarray, float]] | None = None,
 ) -> list[Candidate]:
     """Top-n of the allowed items by a weighted sum of standardised scores.
 
-    Scores are standardised over the allowed set so the two signals speak the same units; a
-    missing signal simply drops out. Popularity is a weak prior that breaks ties for new users.
+    Scores are standardised over the allowed set so the signals speak the same units; a
+    missing signal simply drops out. Popularity is a weak prior that breaks ties for known users;
+    ``priors`` adds named item-level signals ``name -> (score per item index, weight)`` (recent
+    popularity, a crowd's CF vector), which a stranger's ranking leans on (tools.recommend).
     """
     allowed_iidx = np.asarray(allowed_iidx, dtype=np.int64)
     if len(allowed_iidx) == 0:
@@ -130,13 +133,17 @@ def fuse(
         total += text_weight * tx
     if popularity is not None:
         total += pop_weight * zscore(np.log1p(popularity[allowed_iidx].astype(np.float64)))
+    used = [name for name, (scores, weight) in (priors or {}).items() if scores is not None and weight]
+    for name in used:
+        scores, weight = priors[name]  # type: ignore[index]
+        total += weight * zscore(np.asarray(scores, dtype=np.float64)[allowed_iidx])
     top, _ = top_k(total, n)
     ids = index.to_ids(allowed_iidx[top])
     return [
         Candidate(
             item_id=i, score=float(total[t]),
             cf=None if cf is None else float(cf[t]), text=None if tx is None else float(tx[t]),
-            sources=[s for s, v in (("cf", cf), ("text", tx)) if v is not None] or ["popularity"],
+            sources=[s for s, v in (("cf", cf), ("text", tx)) if v is not None] + used or ["popularity"],
         )
         for i, t in zip(ids, top, strict=True)
     ]  # fmt: skip

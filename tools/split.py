@@ -53,6 +53,14 @@ class Split:
     def item_popularity(self) -> np.ndarray:
         return np.bincount(self.train.iidx.to_numpy(), minlength=self.n_items)
 
+    def recent_popularity(self, last: int) -> np.ndarray:
+        """Per item, how many users have it among their ``last`` train items: what people watch
+        lately, a better prior than all-time popularity for someone arriving now."""
+        if last < 1:
+            raise ValueError("last must be >= 1")
+        tail = self.train.sort_values(["uidx", "order"], kind="stable").groupby("uidx", sort=False).tail(last)
+        return np.bincount(tail.iidx.to_numpy(), minlength=self.n_items)
+
 
 def leave_last_out(dataset: Dataset, cold_items: int = 0, seed: int = 0) -> Split:
     """Sort each user's interactions by time (ties keep file order); last -> test, the one before -> valid.

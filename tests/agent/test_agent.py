@@ -244,3 +244,24 @@ def test_an_explicit_bound_with_a_relative_word_holds(rec):
 def test_a_list_of_years_finds_films(rec):
     r = rec.chat(new_user(), "comedies from 1995 or 1996")
     assert r.items and all(1995 <= i.year <= 1996 and "Comedy" in i.genres for i in r.items)
+
+
+@pytest.mark.parametrize("message,title", [
+    ("I loved The Matrix", "The Matrix"),
+    ("Something like Inception, please.", "Inception"),
+    ('Any films in the vein of "Spirited Away"?', "Spirited Away"),
+    ("movies like Gladiator but from the 90s", "Gladiator"),
+])
+def test_a_film_outside_the_catalog_is_said_and_the_words_still_answer(rec, message, title):
+    user = new_user()
+    r = rec.chat(user, message)
+    assert f"find \u201c{title}" in r.text and "in the catalog" in r.text
+    assert len(r.items) == 10 and r.question is None  # an answer, not only "I couldn't find it"
+    assert title.lower() in rec.session(user).vibe.lower()
+    retrieve = next(s for s in r.trace if s.node == "retrieve")
+    assert "evidence=words" in retrieve.detail  # ranked by the title's words (text), not popularity alone
+
+
+def test_a_disliked_film_outside_the_catalog_steers_nothing(rec):
+    r = rec.chat(new_user(), "I hated The Matrix")
+    assert "The Matrix" in r.text and not r.items  # nothing to go on but a dislike: ask

@@ -12,8 +12,8 @@ import scipy.sparse as sp
 
 from tools.catalog import Catalog, ItemFilter
 from tools.cf.ease import EASE
-from tools.recommend import Recommender, describe
-from tools.retrievers import CFRetriever, ItemIndex, SemanticRetriever
+from tools.recommend import WEIGHTS, Evidence, Recommender, describe
+from tools.retrievers import CFRetriever, ItemIndex, SemanticRetriever, fuse
 
 # id: (title, year, genres). 30 and 60 are both Comedy and Horror.
 FILMS = {
@@ -128,3 +128,97 @@ def test_describe_says_the_constraints_in_words():
     assert describe(ItemFilter(genres_any=["Comedy", "Horror"], year_min=1995, year_max=1995)) == "Comedy or Horror, from 1995"
     assert describe(ItemFilter(genres_all=["Comedy", "Horror"], year_max=1979)) == "Comedy and Horror, up to 1979"
     assert describe(ItemFilter()) == ""
+
+
+# ---- the evidence a turn holds decides the weights (issue 16) ------------------------------------
+
+def test_the_evidence_picks_the_regime():
+    assert Evidence(history=5, liked=2, words=True).regime == "known"  # a history always counts
+    assert Evidence(liked=1, words=True).regime == "named"
+    assert Evidence(words=True).regime == "words"
+    assert Evidence(allowed=300, turn=1).regime == "constraints"
+    assert set(WEIGHTS) == {"known", "named", "words", "constraints"}
+
+
+def test_a_strangers_vague_genre_request_ranks_that_genres_well_known_films_first(world):
+    rec, _, _ = world
+    found = rec.candidates(rec.constraints(genres=["Comedy"]))
+    assert found.evidence.regime == "constraints" and found.available == 5
+    pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
+    comedies = sorted((i for i in FILMS if "Comedy" in FILMS[i][2]), key=lambda i: -pops[i])
+    assert [c.item_id for c in found.candidates[:2]] == comedies[:2]
+    assert all("Comedy" in FILMS[c.item_id][2] for c in found.candidates)
+
+
+def test_recent_popularity_lifts_what_people_watch_lately_for_a_stranger_only(world, monkeypatch):
+    rec, model, index = world
+    pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
+    horror = sorted((i for i in FILMS if FILMS[i][2] == ("Horror",)), key=lambda i: -pops[i])
+    recent = np.zeros(len(FILMS))
+    recent[index.to_iidx([horror[-1]])] = 50  # the least-viewed horror film is what everyone watches now
+    lately = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, n_candidates=20, recent=recent)
+    monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"pop": 1.0, "recent": 2.0}))
+    flt = lately.constraints(genres=["Horror"])
+    top = lately.candidates(flt).candidates
+    assert top[0].item_id == horror[-1] and "recent" in top[0].sources
+    # a known user's ranking has no recent prior: what they watched decides
+    known = lately.candidates(flt, history=COMEDY_FANS)
+    assert known.evidence.regime == "known" and "recent" not in known.candidates[0].sources
+    # a baseline without CF keeps the plain popularity floor
+    assert lately.candidates(flt, use_cf=False, use_text=False).candidates[0].sources == ["popularity"]
+
+
+def test_a_stranger_who_names_a_film_gets_its_cf_neighbours(world):
+    rec, _, _ = world
+    for named, group in ((50, HORROR_FANS), (20, COMEDY_FANS)):
+        found = rec.candidates(rec.constraints(exclude=[named]), liked=[named], use_text=False)
+        assert found.evidence.regime == "named"
+        top3 = [c.item_id for c in found.candidates[:3]]
+        assert top3[0] in group and len(set(top3) & set(group)) >= 2, top3  # one random film per user is noise
+
+
+def test_a_known_users_history_still_dominates_a_vague_request(world):
+    rec, _, _ = world
+    for history, group in ((HORROR_FANS[:3], HORROR_FANS), (COMEDY_FANS[1:], COMEDY_FANS)):
+        found = rec.candidates(rec.constraints(exclude=history), history=history, use_text=False)
+        assert found.evidence.regime == "known"
+        assert found.candidates[0].item_id in set(group) - set(history)
+
+
+def test_the_crowd_of_a_request_is_the_cf_vector_of_its_best_known_films(world, monkeypatch):
+    rec, _, index = world
+    monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"pop": 0.0, "crowd": 1.0}))
+    found = rec.candidates(rec.constraints(genres=["Horror", "Western"]))
+    assert all("crowd" in c.sources and c.cf is None for c in found.candidates)
+    monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"crowd": 0.0}))
+    assert "crowd" not in rec.candidates(rec.constraints(genres=["Horror"])).candidates[0].sources
+
+
+class _Reversing:
+    """A reranker that puts the retrieval order upside down (to see how much of it is kept)."""
+
+    def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k):
+        n = len(candidates_iidx)
+        return [(int(c), float(n - i)) for i, c in enumerate(reversed(list(candidates_iidx)))][:k]
+
+
+def test_the_rerank_weight_blends_the_rerankers_order_with_retrieval(world):
+    rec, _, index = world
+    with_reranker = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, reranker=_Reversing())
+    found = with_reranker.candidates(rec.constraints(), liked=[10], use_text=False).candidates
+    ids = [c.item_id for c in found]
+    assert [c.item_id for c in with_reranker.rerank(found, [10], weight=1.0)] == ids[::-1]
+    assert [c.item_id for c in with_reranker.rerank(found, [10], weight=0.0)] == ids
+    half = [c.item_id for c in with_reranker.rerank(found, [10], weight=0.3)]
+    assert sorted(half) == sorted(ids) and half[0] == ids[0]  # mostly retrieval, all still there
+
+
+def test_fuse_priors_add_named_signals_and_zero_weights_drop_out(world):
+    _, _, index = world
+    allowed = np.arange(len(FILMS))
+    prior = np.arange(len(FILMS), dtype=float)  # the last item is the prior's favourite
+    pop = np.ones(len(FILMS))
+    top = fuse(allowed, index, 3, popularity=pop, priors={"lately": (prior, 1.0)})
+    assert top[0].item_id == max(FILMS) and top[0].sources == ["lately"]
+    plain = fuse(allowed, index, 3, popularity=pop, priors={"lately": (prior, 0.0), "none": (None, 1.0)})
+    assert plain[0].sources == ["popularity"] and plain[0].item_id == min(FILMS)

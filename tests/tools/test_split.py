@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 
 def test_every_user_has_one_valid_and_one_test(small_split):
@@ -37,3 +38,15 @@ def test_train_matrix_matches_frames(small_split):
     assert X.nnz == len(small_split.train.drop_duplicates(["uidx", "iidx"]))
     Xv = small_split.train_matrix("valid")
     assert Xv.nnz == X.nnz + len(small_split.valid)
+
+
+def test_recent_popularity_counts_each_users_last_train_items(small_split):
+    seqs = small_split.sequences("train")
+    for last in (1, 5):
+        recent = small_split.recent_popularity(last)
+        expected = np.bincount(np.concatenate([s[-last:] for s in seqs]), minlength=small_split.n_items)
+        assert np.array_equal(recent, expected)
+        assert recent.sum() == sum(min(len(s), last) for s in seqs)
+    assert (small_split.recent_popularity(10**6) == small_split.item_popularity()).all()  # everything is recent
+    with pytest.raises(ValueError):
+        small_split.recent_popularity(0)
