@@ -21,11 +21,12 @@ LOOSEN_NAME = {"genres": "genre", "years": "year", "popularity": "popularity"}
 LOOSEN_PHRASE = {"genres": "any genre", "years": "any year", "popularity": "popular or not"}
 # Memory as soft signals. A remembered like at least this close to the message counts as if said
 # now (weight of a session like); the others join the long-term history. A remembered genre or era
-# moves a matching film up by AFFINITY_SHIFT positions times its relevance (at least AFFINITY_FLOOR:
-# a taste stated as durable always counts a little). A note this close adds its words to the query.
+# earns matching films a share of the list: AFFINITY_SHARE x its relevance (at least AFFINITY_FLOOR:
+# a taste stated as durable always counts a little), at most half. A note this close adds its words to the query.
 LIKE_RELEVANT = 0.5
-AFFINITY_SHIFT = 10.0
+AFFINITY_SHARE = 1.0
 AFFINITY_FLOOR = 0.3
+TASTE_CANDIDATES = 20  # per remembered genre or era, added to the pool
 NOTE_RELEVANT = 0.45
 CAN_FILTER_BY = ("genre, years and popularity, or find films like a title you name "
                  "(\u201csomething like Fargo\u201d)")
@@ -191,6 +192,10 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     vibe = " ".join([session.vibe, *_relevant_notes(profile)]).strip()
     found = rec.candidates(flt, liked=session.liked_items + strong, history=history + weak, vibe=vibe,
                            use_cf=tools.use_cf, use_text=tools.use_text)
+    extra = _taste_candidates(flt, session, profile, rec, dict(liked=session.liked_items + strong, history=history + weak,
+                              vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text))
+    have = {c.item_id for c in found.candidates}
+    found.candidates += [c for c in extra if c.item_id not in have]
     if not found.candidates:
         notes.append(_nothing_left(flt, session, rec))
     elif found.blend and found.blend_available < tools.k:
@@ -225,6 +230,19 @@ def _remembered_likes(session: SessionPrefs, profile: dict) -> tuple[list[int], 
     return strong, [i for i in likes if i not in strong]
 
 
+def _taste_candidates(flt: ItemFilter, session: SessionPrefs, profile: dict, rec: Recommender,
+                      signals: dict) -> list[Candidate]:
+    """The best films of each remembered genre or era the session did not narrow itself, so the
+    affinity boost in ``rerank`` has them to move up (the main pool may hold few of them)."""
+    narrowed = []
+    if profile.get("genres_liked") and not session.genres_in:
+        narrowed.append(flt.model_copy(update={"genres_any": profile["genres_liked"]}))
+    if session.year_min is None and session.year_max is None:
+        narrowed += [flt.model_copy(update={"year_min": max(flt.year_min or 0, e), "year_max": e + 9})
+                     for e in profile.get("eras_liked", [])]
+    return [c for f in narrowed for c in rec.candidates(f, **signals).candidates[:TASTE_CANDIDATES]]
+
+
 def _relevant_notes(profile: dict) -> list[str]:
     rel = profile.get("relevance", {})
     return [n.split(" ", 1)[1] for n in profile.get("notes", [])
@@ -245,6 +263,23 @@ def _affinity(items: list, profile: dict) -> list[float]:
             matched.append(eras[it.year // 10 * 10])
         out.append(max(matched, default=0.0))
     return out
+
+
+def _make_room(ranked: list[Candidate], boost: list[float], k: int, keep: set[int]) -> list[Candidate]:
+    """Up to ``k x AFFINITY_SHARE x relevance`` (at most half) of the first ``k`` go to the best films
+    matching a remembered taste; the rest keep their order. Blend-preferred films are not displaced."""
+    matched = [c.item_id for c, b in zip(ranked, boost, strict=True) if b > 0 and c.item_id not in keep]
+    need = min(len(matched), round(k * min(0.5, AFFINITY_SHARE * max(boost))))
+    chosen, top, rest, others = set(matched[:need]), [], [], 0
+    for c in ranked:
+        if c.item_id in chosen:
+            top.append(c)
+        elif others < k - need:
+            top.append(c)
+            others += 1
+        else:
+            rest.append(c)
+    return top + rest
 
 
 def _nothing_left(flt: ItemFilter, session: SessionPrefs, rec: Recommender) -> str:
@@ -284,11 +319,9 @@ def rerank(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     ranked = tools.recommender.rerank(candidates, history, preferred=state.get("preferred", []))
     detail = "retrieval order" if tools.recommender.reranker is None else f"generative rerank of {len(ranked)}"
     boost = _affinity(tools.catalog.get([c.item_id for c in ranked]), profile)
-    if any(boost):  # remembered genre and era tastes: soft, a few places up, never a filter
-        keep = set(state.get("preferred", []))
-        order = sorted(range(len(ranked)), key=lambda n: (ranked[n].item_id not in keep, n - AFFINITY_SHIFT * boost[n]))
-        ranked = [ranked[n] for n in order]
-        detail += f"; remembered tastes moved {sum(b > 0 for b in boost)} up"
+    if any(boost):  # remembered genre and era tastes: a share of the list, never a filter
+        ranked = _make_room(ranked, boost, tools.k, keep=set(state.get("preferred", [])))
+        detail += f"; remembered tastes: {sum(b > 0 for b in boost)} candidates"
     top = tools.k * 2
     if tools.llm is not None and len(ranked) > 1:  # a listwise rerank of the top, constrained to it
         order = tools.llm.rerank(state["message"], tools.catalog.get([c.item_id for c in ranked[:top]]))

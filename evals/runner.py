@@ -6,6 +6,9 @@ Protocols (one per run):
 - ``standard``: each ml-100k user (its id brings its train+valid history) wants its test target.
 - ``memory``: two sessions under a fresh user id, so the agent knows only what it remembers: in
   session 1 the user states tastes from its history, session 2 is a standard conversation.
+- ``drift``: two sessions under a fresh user id; in session 1 the user asks for another genre and
+  makes a mood-of-the-day critique against one of its target's genres ("less comedy this time"),
+  session 2 is a standard conversation: a memory that keeps the critique loses the target.
 - ``cold``: artifacts built with ``cold_items > 0``; only users whose target is a cold item.
 
 Every system gets a fresh temporary ``memory_dir`` per run and per worker, and every
@@ -37,12 +40,14 @@ from pydantic import BaseModel, Field, field_validator
 from agent import ConvRec
 from agent.api import SYSTEMS
 from evals.simulator import (
+    GENRE_WORDS,
     LLMSimulatedUser,
     Persona,
     Shown,
     SimulatedUser,
     anchor_model_name,
     build_personas,
+    leaks,
     tastes_statement,
 )
 from tools.artifacts import Artifacts, library_versions
@@ -52,7 +57,7 @@ from tools.metrics import ndcg_at_k, recall_at_k
 
 log = logging.getLogger(__name__)
 
-PROTOCOLS = ("standard", "memory", "cold")
+PROTOCOLS = ("standard", "memory", "drift", "cold")
 # (name, lowest, highest) inclusive; target popularity = train interactions of the target item,
 # user activity = length of the user's train history.
 POPULARITY_BUCKETS = (("cold", 0, 10), ("mid", 11, 100), ("warm", 101, None))
@@ -68,7 +73,7 @@ class SimSettings(BaseModel):
     seed: int = 0
     systems: list[str] = Field(default_factory=lambda: list(SYSTEMS))
     workers: int = Field(1, ge=1, le=64)
-    protocol: Literal["standard", "memory", "cold"] = "standard"
+    protocol: Literal["standard", "memory", "drift", "cold"] = "standard"
     target: Literal["test", "valid"] = Field("test", description="valid: tune on validation targets (history = train)")
     simulator: Literal["template", "llm"] = "template"
     chunk: int = Field(16, ge=1, description="users per task sent to a worker")
@@ -118,9 +123,10 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
     target, k = persona.target.item_id, settings.k
     base = f"sim{settings.seed}-u{persona.user_id}"
     setup = []
-    if settings.protocol == "memory":
+    if settings.protocol in ("memory", "drift"):
         user = f"sim-u{persona.user_id}"  # not an ml-100k id: session 2 knows only what memory kept
-        for message in tastes_statement(persona):
+        said = tastes_statement(persona) if settings.protocol == "memory" else mood_of_the_day(persona)
+        for message in said:
             rec.chat(user, message, session_id=f"{base}-s1")
             setup.append(message)
         session = f"{base}-s2"
@@ -144,6 +150,18 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
         seen = [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
         message = sim.respond(Shown(items=seen, question=reply.question, text=reply.text))
     return Conversation(rec.system, persona.user_id, target, persona.target_popularity, persona.activity, turns, setup)
+
+
+def mood_of_the_day(persona: Persona) -> list[str]:
+    """Session 1 of the drift protocol: another genre, then a critique of one of the target's genres."""
+    wanted = [g for g in persona.target.genres if g in GENRE_WORDS]
+    others = sorted(g for g in GENRE_WORDS if g not in persona.target.genres)
+    if not wanted or not others:
+        return ["Hello!"]
+    critiqued = wanted[1] if len(wanted) > 1 else wanted[0]  # the opening usually names wanted[0]
+    other = others[persona.user_id % len(others)]
+    said = [f"I'm in the mood for {GENRE_WORDS[other][0]} tonight.", f"Less {GENRE_WORDS[critiqued][0]} this time."]
+    return [m for m in said if not leaks(m, persona.target)] or ["Hello!"]
 
 
 def _simulator(persona: Persona, settings: SimSettings, config: Config | None) -> SimulatedUser:
