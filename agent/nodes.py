@@ -114,7 +114,8 @@ def plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     if req.unfilterable:
         notes.append(_unfilterable_note(req, session, tools.recommender))
     profile = state.get("profile") or {}
-    has_long_term = bool(state.get("history") or profile.get("liked_items"))
+    has_long_term = bool(state.get("history") or profile.get("liked_items") or profile.get("genres_liked")
+                         or profile.get("eras_liked"))
     if req.intent in ("smalltalk", "ask_item") or (req.intent == "reset" and not req.has_signal):
         action = "answer"
     elif req.unfilterable and not req.has_signal:
