@@ -151,3 +151,12 @@ def test_one_memory_read_per_turn_and_its_time_in_the_trace(rec):
     recall = [s for s in r.trace if s.node == "recall"]
     assert len(recall) == 1 and recall[0].detail.startswith("read 1 in")
     assert r.items
+
+
+def test_a_vague_opener_uses_a_remembered_taste(rec):
+    user = new_user()
+    rec.chat(user, "I really love westerns", session_id="s1")
+    r = rec.chat(user, "what should I watch tonight?", session_id="s2")
+    assert r.items and not r.question
+    assert sum("Western" in i.genres for i in r.items) >= 3
+    assert rec.chat(new_user(), "what should I watch tonight?", session_id="s2").question  # no memory: asks
