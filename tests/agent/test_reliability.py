@@ -152,7 +152,7 @@ def test_conversation_against_a_chroma_server(small_artifacts, small_config, chr
     config = small_config.model_copy(update={"chroma_url": chroma_server, "memory_dir": tmp_path / "state"})
     rec = ConvRec.load(small_artifacts.path, config=config)
     try:
-        rec.chat("srv", "I loved Fargo, no horror please", session_id="a")
+        rec.chat("srv", "I loved Fargo, I never want horror", session_id="a")
         r = rec.chat("srv", "what should I watch?", session_id="b")
         assert r.items and all("Horror" not in i.genres for i in r.items)
         assert {m.kind for m in rec.memories("srv")} >= {"like", "genre_dislike"}
