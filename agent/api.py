@@ -178,15 +178,16 @@ class ConvRec:
         ))  # fmt: skip
 
     def memories(self, user_id: str) -> list:
+        """Every record remembered about a user (``memory.MemoryRecord``: id, kind, text, time), oldest first."""
         return [] if self.memory is None else self.memory.all(_check_user(user_id))
+
+    def forget_memory(self, user_id: str, memory_id: str) -> bool:
+        """Delete one remembered record of a user; False when the user has no record with that id."""
+        return False if self.memory is None else self.memory.delete(_check_user(user_id), memory_id)
 
     def forget(self, user_id: str) -> int:
         """Delete everything remembered about a user (long-term memory)."""
         return 0 if self.memory is None else self.memory.forget(_check_user(user_id))
-
-    def forget_memory(self, user_id: str, memory_id: str) -> bool:
-        """Delete one memory of a user; False when the user has no memory with that id."""
-        return False if self.memory is None else self.memory.delete(_check_user(user_id), memory_id)
 
     def health(self) -> dict[str, str]:
         """One cheap read of dialogue state and of memory: ``"ok"`` or the error, per part."""

@@ -365,3 +365,20 @@ UNFILTERABLE: list[tuple[str, re.Pattern, bool]] = [  # (kind, pattern over the 
     ("director", re.compile(r"(?P<name>[A-Z][\w'.-]+)'s?\s+(?i:(?:new|latest|last|first|best|early|other)\s+)?(?i:films?|movies?)"), True),
 ]
 NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|films?|about|that|who|which|for|before|after|since)(?:\s|$).*$")
+
+# ---------------------------------------------------------------------------------------------
+# Long-term memory: what makes a taste durable (agent.nodes.remember)
+# ---------------------------------------------------------------------------------------------
+
+# A critique ("less romance", "not that one") is the mood of one session; said with one of these
+# markers it is a standing taste, remembered across sessions.
+DURABLE_AGAINST = re.compile(
+    r"\b(?:never(?!\s+mind)|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
+    r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|allergic\s+to|not\s+a\s+fan\s+of)\b"
+)
+DURABLE_FOR = re.compile(
+    r"\b(?:i\s+(?:really\s+|just\s+|absolutely\s+)?(?:love|adore)|always|my\s+favou?rites?"
+    r"|(?:a\s+)?big\s+fan\s+of|can'?t\s+get\s+enough)\b"
+)
+MARKER_WORDS = re.compile(r"\b(?:always|never|love|adore|hate|favou?rites?|fan|really|just|absolutely)\b")
+MIN_NOTE_WORDS = 2  # a note needs words of its own beyond the markers

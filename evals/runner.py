@@ -9,6 +9,9 @@ Protocols (one per run):
   session 1 the user states tastes from its history, session 2 is a standard conversation.
 - ``cold-user``: the same users, targets and simulated user as ``standard``, under a user id the
   agent has never seen: no history, no memory. A newcomer with the same wants and words.
+- ``drift``: two sessions under a fresh user id; in session 1 the user asks for another genre and
+  makes a mood-of-the-day critique against one of its target's genres ("less comedy this time"),
+  session 2 is a standard conversation: a memory that keeps the critique loses the target.
 - ``cold``: artifacts built with ``cold_items > 0``; only users whose target is a cold item.
 
 Every system gets a fresh temporary ``memory_dir`` per run and per worker, and every
@@ -20,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import platform
+import random
 import shlex
 import shutil
 import subprocess
@@ -39,6 +43,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from agent import ConvRec
 from agent.api import SYSTEMS
+from evals.phrasings import GENRE_MASS, GENRE_NOUNS, PHRASINGS
 from evals.simulator import (
     ANCHOR_RULE,
     LLMSimulatedUser,
@@ -46,6 +51,7 @@ from evals.simulator import (
     Shown,
     SimulatedUser,
     build_personas,
+    leaks,
     tastes_statement,
 )
 from tools.artifacts import Artifacts, library_versions
@@ -55,7 +61,7 @@ from tools.metrics import ndcg_at_k, recall_at_k
 
 log = logging.getLogger(__name__)
 
-PROTOCOLS = ("standard", "memory", "cold-user", "cold")
+PROTOCOLS = ("standard", "memory", "drift", "cold-user", "cold")
 # (name, lowest, highest) inclusive; target popularity = train interactions of the target item,
 # user activity = length of the user's train history.
 POPULARITY_BUCKETS = (("cold", 0, 10), ("mid", 11, 100), ("warm", 101, None))
@@ -71,7 +77,7 @@ class SimSettings(BaseModel):
     seed: int = 0
     systems: list[str] = Field(default_factory=lambda: list(SYSTEMS))
     workers: int = Field(1, ge=1, le=64)
-    protocol: Literal["standard", "memory", "cold-user", "cold"] = "standard"
+    protocol: Literal["standard", "memory", "drift", "cold-user", "cold"] = "standard"
     target: Literal["test", "valid"] = Field("test", description="valid: tune on validation targets (history = train)")
     simulator: Literal["template", "llm"] = "template"
     chunk: int = Field(16, ge=1, description="users per task sent to a worker")
@@ -121,9 +127,11 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
     target, k = persona.target.item_id, settings.k
     base = f"sim{settings.seed}-u{persona.user_id}"
     setup = []
-    if settings.protocol == "memory":
+    if settings.protocol in ("memory", "drift"):
         user = f"sim-u{persona.user_id}"  # not an ml-100k id: session 2 knows only what memory kept
-        for message in tastes_statement(persona, seed=settings.seed):
+        say = tastes_statement if settings.protocol == "memory" else mood_of_the_day
+        said = say(persona, seed=settings.seed)
+        for message in said:
             rec.chat(user, message, session_id=f"{base}-s1")
             setup.append(message)
         session = f"{base}-s2"
@@ -154,6 +162,21 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
 def cold_user_id(persona: Persona) -> str:
     """The id a persona speaks under in the cold-user protocol: not an ml-100k id, nor the memory protocol's."""
     return f"new-u{persona.user_id}"
+
+
+def mood_of_the_day(persona: Persona, seed: int = 0) -> list[str]:
+    """Session 1 of the drift protocol: another genre, then a critique of one of the target's genres,
+    in the simulator's own phrasings."""
+    rng = random.Random(f"drift-{seed}-{persona.user_id}")
+    wanted = [g for g in persona.target.genres if g in GENRE_MASS]
+    others = sorted(g for g in GENRE_NOUNS if g not in persona.target.genres)
+    if not wanted or not others:
+        return ["Hello!"]
+    critiqued = wanted[1] if len(wanted) > 1 else wanted[0]  # the opening usually names wanted[0]
+    other = rng.choice(others)
+    said = [rng.choice(PHRASINGS["open_genre"]).format(genre=rng.choice(GENRE_NOUNS[other])),
+            rng.choice(PHRASINGS["less"]).format(word=rng.choice(GENRE_MASS[critiqued]))]
+    return [m for m in said if not leaks(m, persona.target)] or ["Hello!"]
 
 
 def _simulator(persona: Persona, settings: SimSettings, config: Config | None) -> SimulatedUser:

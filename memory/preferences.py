@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import chromadb
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.config import Settings
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -22,10 +23,19 @@ from tools.text import TextEncoder
 log = logging.getLogger(__name__)
 
 MAX_USER_ID = 128
-Kind = Literal["like", "dislike", "genre_like", "genre_dislike", "statement"]
+# Durable tastes: like/dislike (an item), genre_like/genre_dislike, era_like (a decade);
+# critique: said in one session without a durable marker ("less romance", "not that one"), kept
+# only as evidence, never a filter; note: the person's own words about their taste, used by meaning.
+Kind = Literal["like", "dislike", "genre_like", "genre_dislike", "era_like", "critique", "note"]
+DURABLE_KINDS = ("like", "dislike", "genre_like", "genre_dislike", "era_like")
+KIND_NAMES = {"like": "liked film", "dislike": "disliked film", "genre_like": "loved genre",
+              "genre_dislike": "avoided genre", "era_like": "loved era", "critique": "session critique",
+              "note": "note"}
 # Chroma metadata cannot hold None: these stand for "no item" / "no genre" / "no session".
 _NO_ITEM = -1
 _NONE_STR = ""
+# the most records one turn reads; a user's keyed records are bounded by the catalog anyway
+READ_LIMIT = 1000
 
 
 class MemoryUnavailable(RuntimeError):
@@ -48,15 +58,21 @@ def check_user_id(user_id: Any, name: str = "user_id") -> str:
     return user_id.strip()
 
 
+def keyed_id(user_id: str, key: str) -> str:
+    """The record id for one subject of one user: a hash, so ids of different users never meet."""
+    return hashlib.sha256(f"{user_id}\x1f{key}".encode()).hexdigest()[:32]
+
+
 class MemoryRecord(BaseModel):
     """One remembered fact about a user: an item or genre they like/dislike, or their own words."""
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    id: str = Field("", description="derived from user and subject (see ``key``) unless given")
     user_id: str
     kind: Kind
     text: str = Field(min_length=1, description='a sentence, e.g. "likes Fargo (1996)"')
     item_id: int | None = None
     genre: str | None = None
+    era: int | None = Field(None, description="first year of a decade, e.g. 1970")
     session_id: str | None = None
     created_at: float = Field(default_factory=time.time, validate_default=True)
 
@@ -79,7 +95,34 @@ class MemoryRecord(BaseModel):
             raise ValueError(f"a {self.kind!r} record needs item_id")
         if self.kind in ("genre_like", "genre_dislike") and not self.genre:
             raise ValueError(f"a {self.kind!r} record needs genre")
+        if self.kind == "era_like" and self.era is None:
+            raise ValueError("an 'era_like' record needs era")
+        if self.kind == "critique" and self.item_id is None and not self.genre:
+            raise ValueError("a 'critique' record needs item_id or genre")
+        if not self.id:
+            self.id = keyed_id(self.user_id, self.key)
         return self
+
+    @property
+    def key(self) -> str:
+        """The subject: records with the same key say one thing, so the newest replaces the rest
+        (liked then disliked is disliked; a like by button and by "more like that one" is one)."""
+        if self.item_id is not None and self.kind in ("like", "dislike", "critique"):
+            return f"item:{self.item_id}"
+        if self.genre and self.kind in ("genre_like", "genre_dislike", "critique"):
+            return f"genre:{self.genre.casefold()}"
+        if self.kind == "era_like":
+            return f"era:{self.era}"
+        return f"note:{' '.join(self.text.casefold().split())}"
+
+    @property
+    def keyed(self) -> bool:
+        """Whether the id is the one derived from user and key (then a write replaces, see ``add_many``)."""
+        return self.id == keyed_id(self.user_id, self.key)
+
+    @property
+    def durable(self) -> bool:
+        return self.kind in DURABLE_KINDS
 
     def metadata(self) -> dict[str, str | int | float]:
         return {
@@ -87,39 +130,52 @@ class MemoryRecord(BaseModel):
             "kind": self.kind,
             "item_id": _NO_ITEM if self.item_id is None else self.item_id,
             "genre": self.genre or _NONE_STR,
+            "era": _NO_ITEM if self.era is None else self.era,
             "session_id": self.session_id or _NONE_STR,
             "created_at": self.created_at,
         }
 
     @classmethod
     def from_chroma(cls, id: str, document: str, meta: dict[str, Any]) -> MemoryRecord:
-        item_id = int(meta["item_id"])
+        item_id, era = int(meta["item_id"]), int(meta.get("era", _NO_ITEM))
         return cls(
             id=id,
             user_id=meta["user_id"],
-            kind=meta["kind"],
+            kind="note" if meta["kind"] == "statement" else meta["kind"],  # format 1's raw messages
             text=document,
             item_id=None if item_id == _NO_ITEM else item_id,
             genre=meta.get("genre") or None,
+            era=None if era == _NO_ITEM else era,
             session_id=meta.get("session_id") or None,
             created_at=float(meta["created_at"]),
         )
 
 
 class UserProfile(BaseModel):
-    """What a user's records add up to; a later record about the same item or genre wins."""
+    """What a user's records add up to for one turn; a later record about the same subject wins.
+
+    ``relevance`` is each subject's similarity (cosine, 0..1) to the turn's message, from the same
+    Chroma query that read the records: ranking weighs remembered tastes by it."""
 
     user_id: str
     liked_items: list[int] = []
     disliked_items: list[int] = []
     genres_liked: list[str] = []
     genres_disliked: list[str] = []
+    eras_liked: list[int] = []
+    notes: list[str] = []
+    critiques: dict[str, str] = Field(default_factory=dict, description="key -> session it was said in")
+    relevance: dict[str, float] = Field(default_factory=dict, description="record key -> similarity")
 
     @classmethod
-    def from_records(cls, user_id: str, records: Iterable[MemoryRecord]) -> UserProfile:
+    def from_records(cls, user_id: str, records: Iterable[MemoryRecord],
+                     relevance: dict[str, float] | None = None) -> UserProfile:
         """Fold records (in time order) into a profile; lists keep the order preferences were last set."""
         items: dict[int, bool] = {}
         genres: dict[str, tuple[str, bool]] = {}  # casefolded -> (latest spelling, liked)
+        eras: dict[int, None] = {}
+        notes: dict[str, None] = {}
+        critiques: dict[str, str] = {}
         for r in records:
             if r.kind in ("like", "dislike") and r.item_id is not None:
                 items.pop(r.item_id, None)
@@ -128,13 +184,28 @@ class UserProfile(BaseModel):
                 key = r.genre.casefold()
                 genres.pop(key, None)
                 genres[key] = (r.genre, r.kind == "genre_like")
+            elif r.kind == "era_like" and r.era is not None:
+                eras.pop(r.era, None)
+                eras[r.era] = None
+            elif r.kind == "note":
+                notes[r.text] = None
+            elif r.kind == "critique":
+                critiques[r.key] = r.session_id or ""
         return cls(
             user_id=user_id,
             liked_items=[i for i, liked in items.items() if liked],
             disliked_items=[i for i, liked in items.items() if not liked],
             genres_liked=[g for g, liked in genres.values() if liked],
             genres_disliked=[g for g, liked in genres.values() if not liked],
+            eras_liked=list(eras),
+            notes=list(notes),
+            critiques=critiques,
+            relevance=dict(relevance or {}),
         )
+
+    def weight(self, key: str) -> float:
+        """How relevant the remembered ``key`` ("item:50", "genre:horror", "era:1970") is now."""
+        return self.relevance.get(key, 0.0)
 
 
 def _settings() -> Settings:
@@ -177,22 +248,49 @@ class PreferenceMemory:
         return self.add_many([record])[0]
 
     def add_many(self, records: Sequence[MemoryRecord]) -> list[MemoryRecord]:
-        """Store records with one encoder batch; returns them as stored."""
-        records = list(records)
+        """Store records with one encoder batch; returns them as stored.
+
+        A record with its derived id (the default) replaces the user's record on the same subject:
+        that is the dedupe and the "newer statement wins" of memory hygiene, in one write. A record
+        given another id is only added (an existing id is left alone, see ``add``).
+        """
+        latest: dict[str, MemoryRecord] = {}
+        for r in records:  # one subject said twice in one batch: the newer statement (ties: the later one)
+            if r.id not in latest or r.created_at >= latest[r.id].created_at:
+                latest[r.id] = r
+        records = list(latest.values())
         if not records:
             return []
-        vectors = self.encoder.encode([r.text for r in records])
+        texts = [r.text for r in records]
+        # a turn writes a record or two, often a text already embedded ("likes Fargo (1996)"): cached
+        vectors = (np.stack([self.encoder.encode_one(t) for t in texts]) if len(texts) <= 4
+                   else self.encoder.encode(texts))
         step = self.client.get_max_batch_size()
         with self._write_lock:
-            for lo in range(0, len(records), step):
-                chunk = records[lo : lo + step]
-                self.collection.add(
-                    ids=[r.id for r in chunk],
-                    embeddings=vectors[lo : lo + step],
-                    documents=[r.text for r in chunk],
-                    metadatas=[r.metadata() for r in chunk],
-                )
+            for keyed in (True, False):
+                rows = [(r, v) for r, v in zip(records, vectors, strict=True) if r.keyed == keyed]
+                write = self.collection.upsert if keyed else self.collection.add
+                for lo in range(0, len(rows), step):
+                    chunk = rows[lo : lo + step]
+                    write(
+                        ids=[r.id for r, _ in chunk],
+                        embeddings=[v for _, v in chunk],
+                        documents=[r.text for r, _ in chunk],
+                        metadatas=[r.metadata() for r, _ in chunk],
+                    )
         return records
+
+    def delete(self, user_id: str, memory_id: str) -> bool:
+        """Delete one record of ``user_id``; False when that user has no record with this id."""
+        user_id = check_user_id(user_id)
+        if not isinstance(memory_id, str) or not memory_id:
+            raise ValueError(f"memory_id must be a non-empty string, got {memory_id!r}")
+        with self._write_lock:
+            # the id must be this user's: another user's id is "not found", never deleted
+            found = self.collection.get(ids=[memory_id], where={"user_id": user_id}, include=[])["ids"]
+            if found:
+                self.collection.delete(ids=found)
+        return bool(found)
 
     def forget(self, user_id: str) -> int:
         """Delete every record of ``user_id``; returns how many were deleted."""
@@ -202,16 +300,6 @@ class PreferenceMemory:
             if ids:
                 self.collection.delete(ids=ids)
         return len(ids)
-
-    def delete(self, user_id: str, memory_id: str) -> bool:
-        """Delete one record of ``user_id``; False when that user has no record with this id."""
-        where = {"user_id": check_user_id(user_id)}
-        with self._write_lock:
-            # the id must be this user's: another user's id is "not found", never deleted
-            found = self.collection.get(ids=[memory_id], where=where, include=[])["ids"]
-            if found:
-                self.collection.delete(ids=found)
-        return bool(found)
 
     # reads ------------------------------------------------------------------------------------
     def recall(self, user_id: str, query: str, k: int = 8) -> list[MemoryRecord]:
@@ -229,6 +317,24 @@ class PreferenceMemory:
             MemoryRecord.from_chroma(i, d, m)
             for i, d, m in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], strict=True)
         ]
+
+    def read(self, user_id: str, query: str | np.ndarray) -> tuple[list[MemoryRecord], dict[str, float]]:
+        """What one turn needs, in one Chroma query: every record of the user (oldest first) and
+        each one's similarity to ``query`` (text, or its unit vector), by record key."""
+        vector = self.encoder.encode_one(query) if isinstance(query, str) else np.asarray(query)
+        res = self.collection.query(
+            query_embeddings=[vector],
+            n_results=READ_LIMIT,
+            where={"user_id": check_user_id(user_id)},
+            include=["documents", "metadatas", "distances"],
+        )
+        rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)
+        records, relevance = [], {}
+        for i, d, m, dist in rows:
+            r = MemoryRecord.from_chroma(i, d, m)
+            records.append(r)
+            relevance[r.key] = round(max(0.0, 1.0 - float(dist)), 4)  # cosine distance -> similarity
+        return sorted(records, key=lambda r: r.created_at), relevance
 
     def all(self, user_id: str) -> list[MemoryRecord]:
         """Every record of ``user_id``, oldest first."""

@@ -23,6 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 from agent import ConvRec, Reply  # noqa: E402
+from memory.preferences import KIND_NAMES  # noqa: E402
 from ui.auth import Auth  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid var(--bord
 td.ms { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 .muted { color: var(--body-text-color-subdued); }
 """
-KIND_ICON = {"like": "✓", "dislike": "✗", "genre_like": "♥", "genre_dislike": "⊘", "statement": "“”"}
+KIND_ICON = {"like": "✓", "dislike": "✗", "genre_like": "♥", "genre_dislike": "⊘", "era_like": "♥",
+             "critique": "↺", "note": "✎"}
 
 
 # ---- rendering (pure functions of the API's models) ---------------------------------------------
@@ -83,7 +85,9 @@ def memory_html(records: list) -> str:
     if not records:
         return ('<p class="muted">Nothing remembered yet. Like or dislike a card, or tell me a film you '
                 'loved or a genre you avoid.</p>')
-    rows = "".join(f'<li>{KIND_ICON.get(r.kind, "•")} {html.escape(r.text)}</li>'
+    rows = "".join(f'<li data-id="{html.escape(r.id)}">{KIND_ICON.get(r.kind, "•")} '
+                   f'<span class="kind">{html.escape(KIND_NAMES.get(r.kind, r.kind))}</span>: {html.escape(r.text)} '
+                   f'<span class="muted">{time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at))}</span></li>'
                    for r in sorted(records, key=lambda r: r.created_at, reverse=True))
     return f'<div id="memory-list"><span class="muted">{len(records)} remembered, newest first</span><ul>{rows}</ul></div>'
 

@@ -128,6 +128,7 @@ def eval_sim(
         "standard", help="standard: each user's test target, its ml-100k id brings its history. "
         "memory: session 1 states tastes from history under a fresh user id, session 2 is scored. "
         "cold-user: the standard users and targets under a user id the agent has never seen (no history, no memory). "
+        "drift: session 1 makes a mood-of-the-day critique of a target genre, session 2 is scored. "
         "cold: users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0 "
         "(and CONVREC_ARTIFACTS=<dir>)."),
     simulator: str = typer.Option("template", help="template (offline, seeded) or llm (needs CONVREC_LLM_*)"),

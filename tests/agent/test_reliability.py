@@ -110,12 +110,49 @@ def test_feedback_survives_sigkill_and_session_resumes(small_artifacts, small_co
         again.close()
 
 
+CHILD_SAYS = textwrap.dedent("""
+    import sys
+    from agent import ConvRec
+    from tools.config import Config
+    config = Config(home=sys.argv[1], memory_dir=sys.argv[2], dataset=sys.argv[3], artifacts=sys.argv[4])
+    rec = ConvRec.load(config=config)
+    reply = rec.chat("crash-hater", "I can't stand horror movies", session_id="s1")
+    print("REPLIED", flush=True)  # the turn returned: what it remembered is acknowledged
+    import time
+    time.sleep(120)
+""")
+
+
+def test_a_remembered_taste_survives_sigkill(small_artifacts, small_config, tmp_path):
+    state = tmp_path / "state"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD_SAYS, str(small_config.home), str(state), small_config.dataset,
+         str(small_artifacts.path)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=os.getcwd(),
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("REPLIED"), f"child said {line!r}"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    again = ConvRec.load(small_artifacts.path, config=small_config.model_copy(update={"memory_dir": state}))
+    try:
+        assert [(m.kind, m.genre) for m in again.memories("crash-hater")] == [("genre_dislike", "Horror")]
+        r = again.chat("crash-hater", "something from the 90s", session_id="s2")
+        assert r.items and all("Horror" not in i.genres for i in r.items)
+    finally:
+        again.close()
+
+
 @pytest.mark.slow
 def test_conversation_against_a_chroma_server(small_artifacts, small_config, chroma_server, tmp_path):
     config = small_config.model_copy(update={"chroma_url": chroma_server, "memory_dir": tmp_path / "state"})
     rec = ConvRec.load(small_artifacts.path, config=config)
     try:
-        rec.chat("srv", "I loved Fargo, no horror please", session_id="a")
+        rec.chat("srv", "I loved Fargo, I never want horror", session_id="a")
         r = rec.chat("srv", "what should I watch?", session_id="b")
         assert r.items and all("Horror" not in i.genres for i in r.items)
         assert {m.kind for m in rec.memories("srv")} >= {"like", "genre_dislike"}

@@ -59,7 +59,7 @@ def free_port() -> int:
 # records -------------------------------------------------------------------------------------
 def test_record_roundtrip_keeps_every_field(mem):
     rec = MemoryRecord(
-        user_id="ann", kind="statement", text="I want something funny", session_id="s1"
+        user_id="ann", kind="note", text="I want something funny", session_id="s1"
     )
     stored = mem.add(rec)
     [back] = mem.all("ann")
@@ -77,7 +77,7 @@ def test_created_at_survives_chroma_exactly(mem):
 
 def test_an_existing_id_cannot_be_overwritten(mem):
     first = mem.add(genre("ann", "Drama", True))
-    mem.add(MemoryRecord(id=first.id, user_id="bob", kind="statement", text="hijack"))
+    mem.add(MemoryRecord(id=first.id, user_id="bob", kind="note", text="hijack"))
     assert mem.all("ann") == [first]
     assert mem.count("bob") == 0  # Chroma ignores an add whose id exists
 
@@ -92,7 +92,7 @@ def test_record_needs_its_target():
 @pytest.mark.parametrize("bad", ["", "   ", "x" * 129])
 def test_invalid_user_id_is_refused(mem, bad):
     with pytest.raises(ValueError, match="user_id"):
-        MemoryRecord(user_id=bad, kind="statement", text="hello")
+        MemoryRecord(user_id=bad, kind="note", text="hello")
     for call in (mem.all, mem.profile, mem.forget, mem.count, lambda u: mem.recall(u, "x")):
         with pytest.raises(ValueError, match="user_id"):
             call(bad)
@@ -113,13 +113,13 @@ def test_recall_ranks_the_relevant_record_first(mem):
             like("ann", 1, "Toy Story (1995)"),
             genre("ann", "Sci-Fi", True),
             MemoryRecord(
-                user_id="ann", kind="statement", text="I want something funny for a family night"
+                user_id="ann", kind="note", text="I want something funny for a family night"
             ),
         ]
     )
     assert mem.recall("ann", "horror films", k=8)[0].text == "dislikes Horror"
     assert mem.recall("ann", "space and aliens", k=1)[0].genre == "Sci-Fi"
-    assert mem.recall("ann", "a comedy to watch with my children")[0].kind == "statement"
+    assert mem.recall("ann", "a comedy to watch with my children")[0].kind == "note"
     assert len(mem.recall("ann", "anything", k=8)) == 5  # fewer records than k
     assert len(mem.recall("ann", "anything", k=2)) == 2
     assert mem.recall("nobody", "horror films") == []
@@ -163,8 +163,8 @@ def test_concurrent_writers_stay_isolated(mem):
         th.join()
     assert not errors, errors
     for t, uid in enumerate(users):
-        records = mem.all(uid)
-        assert len(records) == 6 and {r.user_id for r in records} == {uid}
+        records = mem.all(uid)  # the dislike of movie t-0 superseded its like: 5 subjects
+        assert len(records) == 5 and {r.user_id for r in records} == {uid}
         prof = mem.profile(uid)
         assert prof.liked_items == [1000 * t + j for j in range(1, 4)]
         assert prof.disliked_items == [1000 * t]
@@ -207,16 +207,18 @@ def test_profile_later_records_override_earlier_ones(mem):
             genre("ann", "horror", False, created_at=t0 + 4),
             genre("ann", "Comedy", False, created_at=t0 + 6),
             genre("ann", "Comedy", True, created_at=t0 + 7),
-            MemoryRecord(user_id="ann", kind="statement", text="I like old films", created_at=t0),
+            MemoryRecord(user_id="ann", kind="note", text="I like old films", created_at=t0),
         ]
     )
-    assert [r.created_at for r in mem.all("ann")] == [t0 + i for i in range(8)]
+    # one record per subject, the newest: Fargo disliked, horror disliked, comedy liked
+    assert [r.created_at for r in mem.all("ann")] == [t0, t0 + 2, t0 + 4, t0 + 5, t0 + 7]
     assert mem.profile("ann") == UserProfile(
         user_id="ann",
         liked_items=[1],
         disliked_items=[100],
         genres_liked=["Comedy"],
         genres_disliked=["horror"],
+        notes=["I like old films"],
     )
 
 

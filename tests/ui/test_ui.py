@@ -261,3 +261,16 @@ def test_cards_escape_what_they_show():
     html = card_html(1, item)
     assert "<script>" not in html and "&lt;script&gt;" in html and "a &amp; b &lt;b&gt;" in html
     assert "Nothing remembered" in memory_html([])
+
+
+def test_memory_panel_shows_kind_text_and_date_escaped():
+    from memory import MemoryRecord
+
+    records = [MemoryRecord(user_id="u", kind="genre_dislike", genre="Horror", text="dislikes Horror films",
+                            created_at=1_750_000_000.0),
+               MemoryRecord(user_id="u", kind="note", text="loves <b>twists</b>", created_at=1_750_000_100.0)]
+    page = memory_html(records)
+    assert "avoided genre</span>: dislikes Horror films" in page and "2025-06-15" in page
+    assert "note</span>: loves &lt;b&gt;twists&lt;/b&gt;" in page
+    assert page.index("twists") < page.index("Horror")  # newest first
+    assert "“”" not in page

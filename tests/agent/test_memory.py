@@ -1,0 +1,162 @@
+"""Long-term memory through the public API: which statements last, hygiene, control, isolation.
+
+Real small build (tests/conftest.py), real Chroma; each test a fresh user."""
+
+import uuid
+
+import pytest
+
+from agent import ConvRec
+
+
+@pytest.fixture(scope="module")
+def rec(small_artifacts, small_config, tmp_path_factory):
+    config = small_config.model_copy(update={"memory_dir": tmp_path_factory.mktemp("memory-state")})
+    r = ConvRec.load(small_artifacts.path, config=config)
+    yield r
+    r.close()
+
+
+def new_user() -> str:
+    return "m-" + uuid.uuid4().hex[:8]
+
+
+def kinds(rec, user) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for m in rec.memories(user):
+        out.setdefault(m.kind, []).append(m.genre or m.item_id or m.era)
+    return out
+
+
+@pytest.mark.parametrize("critique", ["less romance this time", "Less romance, please.", "no romance today"])
+def test_a_session_critique_is_not_promoted(rec, critique):
+    user = new_user()
+    rec.chat(user, "a comedy from the 90s", session_id="s1")
+    r = rec.chat(user, critique, session_id="s1")
+    assert r.items and all("Romance" not in i.genres for i in r.items)  # it holds in its session
+    assert "genre_dislike" not in kinds(rec, user)
+    fresh = rec.chat(new_user(), "a comedy from the 90s", session_id="x")
+    later = rec.chat(user, "a comedy from the 90s", session_id="s2")
+    assert "dislike" not in later.text
+    romance = [sum("Romance" in i.genres for i in x.items) for x in (fresh, later)]
+    assert romance[0] > 0 and romance[1] == romance[0]  # session 2 is as a new user's, not filtered
+
+
+def test_a_critique_said_again_in_a_later_session_becomes_durable(rec):
+    user = new_user()
+    rec.chat(user, "a comedy from the 90s", session_id="s1")
+    rec.chat(user, "less romance this time", session_id="s1")
+    rec.chat(user, "a comedy from the 90s", session_id="s2")
+    rec.chat(user, "less romance", session_id="s2")
+    assert kinds(rec, user).get("genre_dislike") == ["Romance"]
+    r = rec.chat(user, "a comedy from the 90s", session_id="s3")
+    assert r.items and all("Romance" not in i.genres for i in r.items)
+    assert "dislike Romance" in r.text
+
+
+@pytest.mark.parametrize("message,genre", [
+    ("I hate horror", "Horror"), ("never show me musicals", "Musical"),
+    ("I can't stand westerns", "Western"), ("I really detest romance movies", "Romance"),
+])
+def test_i_hate_x_is_honoured_in_the_next_session(rec, message, genre):
+    user = new_user()
+    rec.chat(user, message, session_id="s1")
+    assert kinds(rec, user).get("genre_dislike") == [genre]
+    r = rec.chat(user, "something from the 90s", session_id="s2")
+    assert r.items and all(genre not in i.genres for i in r.items)
+    assert f"dislike {genre}" in r.text
+    # asked for again: included, and the reply says so
+    again = rec.chat(user, f"ok, a {genre.lower()} film then", session_id="s3")
+    assert again.items and any(genre in i.genres for i in again.items)
+    assert "but you asked for it now" in again.text
+
+
+@pytest.mark.parametrize("message,genre", [("I love horror films", "Horror"), ("I always enjoy westerns", "Western")])
+def test_a_loved_genre_is_a_soft_signal_not_a_filter(rec, message, genre):
+    user = new_user()
+    rec.chat(user, message, session_id="s1")
+    assert kinds(rec, user).get("genre_like") == [genre]
+    mine = rec.chat(user, "something from the 90s", session_id="s2")
+    theirs = rec.chat(new_user(), "something from the 90s", session_id="s2")
+    count = [sum(genre in i.genres for i in r.items) for r in (mine, theirs)]
+    assert count[0] > count[1]
+    assert any(genre not in i.genres for i in mine.items)  # moved up, nothing filtered
+
+
+def test_a_loved_decade_moves_its_films_up(rec):
+    user = new_user()
+    rec.chat(user, "I love 70s films", session_id="s1")
+    assert kinds(rec, user).get("era_like") == [1970]
+    mine = rec.chat(user, "a drama", session_id="s2")
+    theirs = rec.chat(new_user(), "a drama", session_id="s2")
+    seventies = [sum(1970 <= (i.year or 0) <= 1979 for i in r.items) for r in (mine, theirs)]
+    assert seventies[0] > seventies[1]
+
+
+def test_a_contradiction_is_superseded(rec):
+    user = new_user()
+    rec.chat(user, "I loved Fargo", session_id="s1")
+    fargo = rec.tools.catalog.resolve_title("Fargo").item_id
+    rec.chat(user, "Actually I didn't like Fargo", session_id="s2")
+    mems = [m for m in rec.memories(user) if m.item_id == fargo]
+    assert [m.kind for m in mems] == ["dislike"]
+    rec.chat(user, "I love horror films", session_id="s3")
+    rec.chat(user, "I hate horror", session_id="s4")
+    genre = [m for m in rec.memories(user) if m.genre == "Horror"]
+    assert [m.kind for m in genre] == ["genre_dislike"]
+
+
+def test_a_like_by_button_and_by_reference_is_stored_once(rec):
+    user = new_user()
+    r = rec.chat(user, "a crime film from the 90s", session_id="s1")
+    top = r.items[0].item_id
+    first = rec.feedback(user, top, liked=True, session_id="s1")
+    rec.chat(user, "more like the first one", session_id="s1")
+    mems = [m for m in rec.memories(user) if m.item_id == top]
+    assert len(mems) == 1 and mems[0].kind == "like" and mems[0].id == first.id
+
+
+def test_no_raw_messages_are_stored_and_every_record_has_its_time(rec):
+    user = new_user()
+    rec.chat(user, "I loved Fargo and I love films with clever plot twists", session_id="s1")
+    rec.chat(user, "more like the third one", session_id="s1")
+    texts = [m.text for m in rec.memories(user)]
+    assert texts and not any("third one" in t or "I loved" in t for t in texts)
+    notes = [m.text for m in rec.memories(user) if m.kind == "note"]
+    assert notes == ["loves clever plot twists"]
+    assert all(m.created_at > 1.7e9 for m in rec.memories(user))
+
+
+def test_list_and_delete_one_memory(rec):
+    user, other = new_user(), new_user()
+    rec.chat(user, "I loved Fargo. I hate horror", session_id="s1")
+    rec.chat(other, "I hate horror", session_id="s1")
+    mems = rec.memories(user)
+    assert {m.kind for m in mems} == {"like", "genre_dislike"}
+    horror = next(m for m in mems if m.kind == "genre_dislike")
+    assert not rec.forget_memory(other, horror.id)  # not theirs
+    assert rec.forget_memory(user, horror.id)
+    assert not rec.forget_memory(user, horror.id)  # already gone
+    assert [m.kind for m in rec.memories(user)] == ["like"]
+    assert [m.kind for m in rec.memories(other)] == ["genre_dislike"]
+    r = rec.chat(user, "a scary film from the 90s", session_id="s2")
+    assert r.items and "dislike" not in r.text
+    assert rec.forget(user) == 1 and rec.memories(user) == []
+
+
+def test_one_memory_read_per_turn_and_its_time_in_the_trace(rec):
+    user = new_user()
+    rec.chat(user, "I loved Fargo", session_id="s1")
+    r = rec.chat(user, "something like what I liked last time", session_id="s2")
+    recall = [s for s in r.trace if s.node == "recall"]
+    assert len(recall) == 1 and recall[0].detail.startswith("read 1 in")
+    assert r.items
+
+
+def test_a_vague_opener_uses_a_remembered_taste(rec):
+    user = new_user()
+    rec.chat(user, "I really love westerns", session_id="s1")
+    r = rec.chat(user, "what should I watch tonight?", session_id="s2")
+    assert r.items and not r.question
+    assert sum("Western" in i.genres for i in r.items) >= 3
+    assert rec.chat(new_user(), "what should I watch tonight?", session_id="s2").question  # no memory: asks
