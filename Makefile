@@ -79,6 +79,8 @@ results: artifacts
 	  --json reports/sim-cold-user/results.json --report reports/sim-cold-user
 	$(SIM) --protocol memory --systems agent,agent-no-memory \
 	  --json reports/sim-memory/results.json --report reports/sim-memory
+	$(SIM) --protocol drift --systems agent,agent-no-memory \
+	  --json reports/sim-drift/results.json --report reports/sim-drift
 
 bench: artifacts
 	$(BIN)/python bench/retrieval.py --json reports/bench_retrieval.json
