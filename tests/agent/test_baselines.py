@@ -62,7 +62,7 @@ def test_constraints_pop_flags():
 @pytest.mark.parametrize("user", ["known", "new"])
 def test_constraints_pop_ranks_by_popularity_within_the_constraints(baseline, catalog_items, user):
     tools = baseline.tools
-    assert tools.reranker is None and baseline.memory is None and not tools.use_cf and not tools.use_text
+    assert tools.recommender.reranker is None and baseline.memory is None and not tools.use_cf and not tools.use_text
     uid = baseline.known_users()[3] if user == "known" else "cpop-" + uuid.uuid4().hex[:8]
     history = set(tools.histories.get(uid, []))
     assert (user == "known") == bool(history)
