@@ -54,6 +54,17 @@ def small_artifacts(small_config):
     return Artifacts.load(small_config.artifacts_dir, small_config)
 
 
+@pytest.fixture(scope="module")
+def small_rec(small_artifacts, small_config, tmp_path_factory):
+    """A ConvRec over the small build with its own memory and dialogue state, one per test module."""
+    from agent import ConvRec
+
+    config = small_config.model_copy(update={"memory_dir": tmp_path_factory.mktemp("state")})
+    r = ConvRec.load(small_artifacts.path, config=config)
+    yield r
+    r.close()
+
+
 def free_port() -> int:
     from ui.cluster import free_port as port
 

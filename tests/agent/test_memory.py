@@ -6,15 +6,10 @@ import uuid
 
 import pytest
 
-from agent import ConvRec
-
 
 @pytest.fixture(scope="module")
-def rec(small_artifacts, small_config, tmp_path_factory):
-    config = small_config.model_copy(update={"memory_dir": tmp_path_factory.mktemp("memory-state")})
-    r = ConvRec.load(small_artifacts.path, config=config)
-    yield r
-    r.close()
+def rec(small_rec):
+    return small_rec
 
 
 def new_user() -> str:

@@ -16,11 +16,8 @@ from agent import ConvRec
 
 
 @pytest.fixture(scope="module")
-def rec(small_artifacts, small_config, tmp_path_factory):
-    config = small_config.model_copy(update={"memory_dir": tmp_path_factory.mktemp("reliability")})
-    r = ConvRec.load(small_artifacts.path, config=config)
-    yield r
-    r.close()
+def rec(small_rec):
+    return small_rec
 
 
 WORDS = st.sampled_from(["like", "Fargo", "no", "horror", "90s", "before", "1980", "the", "second", "one",

@@ -13,13 +13,8 @@ ANN, BOB = "5", "bob-guest"  # an ml-100k user inside the small build, and a new
 
 
 @pytest.fixture(scope="module")
-def rec(small_artifacts, small_config, tmp_path_factory):
-    from agent import ConvRec
-
-    config = small_config.model_copy(update={"memory_dir": tmp_path_factory.mktemp("rest-state")})
-    r = ConvRec.load(small_artifacts.path, config=config)
-    yield r
-    r.close()
+def rec(small_rec):
+    return small_rec
 
 
 @pytest.fixture(scope="module")
