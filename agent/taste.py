@@ -1,0 +1,127 @@
+"""How long-term memory shapes a turn: which remembered likes count now, the share remembered genre
+and era tastes get, which notes join the query, and what a turn leaves in memory."""
+
+from __future__ import annotations
+
+from agent.request import Request
+from agent.state import Applied, SessionPrefs
+from agent.vocabulary import DURABLE_AGAINST, DURABLE_FOR, MARKER_WORDS, MIN_NOTE_WORDS
+from tools.catalog import Catalog, ItemFilter
+from tools.recommend import Recommender
+from tools.retrievers import Candidate
+
+# Memory as soft signals. A remembered like at least this close to the message counts as if said
+# now (weight of a session like); the others join the long-term history. A remembered genre or era
+# earns matching films a share of the list: AFFINITY_SHARE x its relevance (at least AFFINITY_FLOOR:
+# a taste stated as durable always counts a little), at most half. A note this close adds its words to the query.
+LIKE_RELEVANT = 0.5
+AFFINITY_SHARE = 1.0
+AFFINITY_FLOOR = 0.3
+TASTE_CANDIDATES = 20  # per remembered genre or era, added to the pool
+NOTE_RELEVANT = 0.45
+
+
+def remembered_likes(session: SessionPrefs, profile: dict) -> tuple[list[int], list[int]]:
+    """Remembered likes not said this session, split by relevance to the message: (strong, weak),
+    each least relevant first (the end of a history weighs most in sequence models)."""
+    rel = profile.get("relevance", {})
+    likes = sorted((i for i in profile.get("liked_items", []) if i not in session.liked_items),
+                   key=lambda i: rel.get(f"item:{i}", 0.0))
+    strong = [i for i in likes if rel.get(f"item:{i}", 0.0) >= LIKE_RELEVANT]
+    return strong, [i for i in likes if i not in strong]
+
+
+def taste_candidates(flt: ItemFilter, session: SessionPrefs, profile: dict, rec: Recommender,
+                      signals: dict) -> list[Candidate]:
+    """The best films of each remembered genre or era the session did not narrow itself, so the
+    affinity boost in ``rerank`` has them to move up (the main pool may hold few of them)."""
+    narrowed = []
+    if profile.get("genres_liked") and not session.genres_in:
+        narrowed.append(flt.model_copy(update={"genres_any": profile["genres_liked"]}))
+    if session.year_min is None and session.year_max is None:
+        narrowed += [flt.model_copy(update={"year_min": max(flt.year_min or 0, e), "year_max": e + 9})
+                     for e in profile.get("eras_liked", [])]
+    return [c for f in narrowed for c in rec.candidates(f, **signals).candidates[:TASTE_CANDIDATES]]
+
+
+def relevant_notes(profile: dict) -> list[str]:
+    rel = profile.get("relevance", {})
+    return [n.split(" ", 1)[1] for n in profile.get("notes", [])
+            if n.startswith("loves ") and rel.get(f"note:{' '.join(n.casefold().split())}", 0.0) >= NOTE_RELEVANT]
+
+
+def affinity(items: list, profile: dict) -> list[float]:
+    """Per item, the relevance of the remembered genre or era tastes it matches (0 when none)."""
+    rel = profile.get("relevance", {})
+    genres = {g: max(rel.get(f"genre:{g.casefold()}", 0.0), AFFINITY_FLOOR) for g in profile.get("genres_liked", [])}
+    eras = {e: max(rel.get(f"era:{e}", 0.0), AFFINITY_FLOOR) for e in profile.get("eras_liked", [])}
+    if not genres and not eras:
+        return [0.0] * len(items)
+    out = []
+    for it in items:
+        matched = [genres[g] for g in it.genres if g in genres]
+        if it.year and it.year // 10 * 10 in eras:
+            matched.append(eras[it.year // 10 * 10])
+        out.append(max(matched, default=0.0))
+    return out
+
+
+def make_room(ranked: list[Candidate], boost: list[float], k: int, keep: set[int]) -> list[Candidate]:
+    """Up to ``k x AFFINITY_SHARE x relevance`` (at most half) of the first ``k`` go to the best films
+    matching a remembered taste; the rest keep their order. Blend-preferred films are not displaced."""
+    matched = [c.item_id for c, b in zip(ranked, boost, strict=True) if b > 0 and c.item_id not in keep]
+    need = min(len(matched), round(k * min(0.5, AFFINITY_SHARE * max(boost))))
+    chosen, top, rest, others = set(matched[:need]), [], [], 0
+    for c in ranked:
+        if c.item_id in chosen:
+            top.append(c)
+        elif others < k - need:
+            top.append(c)
+            others += 1
+        else:
+            rest.append(c)
+    return top + rest
+
+
+def turn_records(req: Request, applied: Applied, message: str, user: str, sid: str | None, profile: dict,
+            catalog: Catalog) -> list:
+    """The records a turn leaves in memory (see ``agent.nodes.remember`` for the rules)."""
+    from memory import MemoryRecord
+
+    text = message.lower()
+    against, for_ = bool(DURABLE_AGAINST.search(text)), bool(DURABLE_FOR.search(text))
+    named = set(req.disliked_items)
+    records = [MemoryRecord(user_id=user, kind="like", item_id=item.item_id, text=f"likes {item.label}", session_id=sid)
+               for item in catalog.get(applied.liked)]
+    for item in catalog.get(applied.disliked):
+        critique_before = profile.get("critiques", {}).get(f"item:{item.item_id}") not in (None, sid)
+        durable = item.item_id in named or against or critique_before
+        records.append(MemoryRecord(user_id=user, kind="dislike" if durable else "critique", item_id=item.item_id,
+                                    text=f"dislikes {item.label}" if durable else f"passed on {item.label} in one session",
+                                    session_id=sid))
+    for g in req.genres_out:
+        key = f"genre:{g.casefold()}"
+        critique_before = profile.get("critiques", {}).get(key) not in (None, sid)
+        if against or critique_before:
+            records.append(MemoryRecord(user_id=user, kind="genre_dislike", genre=g, text=f"dislikes {g} films",
+                                        session_id=sid))
+        elif g not in profile.get("genres_disliked", []) and g not in profile.get("genres_liked", []):
+            records.append(MemoryRecord(user_id=user, kind="critique", genre=g,
+                                        text=f"wanted less {g} in one session", session_id=sid))
+    if for_ and not against:
+        records += [MemoryRecord(user_id=user, kind="genre_like", genre=g, text=f"loves {g} films", session_id=sid)
+                    for g in req.genres_in]
+        records += [MemoryRecord(user_id=user, kind="era_like", era=d, text=f"loves films from the {d}s",
+                                 session_id=sid) for d in decades(req.year_min, req.year_max)]
+    note = " ".join(MARKER_WORDS.sub(" ", req.vibe).split())
+    if (for_ or against) and len(note.split()) >= MIN_NOTE_WORDS:
+        records.append(MemoryRecord(user_id=user, kind="note", text=f"{'avoids' if against else 'loves'} {note}",
+                                    session_id=sid))
+    return records
+
+
+def decades(lo: int | None, hi: int | None) -> list[int]:
+    """The decades a stated range covers, when it is about one or two decades ("I love 70s films")."""
+    if lo is None or hi is None or hi - lo > 19:
+        return []
+    return list(range(lo // 10 * 10, hi // 10 * 10 + 1, 10))
