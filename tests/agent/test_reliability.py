@@ -78,22 +78,28 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def test_feedback_survives_sigkill_and_session_resumes(small_artifacts, small_config, tmp_path):
-    state = tmp_path / "state"
+def _kill_after(script: str, said: str, small_artifacts, small_config, state) -> str:
+    """Run ``script`` in a child over the small build, wait for its line starting with ``said``
+    (the acknowledgement), SIGKILL it at once, and return that line."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(small_config.home), str(state), small_config.dataset,
+        [sys.executable, "-c", script, str(small_config.home), str(state), small_config.dataset,
          str(small_artifacts.path)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=os.getcwd(),
     )
     try:
         line = proc.stdout.readline()
-        assert line.startswith("FED"), f"child said {line!r}"
-        disliked = int(line.split()[1])
+        assert line.startswith(said), f"child said {line!r}"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return line
+
+
+def test_feedback_survives_sigkill_and_session_resumes(small_artifacts, small_config, tmp_path):
+    state = tmp_path / "state"
+    disliked = int(_kill_after(CHILD, "FED", small_artifacts, small_config, state).split()[1])
     config = small_config.model_copy(update={"memory_dir": state})
     again = ConvRec.load(small_artifacts.path, config=config)
     try:
@@ -122,19 +128,7 @@ CHILD_SAYS = textwrap.dedent("""
 
 def test_a_remembered_taste_survives_sigkill(small_artifacts, small_config, tmp_path):
     state = tmp_path / "state"
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD_SAYS, str(small_config.home), str(state), small_config.dataset,
-         str(small_artifacts.path)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=os.getcwd(),
-    )
-    try:
-        line = proc.stdout.readline()
-        assert line.startswith("REPLIED"), f"child said {line!r}"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    _kill_after(CHILD_SAYS, "REPLIED", small_artifacts, small_config, state)
     again = ConvRec.load(small_artifacts.path, config=small_config.model_copy(update={"memory_dir": state}))
     try:
         assert [(m.kind, m.genre) for m in again.memories("crash-hater")] == [("genre_dislike", "Horror")]
