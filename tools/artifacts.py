@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,10 @@ class Artifacts:
     item_vectors: np.ndarray
     reranker: Any = None  # tools.reranker.GenerativeReranker when the build trained one
 
-    @property
+    @cached_property
     def retrievers(self) -> dict[str, CFModel]:
-        """Every trained model and every fusion of them the build tuned (baselines included)."""
+        """Every trained model and every fusion of them the build tuned (baselines included), built
+        once per load so every caller shares the same instances (and their caches)."""
         fusions = {name: FusedModel([Part(*p) for p in parts], self.cf_models)
                    for name, parts in self.manifest["cf"].get("fusions", {}).items()}
         return {**self.cf_models, **fusions}
@@ -81,8 +83,7 @@ class Artifacts:
     @property
     def selected_cf(self) -> CFModel:
         """The agent's retriever: the model or fusion with the best validation NDCG@10."""
-        name = self.manifest["cf"]["selected"]
-        return self.cf_models[name] if name in self.cf_models else self.retrievers[name]
+        return self.retrievers[self.manifest["cf"]["selected"]]
 
     @classmethod
     def load(cls, path: Path, config: Config | None = None) -> Artifacts:
