@@ -24,6 +24,7 @@ SYSTEMS: dict[str, dict[str, bool]] = {
     "agent": {},
     "agent-no-memory": {"use_memory": False},
     "agent-no-rerank": {"use_reranker": False},
+    "agent-llm": {"use_llm": True},  # the agent with the LLM planner (needs CONVREC_LLM_*)
     # baselines: no reranker (it is built on CF vectors) and, for the dialogue-blind ones, no
     # memory (it would carry what was said back into them)
     # the dialogue's hard constraints (genres, years, popularity, exclusions), ranked by popularity
@@ -42,15 +43,17 @@ class ConvRec:
     """A conversational recommender over one artifacts build. Thread-safe; one instance serves all users."""
 
     def __init__(self, artifacts: Artifacts, config: Config, *, system: str = "agent",
-                 use_memory: bool = True, use_reranker: bool = True, checkpointer=None,
-                 history_upto: str = "valid"):
+                 use_memory: bool = True, use_reranker: bool = True, use_llm: bool | None = None,
+                 checkpointer=None, history_upto: str = "valid"):
         from agent.understand import OfflineUnderstander
         from memory import PreferenceMemory, open_checkpointer
 
         if system not in SYSTEMS:
             raise ValueError(f"unknown system {system!r}; choose from {sorted(SYSTEMS)}")
         flags = {"use_memory": use_memory, "use_reranker": use_reranker, "use_cf": True, "use_text": True,
-                 "use_dialogue": True, **SYSTEMS[system]}
+                 "use_dialogue": True, "use_llm": use_llm, **SYSTEMS[system]}
+        if flags["use_llm"] and not config.llm_enabled:
+            raise ValueError(f"{system!r} with the LLM planner needs CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL")
         use_memory, use_reranker = flags["use_memory"], flags["use_reranker"]
         self.system, self.config, self.artifacts = system, config, artifacts
         t0 = time.perf_counter()
@@ -84,7 +87,7 @@ class ConvRec:
             understander=OfflineUnderstander(artifacts.catalog),
             histories=histories,
             memory=self.memory,
-            llm=_llm_client(config, artifacts),
+            planner=_llm_planner(config, artifacts) if flags["use_llm"] is not False else None,
             use_cf=flags["use_cf"],
             use_text=flags["use_text"],
             use_dialogue=flags["use_dialogue"],
@@ -98,7 +101,7 @@ class ConvRec:
         self.load_seconds = round(time.perf_counter() - t0, 3)
         log.info("ConvRec[%s] ready in %.2fs (cf=%s, memory=%s, reranker=%s, llm=%s)", system, self.load_seconds,
                  artifacts.manifest["cf"]["selected"], use_memory, recommender.reranker is not None,
-                 self.tools.llm is not None)
+                 self.tools.planner is not None)
 
     @classmethod
     def load(cls, artifacts: str | Path | None = None, config: Config | None = None, **kwargs) -> ConvRec:
@@ -119,7 +122,7 @@ class ConvRec:
         message = message[:MAX_MESSAGE]
         thread = {"configurable": {"thread_id": f"{user_id}\x1f{session_id}"}}
         turn = {"user_id": user_id, "session_id": session_id, "message": message, "trace": [], "notes": [],
-                "candidates": [], "ranked": [], "reply": {}, "constraints": {}}
+                "candidates": [], "ranked": [], "reply": {}, "constraints": {}, "llm": {}}
         with self._lock_for(thread["configurable"]["thread_id"]):
             try:
                 # one checkpoint write per turn (at its end) instead of one per node
@@ -226,9 +229,10 @@ def _check_session(session_id: str | None) -> str:
     return "default" if session_id is None else check_user_id(session_id, name="session_id")
 
 
-def _llm_client(config: Config, artifacts: Artifacts):
+def _llm_planner(config: Config, artifacts: Artifacts):
     if not config.llm_enabled:
         return None
     from agent.llm import LLMClient
+    from agent.planner import LLMPlanner
 
-    return LLMClient(config, artifacts.catalog)
+    return LLMPlanner(LLMClient(config), artifacts.catalog, config.llm_planner, config.llm_max_tool_calls)

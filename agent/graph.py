@@ -1,8 +1,14 @@
 """The whole conversation graph in one screen.
 
-    understand -> recall -> plan -+-> ask ----------------------------+
-                                  +-> answer -------------------------+-> remember -> END
-                                  +-> retrieve -> rerank -> respond --+
+    understand -> recall -> plan -+-> ask ---------------------------------------------+
+                                  +-> answer ------------------------------------------+-> remember -> END
+                                  +-> retrieve -> rerank -> respond -------------------+
+                                  +-> llm_plan <-> act -> compose -> respond           |
+                                        (any fault: -> retrieve, the offline planner)  |
+
+``retrieve -> rerank`` is the offline planner's fixed sequence of registry tool calls; with an
+LLM configured, ``llm_plan`` asks it for tool calls, ``act`` runs them (looping back while native
+tool calls, calls and the turn's deadline are left), and ``compose`` reranks what they returned.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from langgraph.graph import END, START, StateGraph
 from agent import nodes
 from agent.nodes import Toolbox
 from agent.state import TurnState
+
+NODES = ("understand", "recall", "plan", "ask", "answer", "retrieve", "rerank", "respond", "remember",
+         "llm_plan", "act", "compose")
 
 
 def _traced(name: str, fn: Callable[..., dict[str, Any]]) -> Callable[[TurnState], dict[str, Any]]:
@@ -34,14 +43,21 @@ def _traced(name: str, fn: Callable[..., dict[str, Any]]) -> Callable[[TurnState
 
 def build_graph(tools: Toolbox, checkpointer=None):
     g = StateGraph(TurnState)
-    for name in ("understand", "recall", "plan", "ask", "answer", "retrieve", "rerank", "respond", "remember"):
+    for name in NODES:
         g.add_node(name, _traced(name, partial(getattr(nodes, name), tools=tools)))
     g.add_edge(START, "understand")
     g.add_edge("understand", "recall")
     g.add_edge("recall", "plan")
-    g.add_conditional_edges("plan", nodes.route, {"ask": "ask", "answer": "answer", "retrieve": "retrieve"})
+    g.add_conditional_edges("plan", partial(nodes.route, tools=tools),
+                            {"ask": "ask", "answer": "answer", "retrieve": "retrieve", "llm_plan": "llm_plan"})
     g.add_edge("retrieve", "rerank")
     g.add_edge("rerank", "respond")
+    g.add_conditional_edges("llm_plan", partial(nodes.after_plan, tools=tools),
+                            {"act": "act", "compose": "compose", "retrieve": "retrieve"})
+    g.add_conditional_edges("act", partial(nodes.after_act, tools=tools),
+                            {"llm_plan": "llm_plan", "compose": "compose", "retrieve": "retrieve"})
+    g.add_conditional_edges("compose", partial(nodes.after_compose, tools=tools),
+                            {"respond": "respond", "retrieve": "retrieve"})
     for last in ("ask", "answer", "respond"):
         g.add_edge(last, "remember")
     g.add_edge("remember", END)

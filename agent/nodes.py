@@ -1,20 +1,30 @@
-"""The graph's nodes: thin adapters ``(state, tools) -> partial update`` over ``tools.Recommender``.
+"""The graph's nodes: thin adapters ``(state, tools) -> partial update`` over the tool registry.
 
-Session changes happen in ``SessionPrefs.apply``; item logic in the ``Recommender``; the nodes
-read the state, call one of them, and say what happened. ``agent/graph.py`` wires them.
+Session changes happen in ``SessionPrefs.apply``; item logic behind the registry's tools
+(``agent/registry.py``, over ``tools.Recommender``); the nodes read the state, call them, and say
+what happened. The offline planner is a fixed sequence of tool calls (recall: ``memory_read``;
+retrieve: ``recommend``; rerank: ``rerank``; remember: ``memory_write``); with an LLM,
+``llm_plan`` / ``act`` / ``compose`` run a bounded tool-calling loop instead, and any fault sends
+the turn back to ``retrieve``. ``agent/graph.py`` wires them.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from agent import taste
+from agent.llm import Deadline, LLMUnavailable
+from agent.planner import LLMPlanner, PlanRejected, PlanStep
+from agent.registry import REGISTRY, ItemList, ToolContext, ToolError, result_items
 from agent.request import Request
 from agent.state import Applied, RecItem, Reply, SessionPrefs, TurnState
 from tools.catalog import Catalog, ItemFilter
-from tools.recommend import Recommender, describe
+from tools.recommend import Recommender, Retrieval, describe
 from tools.retrievers import Candidate
 
 LOOSEN_NAME = {"genres": "genre", "years": "year", "popularity": "popularity"}
@@ -35,7 +45,7 @@ class Toolbox:
     understander: Understander
     histories: dict[str, list[int]] = field(default_factory=dict)  # known user id -> item ids, oldest first
     memory: Any = None  # memory.PreferenceMemory, or None for the no-memory ablation
-    llm: Any = None  # agent.llm.LLMClient, or None offline
+    planner: LLMPlanner | None = None  # the LLM planner, or None offline
     # ablations and baselines switch these off (see agent.api.SYSTEMS)
     use_cf: bool = True
     use_text: bool = True
@@ -55,19 +65,20 @@ def _request(state: TurnState) -> Request:
     return Request(**state["request"])
 
 
+def context(state: TurnState, tools: Toolbox, **fields: Any) -> ToolContext:
+    """What the turn's tool calls may use: this user, their memory and history, the flags."""
+    return ToolContext(recommender=tools.recommender, user_id=state["user_id"], session_id=state.get("session_id"),
+                       memory=tools.memory, use_cf=tools.use_cf, use_text=tools.use_text, **fields)
+
+
 def understand(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     session = _session(state)
-    request = None
-    if tools.llm is not None:
-        request = tools.llm.understand(state["message"], tools.catalog.get(session.last_shown))
-    source = "llm" if request is not None else "offline"
-    if request is None:
-        request = tools.understander.parse(state["message"], shown=session.last_shown)
+    request = tools.understander.parse(state["message"], shown=session.last_shown)
     if request.intent == "reset":
         session = SessionPrefs()
     return {
         "request": request.model_dump(), "session": session.model_dump(), "notes": list(request.warnings),
-        "_detail": f"{source}: intent={request.intent} mode={request.mode} liked={request.liked_items} "
+        "_detail": f"offline: intent={request.intent} mode={request.mode} liked={request.liked_items} "
                    f"genres+={request.genres_in} genres-={request.genres_out} drop={request.genres_drop} "
                    f"years={request.year_min}-{request.year_max}",
     }  # fmt: skip
@@ -84,11 +95,12 @@ def recall(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 
     req = _request(state)
     t0 = time.perf_counter()
-    records, relevance = tools.memory.read(user, req.vibe.strip() or state["message"] or " ")
-    profile = UserProfile.from_records(user, records, relevance)
+    read = REGISTRY.call("memory_read", {"query": (req.vibe.strip() or state["message"] or " ")[:2000]},
+                         context(state, tools))
+    profile = UserProfile.from_records(user, read.records, read.relevance)
     return {
         "profile": profile.model_dump(), "history": history,
-        "_detail": f"read {len(records)} in {(time.perf_counter() - t0) * 1000:.1f}ms; history={len(history)} "
+        "_detail": f"read {len(read.records)} in {(time.perf_counter() - t0) * 1000:.1f}ms; history={len(history)} "
                    f"liked={len(profile.liked_items)} disliked={len(profile.disliked_items)} "
                    f"genres+={profile.genres_liked} genres-={profile.genres_disliked} eras+={profile.eras_liked}",
     }  # fmt: skip
@@ -129,7 +141,10 @@ def _unfilterable_note(req: Request, session: SessionPrefs, rec: Recommender) ->
                    if earlier else "")
 
 
-def route(state: TurnState) -> str:
+def route(state: TurnState, tools: Toolbox) -> str:
+    """The plan's action; a retrieval goes to the LLM planner when there is one."""
+    if state["action"] == "retrieve" and tools.planner is not None and tools.use_dialogue:
+        return "llm_plan"
     return state["action"]
 
 
@@ -153,7 +168,8 @@ def answer(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         text = "Starting over. What would you like to watch?"
     elif req.intent == "ask_item" and req.ask_about is not None and req.ask_about in tools.catalog:
         item = tools.catalog.get([req.ask_about])[0]
-        similar = tools.catalog.get(tools.recommender.similar(item.item_id, k=3))
+        near = REGISTRY.call("similar_items", {"item": item.item_id, "k": 3}, context(state, tools))
+        similar = tools.catalog.get([c.item_id for c in near.items])
         genres = ", ".join(item.genres) if item.genres else "of unknown genre"
         text = (f"{item.label} is {genres}; {item.popularity} people in the data watched it."
                 + (f" People who liked it often watch {', '.join(s.label for s in similar)}." if similar else ""))
@@ -184,8 +200,9 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     # message, else like the long-term history
     strong, weak = taste.remembered_likes(session, profile)
     vibe = " ".join([session.vibe, *taste.relevant_notes(profile)]).strip()
-    found = rec.candidates(flt, liked=session.liked_items + strong, history=history + weak, vibe=vibe,
-                           use_cf=tools.use_cf, use_text=tools.use_text, turn=session.turns)
+    ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong, must=flt,
+                  turn=session.turns)
+    found: Retrieval = REGISTRY.call("recommend", {"query": vibe[:300], "k": rec.n_candidates}, ctx)
     extra = taste.taste_candidates(flt, session, profile, rec, dict(liked=session.liked_items + strong, history=history + weak,
                               vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text))
     have = {c.item_id for c in found.candidates}
@@ -197,6 +214,16 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         notes.append(f"Only {_films(found.blend_available)} left {'is' if found.blend_available == 1 else 'are'} "
                      f"{both}; they come first, then films that are {either}." if found.blend_available else
                      f"No film left is {both}, so these are {either}.")
+    notes += _memory_notes(flt, session, profile, rec.catalog)
+    return {"constraints": flt.model_dump(), "candidates": [c.model_dump() for c in found.candidates],
+            "preferred": found.preferred, "notes": notes, "rerank_weight": found.rerank_weight,
+            "_detail": f"allowed={found.available} blend={found.blend_available if found.blend else '-'} "
+                       f"candidates={len(found.candidates)} evidence={found.evidence.regime}"}  # fmt: skip
+
+
+def _memory_notes(flt: ItemFilter, session: SessionPrefs, profile: dict, catalog: Catalog) -> list[str]:
+    """What the reply says about remembered dislikes: applied, or set aside because asked for now."""
+    notes = []
     remembered = [g for g in flt.genres_none if g in profile.get("genres_disliked", []) and g not in session.genres_out]
     if remembered:
         notes.append(f"You told me before that you dislike {', '.join(remembered)}, so I left those out.")
@@ -206,12 +233,9 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                      "so I included it.")
     items_again = [i for i in profile.get("disliked_items", []) if i in session.liked_items]
     if items_again:
-        names = ", ".join(i.label for i in rec.catalog.get(items_again))
+        names = ", ".join(i.label for i in catalog.get(items_again))
         notes.append(f"You told me before that you disliked {names}; I'm going by what you say now.")
-    return {"constraints": flt.model_dump(), "candidates": [c.model_dump() for c in found.candidates],
-            "preferred": found.preferred, "notes": notes, "rerank_weight": found.rerank_weight,
-            "_detail": f"allowed={found.available} blend={found.blend_available if found.blend else '-'} "
-                       f"candidates={len(found.candidates)} evidence={found.evidence.regime}"}  # fmt: skip
+    return notes
 
 
 def _nothing_left(flt: ItemFilter, session: SessionPrefs, rec: Recommender) -> str:
@@ -247,22 +271,27 @@ def rerank(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     candidates = [Candidate(**c) for c in state.get("candidates", [])]
     session, profile = _session(state), state.get("profile") or {}
     strong, weak = taste.remembered_likes(session, profile)
-    history = (state.get("history") or []) + weak + strong + session.liked_items
-    ranked = tools.recommender.rerank(candidates, history, preferred=state.get("preferred", []),
-                                      weight=state.get("rerank_weight", 1.0))
+    ranked = _reranked(candidates, state, tools, history=(state.get("history") or []) + weak,
+                       liked=strong + session.liked_items, preferred=state.get("preferred", []),
+                       weight=state.get("rerank_weight", 1.0))
     detail = "retrieval order" if tools.recommender.reranker is None else f"generative rerank of {len(ranked)}"
     boost = taste.affinity(tools.catalog.get([c.item_id for c in ranked]), profile)
     if any(boost):  # remembered genre and era tastes: a share of the list, never a filter
         ranked = taste.make_room(ranked, boost, tools.k, keep=set(state.get("preferred", [])))
         detail += f"; remembered tastes: {sum(b > 0 for b in boost)} candidates"
-    top = tools.k * 2
-    if tools.llm is not None and len(ranked) > 1:  # a listwise rerank of the top, constrained to it
-        order = tools.llm.rerank(state["message"], tools.catalog.get([c.item_id for c in ranked[:top]]))
-        if order is not None:
-            by_id = {c.item_id: c for c in ranked[:top]}
-            ranked = [by_id[i] for i in order if i in by_id] + ranked[top:]
-            detail += f"; llm listwise top {top}"
     return {"ranked": [c.model_dump() for c in ranked], "_detail": detail}
+
+
+def _reranked(candidates: list[Candidate], state: TurnState, tools: Toolbox, **ctx_fields: Any) -> list[Candidate]:
+    """The ``rerank`` tool over candidates, keeping their retrieval scores and signals."""
+    if not candidates:
+        return []
+    preferred, weight = ctx_fields.pop("preferred", []), ctx_fields.pop("weight", 1.0)
+    out: ItemList = REGISTRY.call("rerank", {"item_ids": [c.item_id for c in candidates],
+                                             "scores": [c.score for c in candidates], "preferred": preferred,
+                                             "weight": weight}, context(state, tools, **ctx_fields))
+    by_id = {c.item_id: c for c in candidates}
+    return [by_id[c.item_id].model_copy(update={"score": c.score}) for c in out.items]
 
 
 def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
@@ -280,14 +309,114 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     wanted = describe(flt)
     head = (f"Here are {len(recs)} picks" + (f" ({wanted})" if wanted else "") + ".") if recs else ""
     text = " ".join([*notes, head]).strip() or "I have nothing to show for that."
-    if tools.llm is not None and recs:
-        text = tools.llm.write_reply(state["message"], recs, notes) or text
     session.last_shown = [r.item_id for r in recs]
     session.last_years = [r.year for r in recs if r.year]
     session.shown = list(dict.fromkeys(session.shown + session.last_shown))
     # the per-turn lists are dropped here so the checkpoint written at the end of the turn stays small
+    loop = state.get("llm") or {}  # its summary stays for the reply; messages and pool go
     return {"reply": {"text": text, "items": [r.model_dump() for r in recs]}, "session": session.model_dump(),
-            "candidates": [], "ranked": [], "preferred": []}
+            "candidates": [], "ranked": [], "preferred": [],
+            "llm": {k: loop[k] for k in ("fallback", "llm_ms", "calls", "accepted") if k in loop}}
+
+
+# ---- the LLM planner: llm_plan -> act (-> llm_plan ...) -> compose -> respond ---------------------
+def llm_plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
+    """Ask the LLM for the next tool calls. The first call of a turn starts the turn's deadline."""
+    assert tools.planner is not None
+    loop = dict(state.get("llm") or {})
+    if not loop:
+        loop = {"deadline": time.monotonic() + tools.planner.client.config.llm_turn_seconds, "calls": 0,
+                "pool": [], "llm_ms": 0.0, "messages": tools.planner.first_messages(state["message"], _session(state))}
+    deadline = Deadline.at(loop["deadline"])
+    t0 = time.perf_counter()
+    try:
+        steps = tools.planner.next_steps(loop["messages"], deadline, loop["calls"])
+    except (LLMUnavailable, PlanRejected) as e:
+        return _fall_back(loop, state, f"{type(e).__name__}: {e}", t0)
+    loop["llm_ms"] += (time.perf_counter() - t0) * 1000
+    loop["pending"] = [s.model_dump() for s in steps]
+    return {"llm": loop, "_detail": f"llm asked for {[s.tool for s in steps] or 'no more tools'} "
+                                    f"in {(time.perf_counter() - t0) * 1000:.0f}ms"}
+
+
+def _fall_back(loop: dict[str, Any], state: TurnState, why: str, t0: float | None = None) -> dict[str, Any]:
+    if t0 is not None:
+        loop["llm_ms"] += (time.perf_counter() - t0) * 1000
+    loop.update(pending=[], fallback=why[:300], messages=[])
+    return {"llm": loop, "_detail": f"fallback to the offline planner (llm {loop['llm_ms']:.0f}ms): {why[:240]}"}
+
+
+def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
+    """Run the LLM's tool calls through the registry (arguments validated by each tool's model)
+    under the person's own constraints; the items they return make the pool a reply draws from."""
+    assert tools.planner is not None
+    loop = dict(state["llm"])
+    session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
+    strong, weak = taste.remembered_likes(session, profile)
+    ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong,
+                  must=_filter(session, profile, history, tools.recommender), turn=session.turns)
+    pool, done = list(loop["pool"]), []
+    for raw in loop.pop("pending", []):
+        step = PlanStep(**raw)
+        try:
+            result = REGISTRY.call(step.tool, step.args, ctx)
+        except (ValidationError, ToolError, KeyError) as e:
+            return _fall_back(loop, state, f"tool {step.tool} rejected its arguments: {str(e)[:200]}")
+        loop["calls"] += 1
+        items = result_items(result)
+        pool += [c.model_dump() for c in items]
+        loop["messages"].append(tools.planner.result_message(step, tools.planner.describe(step, result)))
+        done.append(f"{step.tool}({json.dumps(step.args)[:120]})->{len(items)}")
+    loop["pool"] = pool
+    return {"llm": loop, "_detail": f"called {done}; pool={len({c['item_id'] for c in pool})}"}
+
+
+def after_plan(state: TurnState, tools: Toolbox) -> str:
+    loop = state["llm"]
+    if loop.get("fallback"):
+        return "retrieve"
+    return "act" if loop.get("pending") else "compose"
+
+
+def after_act(state: TurnState, tools: Toolbox) -> str:
+    """Native tool calls loop while calls and time are left; a JSON plan is one round."""
+    loop = state["llm"]
+    if loop.get("fallback"):
+        return "retrieve"
+    more = (tools.planner is not None and tools.planner.mode == "tools"
+            and loop["calls"] < tools.planner.max_calls and loop["deadline"] - time.monotonic() > 0.25)
+    return "llm_plan" if more else "compose"
+
+
+def compose(state: TurnState, tools: Toolbox) -> dict[str, Any]:
+    """The reply's candidates: every item the tools returned (nothing else), each meeting the
+    person's constraints, reranked for them by the ``rerank`` tool."""
+    loop = dict(state["llm"])
+    session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
+    flt = _filter(session, profile, history, tools.recommender)
+    seen: dict[int, Candidate] = {}
+    for c in (Candidate(**c) for c in loop["pool"]):
+        seen.setdefault(c.item_id, c)
+    ok = tools.catalog.satisfies(list(seen), flt)
+    pool = [c for c, good in zip(seen.values(), ok, strict=True) if good]
+    if not pool:
+        return {**_fall_back(loop, state, "the tools the LLM chose found no film"), "candidates": []}
+    strong, weak = taste.remembered_likes(session, profile)
+    preferred = []
+    if len(flt.genres_any) > 1:  # a blend ("a funny horror film"): films with every genre first, as offline
+        every = tools.catalog.satisfies([c.item_id for c in pool], flt.model_copy(update={"genres_all": flt.genres_any}))
+        preferred = [c.item_id for c, good in zip(pool, every, strict=True) if good]
+    ranked = _reranked(pool, state, tools, history=history + weak, liked=strong + session.liked_items,
+                       preferred=preferred)
+    notes = list(state.get("notes", [])) + _memory_notes(flt, session, profile, tools.catalog)
+    return {"llm": {**loop, "accepted": True, "messages": []}, "ranked": [c.model_dump() for c in ranked],
+            "constraints": flt.model_dump(), "notes": notes,
+            "_detail": f"llm plan accepted: {loop['calls']} tool calls, {len(pool)} films in the pool, "
+                       f"llm {loop['llm_ms']:.0f}ms"}
+
+
+def after_compose(state: TurnState, tools: Toolbox) -> str:
+    return "retrieve" if state["llm"].get("fallback") else "respond"
 
 
 def remember(state: TurnState, tools: Toolbox) -> dict[str, Any]:
@@ -308,11 +437,15 @@ def remember(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                                  state.get("session_id"), state.get("profile") or {}, tools.catalog)
     t0 = time.perf_counter()
     if records:
-        tools.memory.add_many(records)
+        notes = [{"kind": r.kind, "text": r.text[:300], "item": r.item_id, "genre": r.genre, "era": r.era}
+                 for r in records]
+        REGISTRY.call("memory_write", {"memories": notes}, context(state, tools))
     return {"_detail": f"stored {[r.kind for r in records]} in {(time.perf_counter() - t0) * 1000:.1f}ms"}
 
 
 def final_reply(state: TurnState) -> Reply:
-    r = state.get("reply") or {"text": "", "items": []}
+    r, loop = state.get("reply") or {"text": "", "items": []}, state.get("llm") or {}
+    planner = "offline" if not loop else "llm-fallback" if loop.get("fallback") else "llm"
     return Reply(text=r["text"], items=r.get("items", []), question=r.get("question"),
-                 trace=state.get("trace", []), session_id=state["session_id"], warnings=state.get("notes", []))
+                 trace=state.get("trace", []), session_id=state["session_id"], warnings=state.get("notes", []),
+                 planner=planner, llm_ms=round(loop.get("llm_ms", 0.0), 1))

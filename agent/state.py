@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from statistics import median
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
@@ -142,6 +142,9 @@ class Reply(BaseModel):
     trace: list[TraceStep] = Field(default_factory=list)
     session_id: str
     warnings: list[str] = Field(default_factory=list)
+    planner: Literal["offline", "llm", "llm-fallback"] = Field(
+        "offline", description="who chose the tool calls: the rules, the LLM, or the rules after an LLM fault")
+    llm_ms: float = Field(0.0, description="time spent waiting for the LLM in this turn")
 
 
 class TurnState(TypedDict, total=False):
@@ -165,3 +168,4 @@ class TurnState(TypedDict, total=False):
     reply: dict[str, Any]  # Reply
     notes: list[str]  # things to tell the user (warnings, memory used, constraints unmet)
     trace: list[dict[str, Any]]
+    llm: dict[str, Any]  # the LLM planner's loop: deadline, messages, pending calls, pool, fallback

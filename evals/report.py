@@ -35,6 +35,22 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_llm(report: dict[str, Any]) -> str:
+    """The LLM planner's share of turns, time and invariants, for systems that used it ('' if none)."""
+    rows = [(name, r["all"]["llm"]) for name, r in report["systems"].items() if "llm" in r["all"]]
+    if not rows:
+        return ""
+    head = ["system", "turns", "LLM-planned turns", "accepted", "fell back", "LLM ms p50", "LLM ms p99",
+            "slowest turn ms", "items outside catalog"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, x in rows:
+        cells = [name, str(x["turns"]), str(x["llm_turns"]), _num(x["accepted"], 3), _num(x["fell_back"], 3),
+                 _num(x["llm_ms_p50"], 0), _num(x["llm_ms_p99"], 0), _num(x["turn_ms_max"], 0),
+                 str(x["items_outside_catalog"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def format_buckets(report: dict[str, Any], key: str) -> str:
     """Success and average turns per bucket (``target_popularity`` or ``user_activity``)."""
     success, _, _, _ = _keys(report)
@@ -176,6 +192,8 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
         format_buckets(report, "user_activity"),
         "",
     ]
+    if format_llm(report):
+        lines += ["## The LLM planner", "", format_llm(report), ""]
     goals = check_goals(report)
     if goals and p["name"] == "standard":
         lines += ["## Goals for the full agent", "", "| goal | met | numbers |", "|---|---|---|"]

@@ -75,7 +75,7 @@ class SimSettings(BaseModel):
     max_turns: int = Field(5, ge=1, le=20)
     k: int = Field(10, ge=1, le=100)
     seed: int = 0
-    systems: list[str] = Field(default_factory=lambda: list(SYSTEMS))
+    systems: list[str] = Field(default_factory=lambda: [s for s in SYSTEMS if s != "agent-llm"])
     workers: int = Field(1, ge=1, le=64)
     protocol: Literal["standard", "memory", "drift", "cold-user", "cold"] = "standard"
     target: Literal["test", "valid"] = Field("test", description="valid: tune on validation targets (history = train)")
@@ -104,6 +104,9 @@ class Turn:
     hit_rank: int | None  # 0-based rank of the target in `shown`
     ms: float
     nodes: dict[str, float] = field(default_factory=dict)  # trace: node -> ms
+    planner: str = "offline"  # agent.state.Reply.planner: offline | llm | llm-fallback
+    llm_ms: float = 0.0
+    outside: int = 0  # shown ids that are not catalog items (must stay 0)
 
 
 @dataclass
@@ -151,7 +154,9 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
         nodes: dict[str, float] = defaultdict(float)
         for step in reply.trace:
             nodes[step.node] += step.ms
-        turns.append(Turn(message, reply.text, reply.question, shown, hit, round(ms, 2), dict(nodes)))
+        outside = sum(i not in rec.tools.catalog for i in shown)
+        turns.append(Turn(message, reply.text, reply.question, shown, hit, round(ms, 2), dict(nodes),
+                          reply.planner, reply.llm_ms, outside))
         if hit is not None or n == settings.max_turns:
             break
         seen = [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
@@ -210,12 +215,33 @@ def summarize(convs: Sequence[Conversation], max_turns: int, k: int) -> dict[str
         return {"users": 0}
     m = [conversation_metrics(c, max_turns, k) for c in convs]
     recall = np.mean([x["recall"] for x in m], axis=0)
-    return {
+    out = {
         "users": len(m),
         f"success@{max_turns}": _r(np.mean([x["success"] for x in m])),
         "avg_turns": _r(np.mean([x["turns"] for x in m])),
         f"recall@{k}_by_turn": [_r(v) for v in recall],
         f"ndcg@{k}": _r(np.mean([x["ndcg"] for x in m])),
+    }
+    turns = [t for c in convs for t in c.turns]
+    if any(t.planner != "offline" for t in turns):
+        out["llm"] = llm_summary(turns)
+    return out
+
+
+def llm_summary(turns: Sequence[Turn]) -> dict[str, Any]:
+    """How the LLM planner fared: turns it planned, fell back on, or was not needed for (the rules
+    asked or answered), its time per turn, and the invariants (catalog items only)."""
+    asked = [t for t in turns if t.planner != "offline"]
+    llm_ms = np.array([t.llm_ms for t in asked]) if asked else np.zeros(1)
+    return {
+        "turns": len(turns),
+        "llm_turns": len(asked),
+        "accepted": _r(np.mean([t.planner == "llm" for t in asked])) if asked else None,
+        "fell_back": _r(np.mean([t.planner == "llm-fallback" for t in asked])) if asked else None,
+        "llm_ms_p50": _r(np.percentile(llm_ms, 50)),
+        "llm_ms_p99": _r(np.percentile(llm_ms, 99)),
+        "turn_ms_max": _r(max(t.ms for t in turns)),
+        "items_outside_catalog": int(sum(t.outside for t in turns)),
     }
 
 
@@ -264,8 +290,10 @@ class _Worker:
             if self.rec is not None:
                 self.rec.close()
             state = Path(tempfile.mkdtemp(prefix=f"{system}-p{os.getpid()}-", dir=self.state_root))
+            # only agent-llm plans with the LLM: CONVREC_LLM_* may be set for it (or the LLM simulator)
             self.rec = ConvRec(self.art, self.config.model_copy(update={"memory_dir": state}), system=system,
-                               history_upto="train" if target == "valid" else "valid")
+                               history_upto="train" if target == "valid" else "valid",
+                               use_llm=system == "agent-llm")
             self.system = (system, target)
         return self.rec
 

@@ -1,16 +1,15 @@
 """A small OpenAI-compatible server on 127.0.0.1 that answers with scripted replies.
 
-Speaks ``POST /v1/chat/completions`` (non-streaming): each request takes the next script
-entry; when the script runs out, the ``default`` entry answers. An entry is a dict:
-  {"tool": {...arguments...}}           a tool call to `set_request` with these arguments
-  {"tool_raw": "..."}                   a tool call whose arguments string is sent verbatim
-  {"content": "..."}                    a plain assistant message
-  {"ranking": "reverse" | "foreign"}    JSON {"ranking": [...]} built from the request's id enum:
-                                        reversed, or naming an id that is not a candidate
-  {"status": 500} / {"status": 429}     an HTTP error
-  {"body": "..."}                       a raw (e.g. invalid JSON) 200 body
-  {"delay": 3.0, ...}                   sleep first (timeouts)
-Every request body is kept in ``.requests`` for assertions.
+Speaks ``POST /v1/chat/completions`` and ``POST /v1/completions`` (non-streaming): each request
+takes the next script entry; when the script runs out, the ``default`` entry answers. An entry:
+  {"calls": [{"name": "recommend", "arguments": {...}}, ...]}   native tool calls
+  {"tool_raw": "...", "tool_name": "recommend"}                 a tool call whose arguments are sent verbatim
+  {"plan": {"steps": [...]}}                                    a JSON plan as the answer's text
+  {"content": "..."}                                            a plain answer (message content, or completion text)
+  {"status": 500} / {"status": 429}                             an HTTP error
+  {"body": "..."}                                               a raw (e.g. invalid JSON) 200 body
+  {"delay": 3.0, ...}                                           sleep first (timeouts)
+Every request body is kept in ``.requests`` (with its ``_path``) for assertions.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ class ScriptedLLM:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                body["_path"] = self.path
                 with owner._lock:
                     owner.requests.append(body)
                     entry = owner.script.pop(0) if owner.script else owner.default
@@ -77,18 +77,22 @@ class ScriptedLLM:
 
 
 def _completion(model: str, entry: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": entry.get("content")}
-    if "ranking" in entry:
-        ids = body["response_format"]["json_schema"]["schema"]["properties"]["ranking"]["items"]["enum"]
-        ranking = list(reversed(ids)) if entry["ranking"] == "reverse" else [99999, *ids]
-        message["content"] = json.dumps({"ranking": ranking})
-    if "tool" in entry or "tool_raw" in entry:
-        args = entry["tool_raw"] if "tool_raw" in entry else json.dumps(entry["tool"])
-        message["tool_calls"] = [{"id": "call_1", "type": "function",
-                                  "function": {"name": entry.get("tool_name", "set_request"), "arguments": args}}]
+    text = json.dumps(entry["plan"]) if "plan" in entry else entry.get("content")
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    if body["_path"].endswith("/completions") and not body["_path"].endswith("/chat/completions"):
+        return {"id": "cmpl-test", "object": "text_completion", "created": int(time.time()), "model": model,
+                "choices": [{"index": 0, "text": text or "", "finish_reason": "stop"}], "usage": usage}
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    calls = entry.get("calls") or []
+    if "tool_raw" in entry:
+        calls = [{"name": entry.get("tool_name", "recommend"), "raw": entry["tool_raw"]}]
+    if calls:
+        message["tool_calls"] = [{"id": f"call_{n}", "type": "function",
+                                  "function": {"name": c["name"], "arguments": c.get("raw") or json.dumps(c["arguments"])}}
+                                 for n, c in enumerate(calls)]
         message["content"] = None
     return {
         "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()), "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if "tool_calls" in message else "stop"}],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+        "usage": usage,
     }  # fmt: skip

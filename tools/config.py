@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -60,8 +60,16 @@ class Config(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
-    llm_timeout: float = 10.0
-    llm_retries: int = 1
+    llm_timeout: float = Field(10.0, description="cap on one LLM request (the turn's deadline usually binds first)")
+    llm_retries: int = Field(1, description="retries of a failed LLM request, while the turn's deadline allows")
+    llm_planner: Literal["tools", "json-chat", "json-completion"] = Field(
+        "tools", description="native tool calls; a JSON plan by chat (response_format); or by few-shot completion "
+                             "with llama.cpp's json_schema (base models such as Gemma 3 270M)")
+    llm_turn_seconds: float = Field(8.0, gt=0, description="all LLM time in one turn")
+    llm_max_tool_calls: int = Field(4, ge=1, le=8, description="tool calls the LLM may make in one turn")
+    llm_max_tokens: int = Field(256, ge=16, description="longest JSON plan the LLM may write")
+    llm_breaker_failures: int = Field(2, ge=1, description="errors in a row that open the circuit (a timeout opens it at once)")
+    llm_cooldown: float = Field(60.0, ge=0, description="seconds the LLM is skipped once the circuit opens")
 
     @classmethod
     def settings_customise_sources(

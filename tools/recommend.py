@@ -90,6 +90,7 @@ class Retrieval(BaseModel):
     preferred: list[int] = Field(default_factory=list, description="candidates with every blend genre")
     evidence: Evidence = Field(default_factory=Evidence)
     rerank_weight: float = Field(1.0, description="the regime's share of the reranker's order (Weights.rerank)")
+    unresolved: list[str] = Field(default_factory=list, description="liked titles or ids not in the catalog")
 
 
 class Loosening(BaseModel):
@@ -189,6 +190,15 @@ class Recommender:
         rest = top(np.setdiff1d(allowed, every), self.n_candidates - len(first))
         return Retrieval(candidates=first + rest, available=len(allowed), blend=list(flt.genres_any),
                          blend_available=len(every), preferred=[c.item_id for c in first], **meta)
+
+    def search(self, flt: ItemFilter, query: str, k: int = 20) -> Retrieval:
+        """The ``k`` items meeting ``flt`` whose text is closest in meaning to ``query``."""
+        allowed = self.index.to_iidx(self.catalog.filter(flt))
+        vec = self.semantic.query_vector(query) if self.semantic is not None else None
+        if len(allowed) == 0 or vec is None:
+            return Retrieval(candidates=[], available=len(allowed))
+        return Retrieval(candidates=fuse(allowed, self.index, k, text_scores=self.semantic.scores(vec), pop_weight=0.0),
+                         available=len(allowed))
 
     def _cf_scores(self, liked: Sequence[int], history: Sequence[int]) -> np.ndarray | None:
         assert self.cf is not None

@@ -132,6 +132,8 @@ def eval_sim(
         "cold: users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0 "
         "(and CONVREC_ARTIFACTS=<dir>)."),
     simulator: str = typer.Option("template", help="template (offline, seeded) or llm (needs CONVREC_LLM_*)"),
+    llm: bool = typer.Option(False, "--llm", help="also run agent-llm, the agent with the LLM planner at "
+                             "CONVREC_LLM_BASE_URL, beside the others on the same users"),
     target: str = typer.Option("test", help="test (report) or valid (tune: the validation item, history = train)"),
     json_path: Path = typer.Option(None, "--json", help="write the results JSON here"),
     report: Path = typer.Option(None, help="write report.md, plots and conversations.jsonl into this folder"),
@@ -139,22 +141,26 @@ def eval_sim(
     """Simulated users, each after its hidden test target, talk to every system; same users, same seed."""
     from pydantic import ValidationError
 
-    from evals.report import format_table, write_report
+    from evals.report import format_llm, format_table, write_report
     from evals.runner import SimSettings, conversation_record, run_simulation
 
     config = _setup()
     try:
         settings = SimSettings(users=users, max_turns=max_turns, k=k, seed=seed, workers=workers,
-                               systems=[s.strip() for s in systems.split(",") if s.strip()],
+                               systems=[s.strip() for s in systems.split(",") if s.strip()] + (["agent-llm"] if llm else []),
                                protocol=protocol, simulator=simulator, target=target)
     except ValidationError as e:
         _fail("; ".join(f"--{'-'.join(map(str, err['loc'])).replace('_', '-')}: {err['msg']}" for err in e.errors()))
+    if "agent-llm" in settings.systems and not config.llm_enabled:
+        _fail("--llm (agent-llm) needs CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL: see `convrec llm serve`")
     art = _load_artifacts(config)
     try:
         results, conversations = run_simulation(settings, config, progress=sys.stderr.isatty(), art=art)
     except ValueError as e:
         _fail(str(e))
     typer.echo(format_table(results))
+    if format_llm(results):
+        typer.echo("\n" + format_llm(results))
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results, indent=2))

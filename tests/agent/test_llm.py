@@ -1,16 +1,27 @@
-"""The LLM path against a real HTTP server on 127.0.0.1 speaking the chat-completions protocol."""
+"""The LLM planner against a real HTTP server on 127.0.0.1 speaking the OpenAI protocol (scripted).
 
+Each test is one class of behaviour: native tool calls, JSON plans (chat and completion), the
+person's words winning over the LLM's arguments, faults falling back to the offline planner,
+items only from tool results, and the turn deadline with its circuit breaker.
+"""
+
+import json
 import logging
 import socket
+import time
 
+import jsonschema
 import pytest
 
 from agent import ConvRec
+from agent.llm import CircuitBreaker, Deadline
+from agent.registry import REGISTRY, ToolContext, result_items
 from tests.llm_server import ScriptedLLM
 
 
 def _config(small_config, url, **kw):
-    return small_config.model_copy(update={"llm_base_url": url, "llm_model": "scripted", "llm_timeout": 2.0, **kw})
+    return small_config.model_copy(update={"llm_base_url": url, "llm_model": "scripted", "llm_timeout": 2.0,
+                                           "llm_turn_seconds": 3.0, **kw})
 
 
 @pytest.fixture
@@ -27,97 +38,207 @@ def make_rec(small_artifacts, small_config):
         r.close()
 
 
-def test_llm_understands_and_writes_the_reply(make_rec):
-    script = [
-        {"tool": {"intent": "recommend", "liked_titles": ["Fargo"], "genres_in": ["Comedy"], "year_min": 1990}},
-        {"ranking": "reverse"},
-        {"content": "Here are comedies for a Fargo fan."},
-    ]
-    with ScriptedLLM(script) as llm:
+def _tool_items(rec, name, args, **ctx):
+    return {c.item_id for c in result_items(REGISTRY.call(name, args, ToolContext(recommender=rec.tools.recommender, **ctx)))}
+
+
+def test_native_tool_calls_choose_the_tools_and_only_their_items_are_shown(make_rec):
+    call = {"name": "semantic_search", "arguments": {"query": "outlaws and gunfights", "k": 12}}
+    with ScriptedLLM([{"calls": [call]}, {"content": "that is all"}]) as llm:
         rec = make_rec(llm.base_url)
-        r = rec.chat("u1", "zzz the message wording does not matter here")
-        assert r.text == "Here are comedies for a Fargo fan."
-        assert r.items and all("Comedy" in i.genres and i.year >= 1990 for i in r.items)
-        assert rec.session("u1").liked_items == [rec.tools.catalog.resolve_title("Fargo").item_id]
-        assert "llm:" in r.trace[0].detail
-        assert "llm listwise" in next(s.detail for s in r.trace if s.node == "rerank")
-        enum = llm.requests[1]["response_format"]["json_schema"]["schema"]["properties"]["ranking"]["items"]["enum"]
-        assert [i.item_id for i in r.items] == list(reversed(enum))[:10]  # the LLM's order, over our candidates
+        r = rec.chat("u1", "zzz qqq")
+        assert r.planner == "llm" and r.items
+        assert {i.item_id for i in r.items} <= _tool_items(rec, "semantic_search", call["arguments"])
+        first, second = llm.requests[0], llm.requests[1]
+        names = [t["function"]["name"] for t in first["tools"]]
+        assert {"recommend", "similar_items", "semantic_search", "filter_catalog"} <= set(names)
+        assert "memory_write" not in names and "rerank" not in names  # writes stay with the rules
+        genres = first["tools"][names.index("recommend")]["function"]["parameters"]["properties"]["genres"]
+        assert "Western" in genres["items"]["enum"]
+        tool_msg = next(m for m in second["messages"] if m["role"] == "tool")
+        assert tool_msg["tool_call_id"] == "call_0" and json.loads(tool_msg["content"])["items"]
+        assert [s.node for s in r.trace].count("act") == 1 and "compose" in [s.node for s in r.trace]
+
+
+def test_the_tool_loop_is_bounded(make_rec):
+    call = {"calls": [{"name": "filter_catalog", "arguments": {"genres": ["Comedy"]}}]}
+    with ScriptedLLM(default=call) as llm:
+        r = make_rec(llm.base_url, llm_max_tool_calls=3).chat("u1b", "comedies")
+        assert r.planner == "llm" and len(llm.requests) == 3
+        assert [s.node for s in r.trace].count("act") == 3
+
+
+@pytest.mark.parametrize("mode", ["json-chat", "json-completion"])
+def test_a_json_plan_runs_its_steps(make_rec, mode):
+    plan = {"steps": [{"tool": "similar_items", "args": {"item": "Fargo", "k": 15}},
+                      {"tool": "recommend", "args": {"liked": ["Fargo"], "k": 30}}]}
+    with ScriptedLLM([{"plan": plan}]) as llm:
+        rec = make_rec(llm.base_url, llm_planner=mode)
+        r = rec.chat(f"u2-{mode}", "films like Fargo please")
+        assert r.planner == "llm" and r.items
+        fargo = rec.tools.catalog.resolve_title("Fargo").item_id
+        pool = (_tool_items(rec, "similar_items", plan["steps"][0]["args"])
+                | _tool_items(rec, "recommend", plan["steps"][1]["args"]))
+        assert {i.item_id for i in r.items} <= pool and fargo not in {i.item_id for i in r.items}
         sent = llm.requests[0]
-        assert sent["tools"][0]["function"]["name"] == "set_request"
-        assert "Comedy" in sent["tools"][0]["function"]["parameters"]["properties"]["genres_in"]["items"]["enum"]
+        schema = (sent["response_format"]["json_schema"]["schema"] if mode == "json-chat" else sent["json_schema"])
+        jsonschema.validate(plan, schema)  # the plan we scripted is one the schema allows...
+        with pytest.raises(jsonschema.ValidationError):  # ...and a tool the LLM is not given is not
+            jsonschema.validate({"steps": [{"tool": "memory_write", "args": {}}]}, schema)
+        if mode == "json-completion":
+            assert sent["_path"].endswith("/v1/completions") and sent["prompt"].rstrip().endswith("Plan:")
+            assert sent["prompt"].count("Request:") >= 3  # few-shot examples, then the message
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        {"status": 500},
-        {"status": 429},
-        {"body": "{not json"},
-        {"tool_raw": "{\"liked_titles\": [\"Fargo\""},  # truncated JSON arguments
-        {"tool": {"intent": "recommend", "item_ids": [99999]}},  # a field the schema forbids
-        {"tool": {"intent": "recommend", "year_min": 3000}},  # out of range
-        {"tool": {"genres_in": "Comedy"}},  # wrong type
-        {"content": "I think you'd like item 99999"},  # no tool call
-    ],
-)
-def test_llm_faults_fall_back_to_offline(make_rec, caplog, fault):
+@pytest.mark.parametrize("message,check", [
+    ("a 90s comedy but no horror", lambda i: "Comedy" in i.genres and 1990 <= i.year <= 1999 and "Horror" not in i.genres),
+    ("westerns from before 1970", lambda i: "Western" in i.genres and i.year < 1970),
+    ("something popular, not a drama", lambda i: "Drama" not in i.genres),
+])
+def test_what_the_person_said_plainly_wins_over_the_llm(make_rec, message, check):
+    # a weak model contradicts every constraint; the person's own words still hold
+    bad = {"genres": ["Drama", "Horror"], "year_min": 1930, "year_max": 1940, "k": 50}
+    plan = {"steps": [{"tool": "filter_catalog", "args": bad}, {"tool": "recommend", "args": bad},
+                      {"tool": "recommend", "args": {"k": 50}}]}
+    with ScriptedLLM(default={"plan": plan}) as llm:
+        r = make_rec(llm.base_url, llm_planner="json-chat").chat(f"u3-{len(message)}", message)
+        assert r.planner == "llm" and r.items and all(check(i) for i in r.items), [i.label for i in r.items]
+
+
+def test_the_llm_may_add_what_the_rules_missed(make_rec):
+    plan = {"steps": [{"tool": "recommend", "args": {"genres": ["Western"], "k": 50}}]}
+    with ScriptedLLM(default={"plan": plan}) as llm:
+        r = make_rec(llm.base_url, llm_planner="json-chat").chat("u3b", "surprise me with something")
+        assert r.planner == "llm" and r.items and all("Western" in i.genres for i in r.items)
+
+
+GOOD = {"calls": [{"name": "recommend", "arguments": {"genres": ["Comedy"]}}]}
+
+
+@pytest.mark.parametrize("fault", [
+    {"status": 500},
+    {"status": 429},
+    {"body": "{not json"},
+    {"tool_raw": "{\"genres\": [\"Comedy\""},  # truncated JSON arguments
+    {"tool_raw": "[1, 2]"},  # not an object
+    {"calls": [{"name": "recommend", "arguments": {"item_ids": [99999]}}]},  # a field the schema forbids
+    {"calls": [{"name": "recommend", "arguments": {"year_min": 3000}}]},  # out of range
+    {"calls": [{"name": "recommend", "arguments": {"genres": "Comedy"}}]},  # wrong type
+    {"calls": [{"name": "recommend", "arguments": {"genres": ["Anime"]}}]},  # not a catalog genre
+    {"calls": [{"name": "similar_items", "arguments": {"item": "Qwzxv Blorptastic"}}]},  # not a catalog film
+    {"calls": [{"name": "rerank", "arguments": {"item_ids": [99999]}}]},  # a tool it is not given
+    {"calls": [{"name": "drop_tables", "arguments": {}}]},  # no such tool
+    {"content": "I think you'd like item 99999"},  # no tool call
+])
+def test_llm_faults_fall_back_to_the_offline_planner(make_rec, caplog, fault):
     with ScriptedLLM([fault, fault], default={"content": "x"}) as llm:
         rec = make_rec(llm.base_url)
-        with caplog.at_level(logging.WARNING, logger="agent.llm"):
-            r = rec.chat("u2", "a 90s comedy")
+        with caplog.at_level(logging.WARNING, logger="agent"):
+            r = rec.chat(f"u4-{rec.new_session()}", "a 90s comedy")
+        assert r.planner == "llm-fallback"
         assert r.items and all("Comedy" in i.genres and 1990 <= i.year <= 1999 for i in r.items)
-        assert "offline:" in r.trace[0].detail
-        assert any("offline" in rec_.message for rec_ in caplog.records)
-        assert len(llm.requests) >= 2  # one retry before giving up on understanding
+        assert 99999 not in [i.item_id for i in r.items]
+        assert any("fallback to the offline planner" in s.detail for s in r.trace)
+
+
+@pytest.mark.parametrize("plan", [
+    {"steps": []},
+    {"steps": [{"tool": "recommend", "args": {}}] * 5},  # more steps than allowed
+    {"steps": [{"tool": "recommend", "args": {"query": "x" * 400}}]},  # too long
+    {"plan": "recommend"},
+])
+def test_invalid_json_plans_fall_back(make_rec, plan):
+    with ScriptedLLM(default={"plan": plan}) as llm:
+        rec = make_rec(llm.base_url, llm_planner="json-completion")
+        r = rec.chat(f"u5-{rec.new_session()}", "a western")
+        assert r.planner == "llm-fallback" and r.items and all("Western" in i.genres for i in r.items)
 
 
 def test_one_retry_recovers(make_rec):
-    script = [{"status": 500}, {"tool": {"genres_in": ["Western"]}}, {"ranking": "reverse"}, {"content": "Westerns!"}]
-    with ScriptedLLM(script) as llm:
-        r = make_rec(llm.base_url).chat("u3", "hm")
-        assert r.text == "Westerns!" and all("Western" in i.genres for i in r.items)
+    with ScriptedLLM([{"status": 500}, GOOD, {"content": "done"}]) as llm:
+        r = make_rec(llm.base_url).chat("u6", "hm, comedies")
+        assert r.planner == "llm" and all("Comedy" in i.genres for i in r.items)
 
 
-def test_timeout_falls_back(make_rec):
-    with ScriptedLLM(default={"delay": 1.5, "content": "late"}) as llm:
-        r = make_rec(llm.base_url, llm_timeout=0.3).chat("u4", "a western")
-        assert r.items and all("Western" in i.genres for i in r.items)
-        assert r.text != "late"
+def test_a_slow_endpoint_costs_one_deadline_then_the_breaker_skips_it(make_rec):
+    with ScriptedLLM(default={"delay": 6.0, **GOOD}) as llm:
+        rec = make_rec(llm.base_url, llm_turn_seconds=1.0, llm_timeout=10.0, llm_cooldown=60.0)
+        t0 = time.monotonic()
+        first = rec.chat("u7", "a western")
+        took = time.monotonic() - t0
+        assert first.planner == "llm-fallback" and first.items and took < 1.0 + 2.0
+        assert "timed out" in next(s.detail for s in first.trace if s.node == "llm_plan")
+        asked = len(llm.requests)
+        second = rec.chat("u7", "an older one")
+        assert second.planner == "llm-fallback" and second.llm_ms < 100
+        assert "circuit open" in next(s.detail for s in second.trace if s.node == "llm_plan")
+        assert len(llm.requests) == asked  # nothing was sent while the circuit is open
 
 
-def test_closed_port(make_rec):
+def test_the_breaker_lets_the_llm_back_after_its_cooldown(make_rec):
+    with ScriptedLLM([{"status": 500}, {"status": 500}, GOOD, {"content": "done"}]) as llm:
+        rec = make_rec(llm.base_url, llm_cooldown=0.3, llm_retries=1)
+        assert rec.chat("u8", "comedies").planner == "llm-fallback"
+        time.sleep(0.4)
+        assert rec.chat("u8", "more comedies").planner == "llm"
+
+
+def test_closed_port_falls_back(make_rec):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    r = make_rec(f"http://127.0.0.1:{port}/v1").chat("u5", "a western")
-    assert r.items and all("Western" in i.genres for i in r.items)
+    r = make_rec(f"http://127.0.0.1:{port}/v1").chat("u9", "a western")
+    assert r.planner == "llm-fallback" and r.items and all("Western" in i.genres for i in r.items)
 
 
-def test_reply_that_adds_items_is_replaced_by_the_template(make_rec):
-    script = [{"tool": {"genres_in": ["Western"]}}, {"ranking": "reverse"}, {"content": "Try Titanic (1997), it's great."},
-              {"content": "Also \u201cStar Wars\u201d!"}]
-    with ScriptedLLM(script) as llm:
-        r = make_rec(llm.base_url).chat("u6", "westerns")
-        assert "Titanic" not in r.text and "Star Wars" not in r.text
-        assert r.text.startswith("Here are")
-
-
-def test_llm_titles_are_resolved_by_us_never_trusted(make_rec):
-    script = [{"tool": {"liked_titles": ["Qwzxv Blorptastic"], "ask_about_title": None}}, {"content": "ok"}]
-    with ScriptedLLM(script) as llm:
+def test_questions_and_small_talk_do_not_wait_for_the_llm(make_rec):
+    with ScriptedLLM(default=GOOD) as llm:
         rec = make_rec(llm.base_url)
-        r = rec.chat("u7", "like Qwzxv Blorptastic")
-        assert "Qwzxv" in r.text  # the unknown title is reported, nothing is invented
-        assert rec.session("u7").liked_items == []
+        assert rec.chat("u10", "hello there").planner == "offline"
+        assert rec.chat("u10", "hmm").planner == "offline"  # nothing to go on: the rules ask
+        assert llm.requests == []
 
 
-def test_llm_rerank_outside_the_candidates_is_refused(make_rec, caplog):
-    script = [{"tool": {"genres_in": ["Western"]}}, {"ranking": "foreign"}, {"ranking": "foreign"}, {"content": "ok"}]
-    with ScriptedLLM(script) as llm:
-        with caplog.at_level(logging.WARNING, logger="agent.llm"):
-            r = make_rec(llm.base_url).chat("u8", "westerns")
-        assert r.items and 99999 not in [i.item_id for i in r.items]
-        assert "llm listwise" not in next(s.detail for s in r.trace if s.node == "rerank")
-        assert any("keeping the local order" in x.message for x in caplog.records)
+def test_breaker_and_deadline_follow_their_clock():
+    now = [0.0]
+    b = CircuitBreaker(failures=2, cooldown=10.0, clock=lambda: now[0])
+    b.failure(timeout=False)
+    assert b.open_for() == 0  # one error: still closed
+    b.failure(timeout=False)
+    assert b.open_for() == 10.0
+    now[0] = 10.5
+    assert b.open_for() == 0  # half-open: one trial
+    b.failure(timeout=True)
+    assert b.open_for() == 10.0  # a timeout opens it at once
+    b.success()
+    assert b.open_for() == 0
+    d = Deadline(8.0, clock=lambda: now[0])
+    now[0] += 5.0
+    assert d.remaining() == pytest.approx(3.0) and Deadline.at(d.end, clock=lambda: now[0]).remaining() == pytest.approx(3.0)
+
+
+def test_a_newly_registered_tool_reaches_the_llm_and_runs(make_rec):
+    from pydantic import BaseModel, Field
+
+    from agent.registry import ItemList
+    from tools.retrievers import Candidate
+
+    class DecadeArgs(BaseModel):
+        decade: int = Field(ge=1900, le=2020, multiple_of=10)
+
+    @REGISTRY.tool
+    def best_of_decade(args: DecadeArgs, ctx: ToolContext) -> ItemList:
+        """The most watched films of one decade, under the person's constraints."""
+        ids = ctx.catalog.filter(ctx.must.model_copy(update={"year_min": args.decade, "year_max": args.decade + 9}))
+        return ItemList(items=[Candidate(item_id=i, score=0.0) for i in ids[:20]], available=len(ids))
+
+    try:
+        call = {"calls": [{"name": "best_of_decade", "arguments": {"decade": 1960}}]}
+        with ScriptedLLM([call, {"content": "done"}]) as llm:
+            r = make_rec(llm.base_url).chat("u11", "a western")
+            assert "best_of_decade" in [t["function"]["name"] for t in llm.requests[0]["tools"]]
+            assert r.planner == "llm" and r.items
+            assert all("Western" in i.genres and 1960 <= i.year <= 1969 for i in r.items)
+    finally:
+        REGISTRY.specs.pop("best_of_decade", None)
