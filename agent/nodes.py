@@ -202,7 +202,7 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     vibe = " ".join([session.vibe, *taste.relevant_notes(profile)]).strip()
     ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong, must=flt,
                   turn=session.turns)
-    found: Retrieval = REGISTRY.call("recommend", {"query": vibe[:300], "k": rec.n_candidates}, ctx)
+    found: Retrieval = REGISTRY.call("recommend", {"query": vibe[:2000], "k": rec.n_candidates}, ctx)
     extra = taste.taste_candidates(flt, session, profile, rec, dict(liked=session.liked_items + strong, history=history + weak,
                               vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text))
     have = {c.item_id for c in found.candidates}
@@ -354,7 +354,8 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
     strong, weak = taste.remembered_likes(session, profile)
     ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong,
-                  must=_filter(session, profile, history, tools.recommender), turn=session.turns)
+                  must=_filter(session, profile, history, tools.recommender), turn=session.turns,
+                  vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
     pool, done = list(loop["pool"]), []
     for raw in loop.pop("pending", []):
         step = PlanStep(**raw)

@@ -44,6 +44,7 @@ class ToolContext:
     history: list[int] = field(default_factory=list)  # the person's long-term items, oldest first
     liked: list[int] = field(default_factory=list)  # films liked in this conversation (weigh most)
     must: ItemFilter = field(default_factory=ItemFilter)  # the person's plain constraints and exclusions
+    vibe: str = ""  # the person's own words beyond the constraints (joined to a tool's query)
     use_cf: bool = True
     use_text: bool = True
     turn: int = 0
@@ -97,7 +98,7 @@ class FilterArgs(Constraints):
 class RecommendArgs(Constraints):
     liked: list[ItemRef] = Field(default_factory=list, max_length=20,
                                  description="films to find more like (ids or titles), besides the person's")
-    query: str = Field("", max_length=300, description="words describing what is wanted, beyond the constraints")
+    query: str = Field("", max_length=2000, description="words describing what is wanted, beyond the constraints")
     k: int = Field(100, ge=1, le=MAX_ITEMS)
 
 
@@ -343,7 +344,8 @@ def recommend(args: RecommendArgs, ctx: ToolContext) -> Retrieval:
     liked films, text similarity to the words, and popularity, weighted by the evidence."""
     liked, missing = resolve_items(args.liked, ctx.catalog)
     found = ctx.recommender.candidates(effective_filter(args, ctx), liked=list(dict.fromkeys(ctx.liked + liked)),
-                                       history=ctx.history, vibe=args.query, use_cf=ctx.use_cf,
+                                       history=ctx.history, vibe=" ".join([ctx.vibe, args.query]).strip(),
+                                       use_cf=ctx.use_cf,
                                        use_text=ctx.use_text, turn=ctx.turn)
     found.candidates = found.candidates[: args.k]
     if missing:

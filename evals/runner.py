@@ -55,7 +55,7 @@ from evals.simulator import (
     tastes_statement,
 )
 from tools.artifacts import Artifacts, library_versions
-from tools.catalog import Item
+from tools.catalog import Item, ItemFilter
 from tools.config import Config
 from tools.metrics import ndcg_at_k, recall_at_k
 
@@ -107,6 +107,7 @@ class Turn:
     planner: str = "offline"  # agent.state.Reply.planner: offline | llm | llm-fallback
     llm_ms: float = 0.0
     outside: int = 0  # shown ids that are not catalog items (must stay 0)
+    broken: int = 0  # shown items breaking a constraint the session holds from the person's words (must stay 0)
 
 
 @dataclass
@@ -156,12 +157,22 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
             nodes[step.node] += step.ms
         outside = sum(i not in rec.tools.catalog for i in shown)
         turns.append(Turn(message, reply.text, reply.question, shown, hit, round(ms, 2), dict(nodes),
-                          reply.planner, reply.llm_ms, outside))
+                          reply.planner, reply.llm_ms, outside, _broken(rec, user, session, shown)))
         if hit is not None or n == settings.max_turns:
             break
         seen = [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
         message = sim.respond(Shown(items=seen, question=reply.question, text=reply.text))
     return Conversation(rec.system, persona.user_id, target, persona.target_popularity, persona.activity, turns, setup)
+
+
+def _broken(rec, user: str, session: str, shown: list[int]) -> int:
+    """How many shown items break the session's plain constraints (its genres, exclusions, years)."""
+    if not shown or not rec.tools.use_dialogue:
+        return 0
+    s = rec.session(user, session)
+    flt = ItemFilter(genres_any=s.genres_in, genres_none=[g for g in s.genres_out if g not in s.genres_in],
+                     year_min=s.year_min, year_max=s.year_max)
+    return sum(not ok for ok in rec.tools.catalog.satisfies(shown, flt))
 
 
 def cold_user_id(persona: Persona) -> str:
@@ -242,6 +253,7 @@ def llm_summary(turns: Sequence[Turn]) -> dict[str, Any]:
         "llm_ms_p99": _r(np.percentile(llm_ms, 99)),
         "turn_ms_max": _r(max(t.ms for t in turns)),
         "items_outside_catalog": int(sum(t.outside for t in turns)),
+        "items_breaking_said_constraints": int(sum(t.broken for t in asked)),
     }
 
 

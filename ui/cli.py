@@ -28,7 +28,7 @@ def _setup(verbose: bool = False):
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "urllib3"):
+    for noisy in ("httpx", "httpx2", "openai", "chromadb", "sentence_transformers", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return Config()
 

@@ -144,7 +144,7 @@ def test_llm_faults_fall_back_to_the_offline_planner(make_rec, caplog, fault):
 @pytest.mark.parametrize("plan", [
     {"steps": []},
     {"steps": [{"tool": "recommend", "args": {}}] * 5},  # more steps than allowed
-    {"steps": [{"tool": "recommend", "args": {"query": "x" * 400}}]},  # too long
+    {"steps": [{"tool": "semantic_search", "args": {"query": "x" * 400}}]},  # too long
     {"plan": "recommend"},
 ])
 def test_invalid_json_plans_fall_back(make_rec, plan):
