@@ -1,0 +1,60 @@
+"""``convrec llm serve``: the Gemma GGUF behind an OpenAI-compatible server on 127.0.0.1.
+
+Two engines, one interface. ``llama`` runs llama.cpp's ``llama-server`` (a real serving engine,
+built by ``make llm``); ``transformers`` runs the model in this process on torch (the fallback on
+a fresh machine, where building llama.cpp takes longer than CI should). ``auto`` takes llama when
+the cached binary exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from tools.llm.install import MODEL_ID, gguf_path, llama_server_path
+
+log = logging.getLogger(__name__)
+CONTEXT = 4096  # the planner's few-shot prompt (~1k tokens) and answer fit with room
+
+
+class RuntimeMissing(RuntimeError):
+    pass
+
+
+def pick_engine(engine: str, home: Path) -> str:
+    if engine not in ("auto", "llama", "transformers"):
+        raise ValueError(f"unknown engine {engine!r}: auto, llama or transformers")
+    if engine == "auto":
+        return "llama" if llama_server_path(home).exists() else "transformers"
+    if engine == "llama" and not llama_server_path(home).exists():
+        raise RuntimeMissing(f"no llama-server at {llama_server_path(home)}: run `make llm`")
+    return engine
+
+
+def llama_command(home: Path, port: int, threads: int) -> list[str]:
+    return [str(llama_server_path(home)), "-m", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port),
+            "--alias", MODEL_ID, "-c", str(CONTEXT), "-np", "1", "-t", str(threads)]
+
+
+def serve(engine: str, port: int, home: Path, threads: int | None = None) -> None:
+    """Run in the foreground until Ctrl-C or SIGTERM."""
+    threads = threads or os.cpu_count() or 1
+    chosen = pick_engine(engine, home)
+    if chosen == "llama":
+        command = llama_command(home, port, threads)
+        log.info("exec %s", " ".join(command))
+        # exec: llama-server takes this process's place, so a signal to it stops the server itself
+        os.execv(command[0], command)
+    import uvicorn
+
+    from tools.llm.hf_engine import GemmaEngine
+    from tools.llm.server import build_app
+
+    try:
+        model = GemmaEngine(home, threads)
+    except ImportError as e:
+        raise RuntimeMissing(f"the transformers engine needs the `llm` extra ({e}): run `make llm`") from e
+    log.info("transformers engine: %s loaded in %.1f s; serving on http://127.0.0.1:%d/v1",
+             MODEL_ID, model.load_seconds, port)
+    uvicorn.run(build_app(model), host="127.0.0.1", port=port, log_level="warning", access_log=False)
