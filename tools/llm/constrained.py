@@ -83,7 +83,9 @@ def check_schema(schema: Any, path: str = "#") -> None:
 class Stepper(Protocol):
     """The model as the decoder sees it: next-token logits after everything fed so far."""
 
-    def logits(self) -> torch.Tensor: ...
+    def logits(self, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Over the whole vocabulary, or over ``ids`` only (cheaper)."""
+        ...
 
     def feed(self, ids: list[int]) -> None: ...
 
@@ -96,7 +98,7 @@ class TokenTable:
     string_body: torch.Tensor  # may stand inside a JSON string: no quote, backslash or control char
     string_close: torch.Tensor  # a string body followed by the closing quote, and nothing after it
     lengths: torch.Tensor  # characters of text (for maxLength)
-    ends_value: torch.Tensor  # starts with what may follow a number: , } or ]
+    ends_ids: torch.Tensor  # tokens that start with what may follow a number: , } or ]
     digits: dict[int, str] = field(default_factory=dict)  # tokens made only of digits
 
     @classmethod
@@ -111,9 +113,9 @@ class TokenTable:
                 texts.append(piece.replace("\u2581", " "))
         body = torch.zeros(size, dtype=torch.bool)
         close = torch.zeros(size, dtype=torch.bool)
-        ends = torch.zeros(size, dtype=torch.bool)
         lengths = torch.zeros(size, dtype=torch.long)
         digits = {}
+        ends = []
         for i, text in enumerate(texts):
             if not text:
                 continue
@@ -122,10 +124,11 @@ class TokenTable:
             quotes = text.count('"')
             body[i] = clean and quotes == 0
             close[i] = clean and quotes == 1 and text.endswith('"')
-            ends[i] = text[0] in ",}]"
+            if text[0] in ",}]":
+                ends.append(i)
             if text.isascii() and text.isdigit():
                 digits[i] = text
-        return cls(texts, body, close, lengths, ends, digits)
+        return cls(texts, body, close, lengths, torch.tensor(ends), digits)
 
 
 class BudgetSpent(Exception):
@@ -155,9 +158,9 @@ class SchemaDecoder:
             self.stepper.feed(self.tokenizer.encode(self.pending, add_special_tokens=False))
             self.pending = ""
 
-    def _logits(self) -> torch.Tensor:
+    def _logits(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         self._flush()
-        return self.stepper.logits()
+        return self.stepper.logits(ids)
 
     def _take(self, token: int) -> None:
         self.stepper.feed([token])
@@ -193,11 +196,11 @@ class SchemaDecoder:
                 pick = alive[0] if len(alive) == 1 else done[0]
                 self.stepper.feed(encoded[pick][depth:])
                 break
-            logits = self._logits()
             candidates = sorted({encoded[i][depth] for i in alive if len(encoded[i]) > depth})
             ids = torch.tensor(candidates)
-            token = int(ids[torch.argmax(logits[ids])])
-            if done and float(logits[token]) < _best_follow(logits, self.table):
+            scores = self._logits(ids)
+            token = int(ids[torch.argmax(scores)])
+            if done and float(scores.max()) < self._best_follow():
                 pick = done[0]  # an option that is a prefix of another ends here
                 break
             self.stepper.feed([token])
@@ -208,6 +211,10 @@ class SchemaDecoder:
         if self.chosen >= self.budget:
             self.truncated = True
         return pick
+
+    def _best_follow(self) -> float:
+        """The best score of a token that ends a number or a value: , } ]"""
+        return float(self._logits(self.table.ends_ids).max())
 
     # -- the schema walk
     def value(self, schema: dict[str, Any]) -> None:
@@ -234,14 +241,10 @@ class SchemaDecoder:
         if self.truncated:
             self.value(branches[0])
             return
-        logits = self._logits()
         scores = []
         for b, ps in zip(branches, prefixes, strict=True):
-            if ps:
-                ids = {self._encode(p)[0] for p in ps}
-            else:
-                ids = self._start_tokens(b)
-            scores.append(max(float(logits[i]) for i in ids) if ids else float("-inf"))
+            ids = {self._encode(p)[0] for p in ps} if ps else self._start_tokens(b)
+            scores.append(float(self._logits(torch.tensor(sorted(ids))).max()) if ids else float("-inf"))
         best = max(range(len(branches)), key=lambda i: scores[i])
         if prefixes[best]:
             pick = self.choose(prefixes[best])
@@ -318,14 +321,14 @@ class SchemaDecoder:
         self._force("]")
 
     def _prefers_end(self, items: dict[str, Any], end: str) -> bool:
-        logits = self._logits()
         close = self._encode(end)[0]
         starts = set()
         for b in _branches(items):
             prefixes = _literal_prefixes(b)
             starts |= {self._encode(p)[0] for p in prefixes} if prefixes else self._start_tokens(b)
-        best_item = max((float(logits[i]) for i in starts), default=float("-inf"))
-        return float(logits[close]) >= best_item
+        starts.discard(close)
+        scores = self._logits(torch.tensor([close, *sorted(starts)]))
+        return len(scores) == 1 or float(scores[0]) >= float(scores[1:].max())
 
     def _string(self, schema: dict[str, Any]) -> None:
         low = schema.get("minLength", 0)
@@ -371,10 +374,10 @@ class SchemaDecoder:
                     options[minus] = "-"
             if not options:
                 return  # complete by construction: viable prefixes always reach a value
-            logits = self._logits()
             ids = torch.tensor(list(options))
-            token = int(ids[torch.argmax(logits[ids])])
-            if complete and float(logits[token]) < _best_follow(logits, self.table):
+            scores = self._logits(ids)
+            token = int(ids[torch.argmax(scores)])
+            if complete and float(scores.max()) < self._best_follow():
                 return
             self._take(token)
             text += options[token]
@@ -382,8 +385,6 @@ class SchemaDecoder:
     _number = _integer
 
 
-def _best_follow(logits: torch.Tensor, table: TokenTable) -> float:
-    return float(torch.max(torch.where(table.ends_value, logits, torch.full_like(logits, float("-inf")))))
 
 
 def _branches(schema: dict[str, Any]) -> list[dict[str, Any]]:

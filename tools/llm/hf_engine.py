@@ -63,6 +63,8 @@ class GemmaEngine:
         self._cache = None
         self._cached: list[int] = []
         self._last: torch.Tensor | None = None
+        self._hidden: torch.Tensor | None = None
+        self._head = self.model.get_output_embeddings().weight
 
     # -- the Stepper the constrained decoder drives
     def feed(self, ids: list[int]) -> None:
@@ -73,14 +75,23 @@ class GemmaEngine:
         if self._cache is None:
             self._cache = DynamicCache()
         with torch.inference_mode():
-            # the cache is updated in place
-            out = self.model(input_ids=torch.tensor([ids]), cache=self._cache, use_cache=True, logits_to_keep=1)
+            # the body only: most decisions need the logits of a few tokens, and the 262k-row
+            # head costs as much as the rest of the model (the cache is updated in place)
+            out = self.model.model(input_ids=torch.tensor([ids]), past_key_values=self._cache, use_cache=True)
         self._cached.extend(ids)
-        self._last = out.logits[0, -1].float()
+        self._hidden = out.last_hidden_state[0, -1]
+        self._last = None
 
-    def logits(self) -> torch.Tensor:
-        assert self._last is not None
-        return self._last
+    def logits(self, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """Next-token logits over the vocabulary, or over ``ids`` only (same values, less work).
+        Raw logits: Gemma 3 has no final soft-capping, and argmax would not change with it."""
+        assert self._hidden is not None
+        with torch.inference_mode():
+            if ids is not None:
+                return self._head[ids] @ self._hidden
+            if self._last is None:
+                self._last = self._head @ self._hidden
+            return self._last
 
     def _start(self, prompt: list[int]) -> int:
         """Make the cache hold ``prompt``; returns how many of its tokens were reused."""

@@ -46,6 +46,9 @@ def serve(engine: str, port: int, home: Path, threads: int | None = None) -> Non
         log.info("exec %s", " ".join(command))
         # exec: llama-server takes this process's place, so a signal to it stops the server itself
         os.execv(command[0], command)
+    # OpenMP threads that spin while waiting starve each other on a busy machine (a decode step
+    # went from 0.15 s to 0.4 s with 2 spinning threads on 2 loaded cores); set before torch loads
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import uvicorn
 
     from tools.llm.hf_engine import GemmaEngine
