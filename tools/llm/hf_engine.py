@@ -23,6 +23,17 @@ class Generation:
     finish_reason: str  # "stop" or "length"
     reused_tokens: int  # prompt tokens whose keys/values came from the previous request
     seconds: float
+    prefill_seconds: float
+
+    def timings(self) -> dict[str, float]:
+        """llama-server's ``timings`` fields, so one client reads both engines."""
+        prompt_n = self.prompt_tokens - self.reused_tokens
+        prompt_ms = 1000 * self.prefill_seconds
+        predicted_ms = 1000 * (self.seconds - self.prefill_seconds)
+        return {"cache_n": self.reused_tokens, "prompt_n": prompt_n, "prompt_ms": round(prompt_ms, 1),
+                "prompt_per_second": round(1000 * prompt_n / prompt_ms, 1) if prompt_ms else 0.0,
+                "predicted_n": self.completion_tokens, "predicted_ms": round(predicted_ms, 1),
+                "predicted_per_second": round(1000 * self.completion_tokens / predicted_ms, 1) if predicted_ms else 0.0}
 
 
 def gemma_chat(messages: list[dict[str, Any]]) -> str:
@@ -125,6 +136,7 @@ class GemmaEngine:
         ids = self.tokenizer.encode(prompt, add_special_tokens=not chat)
         with self.lock:
             reused = self._start(ids)
+            prefill = time.perf_counter() - start
             if schema is not None:
                 decoder = SchemaDecoder(self, self.tokenizer, self.table, max_tokens)
                 decoder.value(schema)
@@ -133,7 +145,7 @@ class GemmaEngine:
                 reason = "length" if decoder.truncated else "stop"
             else:
                 text, produced, reason = self._free(max_tokens, stop)
-        return Generation(text, len(ids), produced, reason, reused, time.perf_counter() - start)
+        return Generation(text, len(ids), produced, reason, reused, time.perf_counter() - start, prefill)
 
     def _free(self, max_tokens: int, stop: list[str]) -> tuple[str, int, str]:
         out: list[int] = []

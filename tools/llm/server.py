@@ -133,7 +133,7 @@ def build_app(engine) -> FastAPI:
         return {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
                 "model": MODEL_ID,
                 "choices": [{"index": 0, "text": g.text, "finish_reason": g.finish_reason, "logprobs": None}],
-                "usage": _usage(g), "timings": {"seconds": round(g.seconds, 3), "cached_tokens": g.reused_tokens}}
+                "usage": _usage(g), "timings": g.timings()}
 
     @app.post("/v1/chat/completions")
     async def chat(request: ChatRequest):
@@ -150,6 +150,6 @@ def build_app(engine) -> FastAPI:
                 "model": MODEL_ID,
                 "choices": [{"index": 0, "finish_reason": g.finish_reason,
                              "message": {"role": "assistant", "content": g.text}}],
-                "usage": _usage(g), "timings": {"seconds": round(g.seconds, 3), "cached_tokens": g.reused_tokens}}
+                "usage": _usage(g), "timings": g.timings()}
 
     return app
