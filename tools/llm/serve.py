@@ -32,9 +32,24 @@ def pick_engine(engine: str, home: Path) -> str:
     return engine
 
 
+def _cpu_has_amx() -> bool:
+    try:
+        return "amx_tile" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
 def llama_command(home: Path, port: int, threads: int) -> list[str]:
-    return [str(llama_server_path(home)), "-m", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port),
-            "--alias", MODEL_ID, "-c", str(CONTEXT), "-np", "1", "-t", str(threads)]
+    command = [str(llama_server_path(home)), "-m", str(gguf_path()), "--host", "127.0.0.1", "--port", str(port),
+               "--alias", MODEL_ID, "-c", str(CONTEXT), "-np", "1", "-t", str(threads),
+               # the base GGUF carries no chat template (llama.cpp would fall back to ChatML):
+               # Gemma's own turn format, as the transformers engine uses
+               "--chat-template", "gemma"]
+    if _cpu_has_amx():
+        # built with GGML_NATIVE=ON on an AMX CPU, llama-server repacks weights for AMX and
+        # segfaults in ggml_backend_amx_mul_mat on its first run (seen on this VM, build 11434)
+        command.append("--no-repack")
+    return command
 
 
 def serve(engine: str, port: int, home: Path, threads: int | None = None) -> None:
