@@ -17,7 +17,7 @@ from tools.llm.constrained import SchemaDecoder, SchemaError, TokenTable, check_
 
 PIECES = ['{"', '":', ' "', '",', '"}', "}}", "]}", ", ", "null", "true", "false", "Horror", "Sci", "-Fi",
           "Comedy", "19", "20", "the ", "ing", "tool", "args", "query", "search", "similar", "_items",
-          " [", "},", '."', 'o"', "e\\", "\n"]
+          " [", "},", '."', 'o"', "e\\", "\n", '"},', '"]', '"],', '"]}', '"}}', '],', '}]', '}}]']
 
 
 class PieceTokenizer:

@@ -100,6 +100,10 @@ class TokenTable:
     lengths: torch.Tensor  # characters of text (for maxLength)
     ends_ids: torch.Tensor  # tokens that start with what may follow a number: , } or ]
     digits: dict[int, str] = field(default_factory=dict)  # tokens made only of digits
+    # a closing quote fused with what follows it (`",` `"}` `"]}`): the model's natural way to end
+    # a string inside JSON; token -> (string body, trailing text)
+    close_tails: dict[int, tuple[str, str]] = field(default_factory=dict)
+    punctuation: dict[int, str] = field(default_factory=dict)  # tokens made only of , } ]
 
     @classmethod
     def build(cls, tokenizer) -> TokenTable:
@@ -114,7 +118,7 @@ class TokenTable:
         body = torch.zeros(size, dtype=torch.bool)
         close = torch.zeros(size, dtype=torch.bool)
         lengths = torch.zeros(size, dtype=torch.long)
-        digits = {}
+        digits, close_tails, punctuation = {}, {}, {}
         ends = []
         for i, text in enumerate(texts):
             if not text:
@@ -128,11 +132,12 @@ class TokenTable:
                 ends.append(i)
             if text.isascii() and text.isdigit():
                 digits[i] = text
-        return cls(texts, body, close, lengths, torch.tensor(ends), digits)
-
-
-class BudgetSpent(Exception):
-    pass
+            fused = re.fullmatch(r'([^"]*)"([,}\]]+)', text)
+            if clean and fused:
+                close_tails[i] = (fused.group(1), fused.group(2))
+            if re.fullmatch(r"[,}\]]+", text):
+                punctuation[i] = text
+        return cls(texts, body, close, lengths, torch.tensor(ends), digits, close_tails, punctuation)
 
 
 class SchemaDecoder:
@@ -147,9 +152,18 @@ class SchemaDecoder:
         self.pending = ""
         self.chosen = 0
         self.truncated = False
+        # text the model already wrote past the end of a value (a fused `",` or `}]`), that the
+        # next forced text or choice must match instead of writing it again
+        self.carry = ""
 
     # -- low-level: forced text and model decisions
     def _force(self, text: str) -> None:
+        if self.carry:
+            n = min(len(self.carry), len(text))
+            assert text[:n] == self.carry[:n], (text, self.carry)
+            self.carry, text = self.carry[n:], text[n:]
+            if not text:
+                return
         self.pending += text
         self.parts.append(text)
 
@@ -174,6 +188,15 @@ class SchemaDecoder:
 
     def choose(self, options: list[str]) -> int:
         """Index of the option the model prefers, written out token by token (greedy over a trie)."""
+        if self.carry:
+            fits = [i for i, o in enumerate(options) if o.startswith(self.carry) or self.carry.startswith(o)]
+            assert fits, (options, self.carry)
+            covered = [i for i in fits if self.carry.startswith(options[i])]
+            if covered:
+                self.carry = self.carry[len(options[covered[0]]):]
+                return covered[0]
+            n, self.carry = len(self.carry), ""
+            return fits[self.choose([options[i][n:] for i in fits])]
         if len(options) == 1:
             self._force(options[0])
             return 0
@@ -217,10 +240,12 @@ class SchemaDecoder:
         return float(self._logits(self.table.ends_ids).max())
 
     # -- the schema walk
-    def value(self, schema: dict[str, Any]) -> None:
+    def value(self, schema: dict[str, Any], follow: tuple[str, ...] = ("",)) -> None:
+        """Write a value of ``schema``. ``follow``: the texts that may come right after it (their
+        first characters), so the model may end the value with a token that also starts those."""
         branches = _branches(schema)
         if len(branches) > 1:
-            self._any_of(branches)
+            self._any_of(branches, follow)
             return
         schema = branches[0]
         if "const" in schema:
@@ -228,18 +253,18 @@ class SchemaDecoder:
         elif "enum" in schema:
             self.choose([json.dumps(v) for v in schema["enum"]])
         else:
-            getattr(self, "_" + schema["type"])(schema)
+            getattr(self, "_" + schema["type"])(schema, follow)
 
-    def _any_of(self, branches: list[dict[str, Any]]) -> None:
+    def _any_of(self, branches: list[dict[str, Any]], follow: tuple[str, ...]) -> None:
         prefixes = [_literal_prefixes(b) for b in branches]
         if all(prefixes):
             flat = [(b, p) for b, ps in enumerate(prefixes) for p in ps]
             pick = self.choose([p for _, p in flat])
             branch, prefix = flat[pick]
-            self._after_prefix(branches[branch], prefix)
+            self._after_prefix(branches[branch], prefix, follow)
             return
         if self.truncated:
-            self.value(branches[0])
+            self.value(branches[0], follow)
             return
         scores = []
         for b, ps in zip(branches, prefixes, strict=True):
@@ -248,9 +273,9 @@ class SchemaDecoder:
         best = max(range(len(branches)), key=lambda i: scores[i])
         if prefixes[best]:
             pick = self.choose(prefixes[best])
-            self._after_prefix(branches[best], prefixes[best][pick])
+            self._after_prefix(branches[best], prefixes[best][pick], follow)
         else:
-            self.value(branches[best])
+            self.value(branches[best], follow)
 
     def _start_tokens(self, schema: dict[str, Any]) -> set[int]:
         kind = schema.get("type")
@@ -259,19 +284,19 @@ class SchemaDecoder:
         opener = {"string": '"', "object": "{", "array": "["}.get(kind)
         return set(self._encode(opener)[:1]) if opener else set()
 
-    def _after_prefix(self, schema: dict[str, Any], prefix: str) -> None:
+    def _after_prefix(self, schema: dict[str, Any], prefix: str, follow: tuple[str, ...]) -> None:
         """Finish a value whose literal start ``prefix`` was already written."""
         if schema.get("type") == "object" and prefix.startswith("{"):
-            self._object(schema, first_written=True)
+            self._object(schema, follow, first_written=True)
         # other literal prefixes (null, true, false, const, enum values) are whole values
 
-    def _null(self, schema: dict[str, Any]) -> None:
+    def _null(self, schema: dict[str, Any], follow: tuple[str, ...]) -> None:
         self._force("null")
 
-    def _boolean(self, schema: dict[str, Any]) -> None:
+    def _boolean(self, schema: dict[str, Any], follow: tuple[str, ...]) -> None:
         self.choose(["true", "false"])
 
-    def _object(self, schema: dict[str, Any], first_written: bool = False) -> None:
+    def _object(self, schema: dict[str, Any], follow: tuple[str, ...], first_written: bool = False) -> None:
         properties = list(schema.get("properties", {}).items())
         required = set(schema.get("required", []))
         start = 0
@@ -296,12 +321,19 @@ class SchemaDecoder:
             pick = self.choose(options)
             if targets[pick] is None:
                 return
-            self.value(properties[targets[pick]][1])
+            after = []
+            for name, _ in properties[targets[pick] + 1:]:
+                after.append(f", {json.dumps(name)}: ")
+                if name in required:
+                    break
+            else:
+                after += ["}" + f for f in follow]
+            self.value(properties[targets[pick]][1], _short(after))
             written += 1
             index = targets[pick] + 1
         self._force("}")
 
-    def _array(self, schema: dict[str, Any]) -> None:
+    def _array(self, schema: dict[str, Any], follow: tuple[str, ...]) -> None:
         low = schema.get("minItems", 0)
         high = schema.get("maxItems", max(low, UNBOUNDED_ITEMS))
         items = schema.get("items", {"type": "string"})
@@ -316,7 +348,8 @@ class SchemaDecoder:
                     return
             elif count:
                 self._force(", ")
-            self.value(items)
+            after = ([", "] if count + 1 < high else []) + (["]" + f for f in follow] if count + 1 >= low else [])
+            self.value(items, _short(after))
             count += 1
         self._force("]")
 
@@ -330,7 +363,7 @@ class SchemaDecoder:
         scores = self._logits(torch.tensor([close, *sorted(starts)]))
         return len(scores) == 1 or float(scores[0]) >= float(scores[1:].max())
 
-    def _string(self, schema: dict[str, Any]) -> None:
+    def _string(self, schema: dict[str, Any], follow: tuple[str, ...]) -> None:
         low = schema.get("minLength", 0)
         high = schema.get("maxLength", 10**6)
         self._force('"')
@@ -348,13 +381,21 @@ class SchemaDecoder:
             allowed |= table.string_close & (table.lengths - 1 <= room) & (table.lengths - 1 >= low - length)
             masked = torch.where(allowed, logits, torch.full_like(logits, float("-inf")))
             token = int(torch.argmax(masked))
+            fused = [t for t, (body, tail) in table.close_tails.items()
+                     if low - length <= len(body) <= room and any(f.startswith(tail) for f in follow)]
+            if fused:
+                best = max(fused, key=lambda t: float(logits[t]))
+                if float(logits[best]) > float(masked[token]):
+                    self._take(best)
+                    self.carry = table.close_tails[best][1]
+                    return
             closes = bool(table.string_close[token])
             self._take(token)
             if closes:
                 return
             length += len(table.texts[token])
 
-    def _integer(self, schema: dict[str, Any]) -> None:
+    def _integer(self, schema: dict[str, Any], follow: tuple[str, ...]) -> None:
         low = schema.get("minimum")
         high = schema.get("maximum")
         low = None if low is None else int(-(-low // 1))  # ceil for number bounds
@@ -377,14 +418,28 @@ class SchemaDecoder:
             ids = torch.tensor(list(options))
             scores = self._logits(ids)
             token = int(ids[torch.argmax(scores)])
-            if complete and float(scores.max()) < self._best_follow():
-                return
+            if complete:
+                ends = [t for t, p in self.table.punctuation.items() if any(f.startswith(p) for f in follow)]
+                if ends:
+                    end_scores = self._logits(torch.tensor(ends))
+                    if float(end_scores.max()) > float(scores.max()):
+                        end = ends[int(torch.argmax(end_scores))]
+                        self._take(end)
+                        self.carry = self.table.punctuation[end]
+                        return
+                elif float(scores.max()) < self._best_follow():
+                    return
             self._take(token)
             text += options[token]
 
     _number = _integer
 
 
+
+
+def _short(follow: list[str]) -> tuple[str, ...]:
+    """The distinct starts of what may follow; a fused token carries a few characters at most."""
+    return tuple(dict.fromkeys(f[:8] for f in follow))
 
 
 def _branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
