@@ -349,7 +349,7 @@ def auth_add(user_id: str = typer.Argument(..., help="the convrec user id this a
 def llm_serve(port: int = typer.Option(8080, help="port on 127.0.0.1"),
               engine: str = typer.Option("auto", help="auto (llama when built, else transformers), llama "
                                          "or transformers"),
-              threads: int = typer.Option(0, help="CPU threads; 0 = every core")) -> None:
+              threads: int = typer.Option(0, help="CPU threads; 0 = half the cores (at least 1)")) -> None:
     """Serve Gemma 3 270M on http://127.0.0.1:PORT/v1 (model id gemma-3-270m) until Ctrl-C.
     Point convrec at it with CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL."""
     from tools.llm.serve import RuntimeMissing, serve

@@ -18,6 +18,13 @@ log = logging.getLogger(__name__)
 CONTEXT = 4096  # the planner's few-shot prompt (~1k tokens) and answer fit with room
 
 
+def default_threads() -> int:
+    """Half the cores. llama.cpp's threads meet at a barrier after every op, so one thread that
+    loses its core stalls the rest: on 2 shared cores (load 4) -t 2 decoded 2-4 tokens/s, -t 1
+    17-21 (bench/llm_engines.py, 2026-11-25). The transformers engine is no faster with 2 there."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
 class RuntimeMissing(RuntimeError):
     pass
 
@@ -54,7 +61,7 @@ def llama_command(home: Path, port: int, threads: int) -> list[str]:
 
 def serve(engine: str, port: int, home: Path, threads: int | None = None) -> None:
     """Run in the foreground until Ctrl-C or SIGTERM."""
-    threads = threads or os.cpu_count() or 1
+    threads = threads or default_threads()
     chosen = pick_engine(engine, home)
     if chosen == "llama":
         command = llama_command(home, port, threads)
