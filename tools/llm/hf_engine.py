@@ -141,7 +141,9 @@ class GemmaEngine:
                 decoder = SchemaDecoder(self, self.tokenizer, self.table, max_tokens)
                 decoder.value(schema)
                 text = "".join(decoder.parts)
-                produced = len(self._cached) - len(ids)
+                # the closing punctuation is written, not fed: nothing is decided after it
+                produced = len(self._cached) - len(ids) + len(self.tokenizer.encode(decoder.pending,
+                                                                                 add_special_tokens=False))
                 reason = "length" if decoder.truncated else "stop"
             else:
                 text, produced, reason = self._free(max_tokens, stop)

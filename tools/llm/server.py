@@ -3,7 +3,8 @@
 ``/v1/completions`` and ``/v1/chat/completions`` take a JSON schema either as llama.cpp's
 top-level ``json_schema`` or as OpenAI's ``response_format`` ({"type": "json_schema",
 "json_schema": {"schema": ...}}, or {"type": "json_object", "schema": ...}); the text returned
-then parses and validates under it. Decoding is greedy whatever the temperature. ``tools`` on a
+then parses and validates under it (``stop`` applies to free text only). Decoding is greedy
+whatever the temperature; streaming is refused. ``tools`` on a
 chat request are accepted and not called: this base model does not make tool calls.
 """
 
@@ -81,6 +82,10 @@ def _schema_of(request: _Request) -> dict[str, Any] | None:
 
 
 def _check_model(request: _Request) -> None:
+    if getattr(request, "stream", False):
+        raise BadRequest("stream=true is not supported by this engine; send stream=false")
+    if (getattr(request, "n", None) or 1) != 1:
+        raise BadRequest("n must be 1")
     if request.model not in (None, "", MODEL_ID):
         raise BadRequest(f"model {request.model!r} is not served here; use {MODEL_ID!r}", 404, "model_not_found")
 
