@@ -251,9 +251,20 @@ class SchemaDecoder:
         if "const" in schema:
             self._force(json.dumps(schema["const"]))
         elif "enum" in schema:
-            self.choose([json.dumps(v) for v in schema["enum"]])
+            self._enum([json.dumps(v) for v in schema["enum"]], follow)
         else:
             getattr(self, "_" + schema["type"])(schema, follow)
+
+    def _enum(self, options: list[str], follow: tuple[str, ...]) -> None:
+        """One of ``options``, which the model may close with a fused token (`"Horror"],`): each
+        option also comes with the punctuation that may follow it, and what it wrote past the
+        value is carried over to the text that follows."""
+        if self.carry or self.truncated:
+            self.choose(options)
+            return
+        variants = [(o, t) for o in options for t in _tails(follow)]
+        pick = self.choose([o + t for o, t in variants])
+        self.carry = variants[pick][1]
 
     def _any_of(self, branches: list[dict[str, Any]], follow: tuple[str, ...]) -> None:
         prefixes = [_literal_prefixes(b) for b in branches]
@@ -316,10 +327,12 @@ class SchemaDecoder:
                 if properties[j][0] in required:
                     break
             else:
-                options.append("}")
-                targets.append(None)
+                ends = _tails(follow) if not self.carry else [""]
+                options += ["}" + t for t in ends]
+                targets += [None] * len(ends)
             pick = self.choose(options)
             if targets[pick] is None:
+                self.carry = options[pick][1:] if not self.carry else self.carry
                 return
             after = []
             for name, _ in properties[targets[pick] + 1:]:
@@ -344,8 +357,12 @@ class SchemaDecoder:
                 if count == 0:
                     if self.truncated or self._prefers_end(items, "]"):
                         break
-                elif self.choose([", ", "]"]) == 1:
-                    return
+                else:
+                    ends = _tails(follow) if not self.carry else [""]
+                    pick = self.choose([", "] + ["]" + t for t in ends])
+                    if pick:
+                        self.carry = ends[pick - 1] if not self.carry else self.carry
+                        return
             elif count:
                 self._force(", ")
             after = ([", "] if count + 1 < high else []) + (["]" + f for f in follow] if count + 1 >= low else [])
@@ -435,6 +452,11 @@ class SchemaDecoder:
     _number = _integer
 
 
+
+
+def _tails(follow: tuple[str, ...]) -> list[str]:
+    """"" and the punctuation (, } ]) that may directly follow a value: what a fused token can add."""
+    return [""] + sorted({f[:k] for f in follow for k in range(1, len(f) + 1) if re.fullmatch(r"[,}\]]+", f[:k])})
 
 
 def _short(follow: list[str]) -> tuple[str, ...]:
