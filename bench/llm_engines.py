@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -105,57 +104,44 @@ def free_port() -> int:
 
 
 def bench_engine(engine: str, requests: int, log_dir: Path) -> dict:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}/v1"
-    log = log_dir / f"serve-{engine}.log"
+    from tools.llm.serve import RuntimeMissing, started
+
     start = time.perf_counter()
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "ui.cli", "llm", "serve", "--engine", engine,
-                                    "--port", str(port)], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     try:
-        while True:
-            if process.poll() is not None:
-                return {"error": f"exited {process.returncode}: {log.read_text()[-500:]}"}
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        ready = time.perf_counter() - start
-        rows = []
-        for i in range(requests):
-            body = {"model": "gemma-3-270m", "prompt": prefix() + "\n" + dynamic(i), "max_tokens": 96,
-                    "temperature": 0, "stop": ["\n\n"], "json_schema": schema()}
-            t = time.perf_counter()
-            r = httpx.post(f"{base}/completions", json=body, timeout=300)
-            seconds = time.perf_counter() - t
-            r.raise_for_status()
-            out = r.json()
-            text = out["choices"][0]["text"]
-            try:
-                json.loads(text)
-                valid = True
-            except ValueError:
-                valid = False
-            timings = out.get("timings", {})
-            rows.append({"seconds": round(seconds, 2), "prompt_tokens": out["usage"]["prompt_tokens"],
-                         "prefilled_tokens": timings.get("prompt_n"),
-                         "prefill_tokens_per_s": round(timings.get("prompt_per_second", 0), 1),
-                         "completion_tokens": out["usage"]["completion_tokens"],
-                         "decode_tokens_per_s": round(timings.get("predicted_per_second", 0), 1),
-                         "valid_json": valid, "text": text})
-        warm = rows[1:] or rows
-        return {"ready_seconds": round(ready, 1), "cold_request": rows[0],
-                "warm_seconds_mean": round(statistics.mean(r["seconds"] for r in warm), 2),
-                "warm_decode_tokens_per_s_mean": round(statistics.mean(r["decode_tokens_per_s"] for r in warm), 1),
-                "requests": rows}
-    finally:
-        process.terminate()
+        with started(engine, free_port(), log_dir / f"serve-{engine}.log") as base:
+            return _requests(base, requests, time.perf_counter() - start)
+    except RuntimeMissing as e:
+        return {"error": str(e)[-500:]}
+
+
+def _requests(base: str, requests: int, ready: float) -> dict:
+    rows = []
+    for i in range(requests):
+        body = {"model": "gemma-3-270m", "prompt": prefix() + "\n" + dynamic(i), "max_tokens": 96,
+                "temperature": 0, "stop": ["\n\n"], "json_schema": schema()}
+        t = time.perf_counter()
+        r = httpx.post(f"{base}/completions", json=body, timeout=300)
+        seconds = time.perf_counter() - t
+        r.raise_for_status()
+        out = r.json()
+        text = out["choices"][0]["text"]
         try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            json.loads(text)
+            valid = True
+        except ValueError:
+            valid = False
+        timings = out.get("timings", {})
+        rows.append({"seconds": round(seconds, 2), "prompt_tokens": out["usage"]["prompt_tokens"],
+                     "prefilled_tokens": timings.get("prompt_n"),
+                     "prefill_tokens_per_s": round(timings.get("prompt_per_second", 0), 1),
+                     "completion_tokens": out["usage"]["completion_tokens"],
+                     "decode_tokens_per_s": round(timings.get("predicted_per_second", 0), 1),
+                     "valid_json": valid, "text": text})
+    warm = rows[1:] or rows
+    return {"ready_seconds": round(ready, 1), "cold_request": rows[0],
+            "warm_seconds_mean": round(statistics.mean(r["seconds"] for r in warm), 2),
+            "warm_decode_tokens_per_s_mean": round(statistics.mean(r["decode_tokens_per_s"] for r in warm), 1),
+            "requests": rows}
 
 
 def main() -> None:

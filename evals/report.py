@@ -48,6 +48,9 @@ def format_llm(report: dict[str, Any]) -> str:
                  _num(x["llm_ms_p50"], 0), _num(x["llm_ms_p99"], 0), _num(x["turn_ms_max"], 0),
                  str(x["items_outside_catalog"]), str(x["items_breaking_said_constraints"])]
         lines.append("| " + " | ".join(cells) + " |")
+    for name, x in rows:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(x.get("fallback_reasons", {}).items(), key=lambda kv: -kv[1]))
+        lines.append(f"\n{name} fell back because: {reasons or 'never'}.")
     return "\n".join(lines)
 
 

