@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: llm llm-runtime demo test install data artifacts eval results lint bench clean browser postgres ui serve
+.PHONY: llm llm-runtime demo test install data artifacts eval results results-llm lint bench clean browser postgres ui serve
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH (or: make PY=python3)"; exit 1; }
@@ -96,6 +96,12 @@ results: artifacts
 	  --json reports/sim-memory/results.json --report reports/sim-memory
 	$(SIM) --protocol drift --systems agent,agent-no-memory \
 	  --json reports/sim-drift/results.json --report reports/sim-drift
+
+# The LLM planner (Gemma 3 270M, local, started and stopped by the command) beside the offline agent
+# and constraints-pop, on 100 users. About 5 minutes once `make llm` has built llama-server.
+results-llm: artifacts llm
+	$(BIN)/convrec eval sim --users 100 --max-turns 5 --k 10 --seed 0 --workers 1 --target $(TARGET) \
+	  --systems agent,constraints-pop --llm --json reports/sim-llm/results.json --report reports/sim-llm
 
 bench: artifacts
 	$(BIN)/python bench/retrieval.py --json reports/bench_retrieval.json

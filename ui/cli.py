@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -134,8 +135,9 @@ def eval_sim(
         "cold: users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0 "
         "(and CONVREC_ARTIFACTS=<dir>)."),
     simulator: str = typer.Option("template", help="template (offline, seeded) or llm (needs CONVREC_LLM_*)"),
-    llm: bool = typer.Option(False, "--llm", help="also run agent-llm, the agent with the LLM planner at "
-                             "CONVREC_LLM_BASE_URL, beside the others on the same users"),
+    llm: bool = typer.Option(False, "--llm", help="also run agent-llm, the agent with the LLM planner, beside the "
+                             "others on the same users: at CONVREC_LLM_BASE_URL, else a local Gemma "
+                             "(`convrec llm serve`, started and stopped here; needs `make llm`)"),
     target: str = typer.Option("test", help="test (report) or valid (tune: the validation item, history = train)"),
     json_path: Path = typer.Option(None, "--json", help="write the results JSON here"),
     report: Path = typer.Option(None, help="write report.md, plots and conversations.jsonl into this folder"),
@@ -153,13 +155,14 @@ def eval_sim(
                                protocol=protocol, simulator=simulator, target=target)
     except ValidationError as e:
         _fail("; ".join(f"--{'-'.join(map(str, err['loc'])).replace('_', '-')}: {err['msg']}" for err in e.errors()))
-    if "agent-llm" in settings.systems and not config.llm_enabled:
-        _fail("--llm (agent-llm) needs CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL: see `convrec llm serve`")
     art = _load_artifacts(config)
-    try:
-        results, conversations = run_simulation(settings, config, progress=sys.stderr.isatty(), art=art)
-    except ValueError as e:
-        _fail(str(e))
+    with contextlib.ExitStack() as stack:
+        if "agent-llm" in settings.systems and not config.llm_enabled:
+            config = _local_llm(config, stack)
+        try:
+            results, conversations = run_simulation(settings, config, progress=sys.stderr.isatty(), art=art)
+        except ValueError as e:
+            _fail(str(e))
     typer.echo(format_table(results))
     if format_llm(results):
         typer.echo("\n" + format_llm(results))
@@ -170,6 +173,24 @@ def eval_sim(
     if report:
         path = write_report(results, report, [conversation_record(c, art.catalog) for c in conversations])
         typer.echo(f"wrote {path}")
+
+
+def _local_llm(config, stack: contextlib.ExitStack):
+    """The config pointed at a local Gemma server started for this command (stopped with ``stack``)."""
+    import tempfile
+
+    from tools.llm.install import MODEL_ID
+    from tools.llm.serve import RuntimeMissing, started
+    from ui.cluster import free_port
+
+    log = Path(tempfile.mkdtemp(prefix="convrec-llm-")) / "serve.log"
+    typer.echo(f"no CONVREC_LLM_BASE_URL: starting a local {MODEL_ID} (`convrec llm serve`, log {log})")
+    try:
+        url = stack.enter_context(started("auto", free_port(), log))
+    except RuntimeMissing as e:
+        _fail(f"--llm needs an LLM: set CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL, or run `make llm`. {e}"[:2000])
+    # a base model plans by schema-constrained completion (README: A real local LLM)
+    return config.model_copy(update={"llm_base_url": url, "llm_model": MODEL_ID, "llm_planner": "json-completion"})
 
 
 @app.command()
