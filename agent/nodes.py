@@ -356,9 +356,12 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong,
                   must=_filter(session, profile, history, tools.recommender), turn=session.turns,
                   vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
-    pool, done = list(loop["pool"]), []
+    pool, done, dropped = list(loop["pool"]), [], []
     for raw in loop.pop("pending", []):
-        step = PlanStep(**raw)
+        step, ungrounded = tools.planner.grounded(PlanStep(**raw), state["message"], session)
+        dropped += ungrounded
+        if step is None:
+            continue
         try:
             result = REGISTRY.call(step.tool, step.args, ctx)
         except (ValidationError, ToolError, KeyError) as e:
@@ -369,7 +372,8 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         loop["messages"].append(tools.planner.result_message(step, tools.planner.describe(step, result)))
         done.append(f"{step.tool}({json.dumps(step.args)[:120]})->{len(items)}")
     loop["pool"] = pool
-    return {"llm": loop, "_detail": f"called {done}; pool={len({c['item_id'] for c in pool})}"}
+    return {"llm": loop, "_detail": f"called {done}; pool={len({c['item_id'] for c in pool})}"
+                                    + (f"; dropped what was not said: {dropped}" if dropped else "")}
 
 
 def after_plan(state: TurnState, tools: Toolbox) -> str:

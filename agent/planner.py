@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agent.llm import Deadline, LLMClient
 from agent.registry import REGISTRY, result_items
 from agent.state import SessionPrefs
-from tools.catalog import Catalog
+from tools.catalog import Catalog, normalize_title
 
 Mode = Literal["tools", "json-chat", "json-completion"]
 
@@ -148,6 +148,34 @@ class LLMPlanner:
         if len(plan.steps) > budget:
             raise PlanRejected(f"the plan has {len(plan.steps)} steps; at most {budget} are allowed")
         return [self._checked(s) for s in plan.steps]
+
+    def grounded(self, step: PlanStep, message: str, session: SessionPrefs) -> tuple[PlanStep | None, list[str]]:
+        """The step without what the person never said: a film they did not name (here or earlier in
+        the session) is not theirs to like, and a year bound needs its year or decade in the words.
+        A base model copies its examples ("liked: The Exorcist", "1980-1989") into every plan; the
+        rules have read the message, so what it adds must at least be there. Genres stay: mapping
+        "scary" to Horror is what an LLM is for. None when the step is left with nothing to do."""
+        args, dropped, text = dict(step.args), [], normalize_title(message)
+        named = set(session.liked_items)
+
+        def said(title: Any) -> bool:
+            if not isinstance(title, str) or not normalize_title(title):
+                return False
+            resolved = self.catalog.resolve_title(title[:200]).item_id
+            return resolved in named or normalize_title(title) in text
+
+        if "liked" in args and isinstance(args["liked"], list):
+            keep = [t for t in args["liked"] if said(t)]
+            dropped += [f"liked {t!r}" for t in args["liked"] if t not in keep]
+            args["liked"] = keep
+        for bound in ("year_min", "year_max"):
+            year = args.get(bound)
+            if isinstance(year, int) and str(year) not in message and f"{year // 10 % 10}0s" not in message:
+                dropped.append(f"{bound} {year}")
+                args.pop(bound)
+        if step.tool == "similar_items" and not said(args.get("item")):
+            return None, [*dropped, f"similar_items of {args.get('item')!r}"]
+        return step.model_copy(update={"args": args}), dropped
 
     def _checked(self, step: PlanStep) -> PlanStep:
         if step.tool not in self.names:

@@ -242,3 +242,36 @@ def test_a_newly_registered_tool_reaches_the_llm_and_runs(make_rec):
             assert all("Western" in i.genres and 1960 <= i.year <= 1969 for i in r.items)
     finally:
         REGISTRY.specs.pop("best_of_decade", None)
+
+
+@pytest.mark.parametrize("message,args,kept,dropped", [
+    # a base model copies its few-shot examples: a film or years the person never said are dropped
+    ("a comedy please", {"genres": ["Comedy"], "liked": ["Star Wars"], "year_min": 1980, "year_max": 1989},
+     {"genres": ["Comedy"], "liked": []}, ["liked 'Star Wars'", "year_min 1980", "year_max 1989"]),
+    # what the person did say stays: a title in the message, a decade in their words
+    ("something like Fargo from the 90s", {"liked": ["Fargo"], "year_min": 1990, "year_max": 1999},
+     {"liked": ["Fargo"], "year_min": 1990, "year_max": 1999}, []),
+    ("a thriller made in 1995", {"genres": ["Thriller"], "year_min": 1995}, {"genres": ["Thriller"], "year_min": 1995}, []),
+])
+def test_what_the_llm_adds_must_be_in_the_persons_words(make_rec, message, args, kept, dropped):
+    plan = {"steps": [{"tool": "recommend", "args": {**args, "k": 50}}]}
+    with ScriptedLLM(default={"plan": plan}) as llm:
+        rec = make_rec(llm.base_url, llm_planner="json-chat")
+        r = rec.chat(f"u12-{rec.new_session()}", message)
+        act = next(s.detail for s in r.trace if s.node == "act")
+        assert r.planner == "llm" and json.dumps({**kept, "k": 50})[1:-1] in act, act
+        for d in dropped:
+            assert d in act
+        if not dropped:
+            assert "dropped" not in act
+
+
+def test_similar_items_of_a_film_never_said_is_skipped(make_rec):
+    plan = {"steps": [{"tool": "similar_items", "args": {"item": "Star Wars"}},
+                      {"tool": "recommend", "args": {"genres": ["Western"]}}]}
+    with ScriptedLLM(default={"plan": plan}) as llm:
+        rec = make_rec(llm.base_url, llm_planner="json-chat")
+        r = rec.chat("u13", "a western")
+        act = next(s.detail for s in r.trace if s.node == "act")
+        assert "similar_items of 'Star Wars'" in act and "similar_items(" not in act
+        assert r.planner == "llm" and all("Western" in i.genres for i in r.items)
