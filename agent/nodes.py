@@ -358,19 +358,22 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                   vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
     pool, done, dropped = list(loop["pool"]), [], []
     for raw in loop.pop("pending", []):
-        step, ungrounded = tools.planner.grounded(PlanStep(**raw), state["message"], session)
-        dropped += ungrounded
-        if step is None:
-            continue
-        try:
-            result = REGISTRY.call(step.tool, step.args, ctx)
+        step = PlanStep(**raw)
+        try:  # the LLM's arguments as it wrote them first; then only what the person said stays
+            REGISTRY.specs[step.tool].args.model_validate(step.args)
+            grounded, ungrounded = tools.planner.grounded(step, state["message"], session)
+            dropped += ungrounded
+            if grounded is None:  # a native tool call is still answered, or the next request is malformed
+                loop["messages"].append(tools.planner.result_message(step, "skipped: the person named no such film"))
+                continue
+            result = REGISTRY.call(grounded.tool, grounded.args, ctx)
         except (ValidationError, ToolError, KeyError) as e:
             return _fall_back(loop, state, f"tool {step.tool} rejected its arguments: {str(e)[:200]}")
         loop["calls"] += 1
         items = result_items(result)
         pool += [c.model_dump() for c in items]
         loop["messages"].append(tools.planner.result_message(step, tools.planner.describe(step, result)))
-        done.append(f"{step.tool}({json.dumps(step.args)[:120]})->{len(items)}")
+        done.append(f"{step.tool}({json.dumps(grounded.args)[:120]})->{len(items)}")
     loop["pool"] = pool
     return {"llm": loop, "_detail": f"called {done}; pool={len({c['item_id'] for c in pool})}"
                                     + (f"; dropped what was not said: {dropped}" if dropped else "")}
