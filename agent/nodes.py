@@ -185,9 +185,9 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     strong, weak = taste.remembered_likes(session, profile)
     vibe = " ".join([session.vibe, *taste.relevant_notes(profile)]).strip()
     found = rec.candidates(flt, liked=session.liked_items + strong, history=history + weak, vibe=vibe,
-                           use_cf=tools.use_cf, use_text=tools.use_text, turn=session.turns)
+                           use_cf=tools.use_cf, use_text=tools.use_text, turn=session.turns, remembered=strong + weak)
     extra = taste.taste_candidates(flt, session, profile, rec, dict(liked=session.liked_items + strong, history=history + weak,
-                              vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text))
+                              vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text, remembered=strong + weak))
     have = {c.item_id for c in found.candidates}
     found.candidates += [c for c in extra if c.item_id not in have]
     if not found.candidates:
