@@ -201,10 +201,10 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     strong, weak = taste.remembered_likes(session, profile)
     vibe = " ".join([session.vibe, *taste.relevant_notes(profile)]).strip()
     ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong, must=flt,
-                  turn=session.turns)
+                  turn=session.turns, remembered=strong + weak)
     found: Retrieval = REGISTRY.call("recommend", {"query": vibe[:2000], "k": rec.n_candidates}, ctx)
     extra = taste.taste_candidates(flt, session, profile, rec, dict(liked=session.liked_items + strong, history=history + weak,
-                              vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text))
+                              vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text, remembered=strong + weak))
     have = {c.item_id for c in found.candidates}
     found.candidates += [c for c in extra if c.item_id not in have]
     if not found.candidates:
@@ -355,7 +355,7 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     strong, weak = taste.remembered_likes(session, profile)
     ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong,
                   must=_filter(session, profile, history, tools.recommender), turn=session.turns,
-                  vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
+                  remembered=strong + weak, vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
     pool, done, dropped = list(loop["pool"]), [], []
     for raw in loop.pop("pending", []):
         step = PlanStep(**raw)

@@ -43,6 +43,7 @@ class ToolContext:
     memory: Any = None  # memory.PreferenceMemory, or None
     history: list[int] = field(default_factory=list)  # the person's long-term items, oldest first
     liked: list[int] = field(default_factory=list)  # films liked in this conversation (weigh most)
+    remembered: list[int] = field(default_factory=list)  # of history and liked, the likes memory holds
     must: ItemFilter = field(default_factory=ItemFilter)  # the person's plain constraints and exclusions
     vibe: str = ""  # the person's own words beyond the constraints (joined to a tool's query)
     use_cf: bool = True
@@ -345,7 +346,7 @@ def recommend(args: RecommendArgs, ctx: ToolContext) -> Retrieval:
     liked, missing = resolve_items(args.liked, ctx.catalog)
     found = ctx.recommender.candidates(effective_filter(args, ctx), liked=list(dict.fromkeys(ctx.liked + liked)),
                                        history=ctx.history, vibe=" ".join([ctx.vibe, args.query]).strip(),
-                                       use_cf=ctx.use_cf,
+                                       use_cf=ctx.use_cf, remembered=ctx.remembered,
                                        use_text=ctx.use_text, turn=ctx.turn)
     found.candidates = found.candidates[: args.k]
     if missing:

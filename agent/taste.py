@@ -19,11 +19,20 @@ AFFINITY_SHARE = 1.0
 AFFINITY_FLOOR = 0.3
 TASTE_CANDIDATES = 20  # per remembered genre or era, added to the pool
 NOTE_RELEVANT = 0.45
+# Remembered likes fade once the session has this many liked or named films of its own (validation,
+# docs/notes/issue12.md: dropping them then won more conversations than keeping them in the history).
+FADE_AFTER_LIKES = 1
 
 
 def remembered_likes(session: SessionPrefs, profile: dict) -> tuple[list[int], list[int]]:
     """Remembered likes not said this session, split by relevance to the message: (strong, weak),
-    each least relevant first (the end of a history weighs most in sequence models)."""
+    each least relevant first (the end of a history weighs most in sequence models).
+
+    None once the session has liked or named a film of its own: from then on what the person says
+    now decides, and an old favourite only pulls the list away from it (they stay excluded from the
+    lists, and remembered dislikes and genre tastes still count)."""
+    if len(session.liked_items) >= FADE_AFTER_LIKES:
+        return [], []
     rel = profile.get("relevance", {})
     likes = sorted((i for i in profile.get("liked_items", []) if i not in session.liked_items),
                    key=lambda i: rel.get(f"item:{i}", 0.0))

@@ -26,7 +26,7 @@ TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what
 RECENT_LAST = 10  # recent popularity: how often an item is among its viewers' last this-many items
 CROWD_SIZE = 30  # the crowd of a request: its allowed set's this-many most popular items
 Popularity = Literal["popular", "obscure"]
-Regime = Literal["known", "named", "words", "constraints"]
+Regime = Literal["known", "remembered", "named", "words", "constraints"]
 
 
 class Weights(BaseModel):
@@ -40,12 +40,14 @@ class Weights(BaseModel):
     rerank: float = Field(description="share of the generative reranker's order in the final order (1 = its own)")
 
 
-# The weights by the evidence a turn holds, first match wins: a known history (ml-100k user, or
-# likes remembered), films named this session, words beyond the constraints, or constraints alone.
+# The weights by the evidence a turn holds, first match wins: a known history (ml-100k user), films
+# liked in an earlier session and nothing named in this one (memory, issue 12), films named this
+# session, words beyond the constraints, or constraints alone.
 # "known" is the ranking known users had before issue 16, kept as it was; the stranger rows are
 # tuned on validation targets only (docs/notes/issue16.md has the grid and the commands).
 WEIGHTS: dict[Regime, Weights] = {
     "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
+    "remembered": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
     "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
     "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
     "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, crowd=0.0, rerank=1.0),
@@ -55,9 +57,10 @@ WEIGHTS: dict[Regime, Weights] = {
 class Evidence(BaseModel):
     """What one turn holds to rank by; its ``regime`` picks the row of ``WEIGHTS``."""
 
-    history: int = Field(0, description="long-term items: an ml-100k history, likes remembered")
+    history: int = Field(0, description="long-term items: an ml-100k history")
     liked: int = Field(0, description="catalog films named or liked this session")
     words: bool = Field(False, description="words beyond the constraints (a vibe, a title not in the catalog)")
+    remembered: int = Field(0, description="films liked in an earlier session (memory), in neither count above")
     allowed: int = Field(0, description="items meeting the constraints")
     turn: int = 0
 
@@ -65,6 +68,8 @@ class Evidence(BaseModel):
     def regime(self) -> Regime:
         if self.history:
             return "known"
+        if self.remembered and not self.liked:
+            return "remembered"
         if self.liked:
             return "named"
         return "words" if self.words else "constraints"
@@ -151,7 +156,8 @@ class Recommender:
 
     # ---- candidates -----------------------------------------------------------------------------
     def candidates(self, flt: ItemFilter, *, liked: Sequence[int] = (), history: Sequence[int] = (),
-                   vibe: str = "", use_cf: bool = True, use_text: bool = True, turn: int = 0) -> Retrieval:
+                   vibe: str = "", use_cf: bool = True, use_text: bool = True, turn: int = 0,
+                   remembered: Sequence[int] = ()) -> Retrieval:
         """Top candidates meeting ``flt``, by CF, text, popularity and priors fused with the
         weights of the turn's evidence (``WEIGHTS``).
 
@@ -161,8 +167,9 @@ class Recommender:
         allowed = self.index.to_iidx(self.catalog.filter(flt))
         if len(allowed) == 0:
             return Retrieval(candidates=[], available=0)
-        evidence = Evidence(history=len(history), liked=len(liked), words=bool(vibe.strip()),
-                            allowed=len(allowed), turn=turn)
+        mem = set(remembered)
+        evidence = Evidence(history=len(set(history) - mem), liked=len(set(liked) - mem), remembered=len(mem),
+                            words=bool(vibe.strip()), allowed=len(allowed), turn=turn)
         w = WEIGHTS[evidence.regime]
         cf_scores = text_scores = crowd = None
         if use_cf and self.cf is not None:

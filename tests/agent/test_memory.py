@@ -155,3 +155,42 @@ def test_a_vague_opener_uses_a_remembered_taste(rec):
     assert r.items and not r.question
     assert sum("Western" in i.genres for i in r.items) >= 3
     assert rec.chat(new_user(), "what should I watch tonight?", session_id="s2").question  # no memory: asks
+
+
+def _retrieve(reply) -> str:
+    return next(s.detail for s in reply.trace if s.node == "retrieve")
+
+
+def _rerank_history(rec, monkeypatch) -> list:
+    """Spy on the histories the reranker is given (what the reranker conditions on)."""
+    seen: list = []
+    real = rec.tools.recommender.rerank
+
+    def spy(candidates, history=(), **kw):
+        seen.append(list(history))
+        return real(candidates, history, **kw)
+
+    monkeypatch.setattr(rec.tools.recommender, "rerank", spy)
+    return seen
+
+
+@pytest.mark.parametrize("loved,opener,named", [
+    ('I loved "Fargo" and "Toy Story"', "a comedy please", "something like Star Wars"),
+    ('My favourites are "Toy Story" and "Fargo".', "any good thrillers?", "More like Star Wars, please."),
+    ("I really enjoyed Fargo and Toy Story", "what about a drama", "I liked Star Wars"),
+])
+def test_remembered_likes_shape_an_opener_and_fade_once_the_session_names_a_film(rec, monkeypatch, loved,
+                                                                                 opener, named):
+    user = new_user()
+    rec.chat(user, loved, session_id="s1")
+    favourites = {rec.tools.catalog.resolve_title(t).item_id for t in ("Fargo", "Toy Story")}
+    assert favourites <= set(kinds(rec, user)["like"])
+    histories = _rerank_history(rec, monkeypatch)
+    first = rec.chat(user, opener, session_id="s2")
+    assert "evidence=remembered" in _retrieve(first) and favourites <= set(histories[-1])
+    assert not favourites & {i.item_id for i in first.items}  # a favourite is not offered again
+    later = rec.chat(user, named, session_id="s2")
+    assert "evidence=named" in _retrieve(later) and not favourites & set(histories[-1])
+    assert not favourites & {i.item_id for i in later.items}  # still excluded: it faded, it was not forgotten
+    # a stranger's same opener has nothing remembered to go on
+    assert "evidence=constraints" in _retrieve(rec.chat(new_user(), opener, session_id="s2"))

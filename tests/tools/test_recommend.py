@@ -134,10 +134,21 @@ def test_describe_says_the_constraints_in_words():
 
 def test_the_evidence_picks_the_regime():
     assert Evidence(history=5, liked=2, words=True).regime == "known"  # a history always counts
+    assert Evidence(remembered=3, words=True).regime == "remembered"  # likes from an earlier session only
+    assert Evidence(remembered=3, liked=1).regime == "named"  # the session's own film outranks memory
     assert Evidence(liked=1, words=True).regime == "named"
     assert Evidence(words=True).regime == "words"
     assert Evidence(allowed=300, turn=1).regime == "constraints"
-    assert set(WEIGHTS) == {"known", "named", "words", "constraints"}
+    assert set(WEIGHTS) == {"known", "remembered", "named", "words", "constraints"}
+
+
+def test_remembered_likes_are_not_counted_as_a_history(world):
+    rec, _, _ = world
+    flt = rec.constraints(exclude=HORROR_FANS[:3])
+    assert rec.candidates(flt, history=HORROR_FANS[:3], remembered=HORROR_FANS[:3]).evidence.regime == "remembered"
+    assert rec.candidates(flt, history=HORROR_FANS[:3]).evidence.regime == "known"
+    mixed = rec.candidates(flt, liked=[HORROR_FANS[0]], history=HORROR_FANS[1:3], remembered=HORROR_FANS[1:3])
+    assert mixed.evidence.regime == "named" and mixed.evidence.remembered == 2
 
 
 def test_a_strangers_vague_genre_request_ranks_that_genres_well_known_films_first(world):
