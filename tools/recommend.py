@@ -48,7 +48,7 @@ class Weights(BaseModel):
 WEIGHTS: dict[Regime, Weights] = {
     "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
     "remembered": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
-    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
+    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.5, crowd=0.0, rerank=1.0),
     "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
     "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, crowd=0.0, rerank=1.0),
 }
