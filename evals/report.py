@@ -40,11 +40,13 @@ def format_llm(report: dict[str, Any]) -> str:
     rows = [(name, r["all"]["llm"]) for name, r in report["systems"].items() if "llm" in r["all"]]
     if not rows:
         return ""
-    head = ["system", "turns", "LLM-planned turns", "accepted", "fell back", "LLM ms p50", "LLM ms p99",
-            "slowest turn ms", "items outside catalog", "items breaking said constraints"]
+    head = ["system", "turns", "LLM-planned turns", "accepted", "fell back", "LLM called", "accepted when called",
+            "LLM ms p50 (called)", "LLM ms p99 (called)", "slowest turn ms", "items outside catalog",
+            "items breaking said constraints"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, x in rows:
         cells = [name, str(x["turns"]), str(x["llm_turns"]), _num(x["accepted"], 3), _num(x["fell_back"], 3),
+                 str(x.get("called_turns", "-")), _num(x.get("accepted_when_called"), 3),
                  _num(x["llm_ms_p50"], 0), _num(x["llm_ms_p99"], 0), _num(x["turn_ms_max"], 0),
                  str(x["items_outside_catalog"]), str(x["items_breaking_said_constraints"])]
         lines.append("| " + " | ".join(cells) + " |")

@@ -255,14 +255,18 @@ def _fallback_kind(detail: str) -> str:
 
 def llm_summary(turns: Sequence[Turn]) -> dict[str, Any]:
     """How the LLM planner fared: turns it planned, fell back on, or was not needed for (the rules
-    asked or answered), its time per turn, and the invariants (catalog items only)."""
+    asked or answered); its time on the turns it was called (not those the open circuit skipped);
+    and the invariants (catalog items only, the person's constraints held)."""
     asked = [t for t in turns if t.planner != "offline"]
-    llm_ms = np.array([t.llm_ms for t in asked]) if asked else np.zeros(1)
+    called = [t for t in asked if _fallback_kind(t.fallback) != "circuit open"]
+    llm_ms = np.array([t.llm_ms for t in called]) if called else np.zeros(1)
     return {
         "turns": len(turns),
         "llm_turns": len(asked),
         "accepted": _r(np.mean([t.planner == "llm" for t in asked])) if asked else None,
         "fell_back": _r(np.mean([t.planner == "llm-fallback" for t in asked])) if asked else None,
+        "called_turns": len(called),
+        "accepted_when_called": _r(np.mean([t.planner == "llm" for t in called])) if called else None,
         "llm_ms_p50": _r(np.percentile(llm_ms, 50)),
         "llm_ms_p99": _r(np.percentile(llm_ms, 99)),
         "turn_ms_max": _r(max(t.ms for t in turns)),
