@@ -97,6 +97,17 @@ def _line(step: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     return {"tool": step[0], "args": step[1]}
 
 
+COMPLETION_PREFIX = COMPLETION_HEAD + "".join(
+    f"Known so far: {known}\nRequest: {msg}\nPlan: {json.dumps({'steps': [_line(s) for s in steps]})}\n\n"
+    for known, msg, steps in EXAMPLES)
+
+
+def completion_prompt(known: str, message: str) -> str:
+    """The few-shot prompt a base model completes with a plan (``json-completion``)."""
+    one_line = " ".join(message[:MAX_MESSAGE].split())  # a message cannot start a new example of its own
+    return f"{COMPLETION_PREFIX}Known so far: {known}\nRequest: {one_line}\nPlan:"
+
+
 class LLMPlanner:
     """Asks the LLM for tool calls and validates them; one instance serves every turn."""
 
@@ -105,14 +116,15 @@ class LLMPlanner:
         self.names = REGISTRY.llm_names  # registered by the time the agent loads
         self.tools = REGISTRY.openai_tools(self.names, catalog.genres)
         self.schema = REGISTRY.plan_schema(self.names, catalog.genres, max_calls)
-        self.prefix = COMPLETION_HEAD + "".join(
-            f"Known so far: {known}\nRequest: {msg}\nPlan: {json.dumps({'steps': [_line(s) for s in steps]})}\n\n"
-            for known, msg, steps in EXAMPLES)
 
     def first_messages(self, message: str, session: SessionPrefs) -> list[dict[str, Any]]:
+        """The chat opening (``tools`` and ``json-chat``), or the few-shot prompt as its one user
+        message (``json-completion``)."""
+        known = known_so_far(session, self.catalog)
+        if self.mode == "json-completion":
+            return [{"role": "user", "content": completion_prompt(known, message)}]
         return [{"role": "system", "content": SYSTEM},
-                {"role": "user", "content": f"Known so far: {known_so_far(session, self.catalog)}\n"
-                                            f"Request: <<<{message[:MAX_MESSAGE]}>>>"}]
+                {"role": "user", "content": f"Known so far: {known}\nRequest: <<<{message[:MAX_MESSAGE]}>>>"}]
 
     def next_steps(self, messages: list[dict[str, Any]], deadline: Deadline, calls_made: int) -> list[PlanStep]:
         """The next tool calls ([] when a native-tool LLM is done); appends the assistant turn to
@@ -139,8 +151,7 @@ class LLMPlanner:
         if self.mode == "json-chat":
             raw = self.client.chat_json(messages, self.schema, deadline)
         else:
-            user = messages[-1]["content"].replace("<<<", "").replace(">>>", "")
-            raw = self.client.complete_json(f"{self.prefix}{user}\nPlan:", self.schema, deadline)
+            raw = self.client.complete_json(messages[-1]["content"], self.schema, deadline)
         try:
             plan = Plan.model_validate_json(raw.strip())
         except ValidationError as e:
