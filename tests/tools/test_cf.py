@@ -119,6 +119,21 @@ def test_fusion_ranks_like_the_weighted_sum_of_z_scores(fitted, small_split):
         assert np.allclose(_z(got[row].astype(np.float64)), _z(want), atol=1e-3)
 
 
+def test_fusion_similar_items_follow_the_weighted_parts(fitted):
+    """Neighbours of a fusion are its ranking for a one-item history, each part at its weight: a
+    fusion that is all EASE gives EASE's neighbours, one that is nearly all BPR gives BPR's."""
+    item = 7
+    for main in ("ease", "bpr"):
+        other = "bpr" if main == "ease" else "ease"
+        fused = FusedModel([Part(main, 1.0), Part(other, 1e-6)], fitted)
+        m = fitted[main]
+        alone = m.score(m.user_vectors([[item]]))[0].astype(np.float64)
+        alone[item] = -np.inf
+        want = np.argsort(-alone, kind="stable")[:10]
+        got, _ = fused.similar_items(item, k=10)
+        assert item not in got and len(set(got[:5]) & set(want[:5])) >= 4, (main, got, want)
+
+
 def test_fusion_refuses_unknown_parts(fitted):
     with pytest.raises(ValueError, match="not loaded"):
         FusedModel([Part("nope", 1.0)], fitted)
