@@ -86,6 +86,7 @@ class LLMClient:
         self.breaker = CircuitBreaker(config.llm_breaker_failures, config.llm_cooldown)
 
     def deadline(self) -> Deadline:
+        """A new turn's LLM budget (its ``end`` is carried between graph nodes; ``Deadline.at``)."""
         return Deadline(self.config.llm_turn_seconds)
 
     # ---- the three ways to ask -------------------------------------------------------------------

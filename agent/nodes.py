@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from agent import taste
-from agent.llm import Deadline, LLMUnavailable
+from agent.llm import MIN_CALL_SECONDS, Deadline, LLMUnavailable
 from agent.planner import LLMPlanner, PlanRejected, PlanStep
 from agent.registry import REGISTRY, ItemList, ToolContext, ToolError, result_items
 from agent.request import Request
@@ -325,7 +325,7 @@ def llm_plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     assert tools.planner is not None
     loop = dict(state.get("llm") or {})
     if not loop:
-        loop = {"deadline": time.monotonic() + tools.planner.client.config.llm_turn_seconds, "calls": 0,
+        loop = {"deadline": tools.planner.client.deadline().end, "calls": 0,
                 "pool": [], "llm_ms": 0.0, "messages": tools.planner.first_messages(state["message"], _session(state))}
     deadline = Deadline.at(loop["deadline"])
     t0 = time.perf_counter()
@@ -392,7 +392,7 @@ def after_act(state: TurnState, tools: Toolbox) -> str:
     if loop.get("fallback"):
         return "retrieve"
     more = (tools.planner is not None and tools.planner.mode == "tools"
-            and loop["calls"] < tools.planner.max_calls and loop["deadline"] - time.monotonic() > 0.25)
+            and loop["calls"] < tools.planner.max_calls and Deadline.at(loop["deadline"]).remaining() > MIN_CALL_SECONDS)
     return "llm_plan" if more else "compose"
 
 

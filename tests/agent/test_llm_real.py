@@ -30,7 +30,7 @@ def gemma_rec(real_llm, small_artifacts, small_config, tmp_path_factory):
     rec.close()
 
 
-def _holds(rec, item, session) -> bool:
+def _holds(item, session) -> bool:
     """Does a shown item meet what the session established from the person's words?"""
     ok = (not session.genres_in or set(item.genres) & set(session.genres_in)) \
         and not set(item.genres) & set(session.genres_out) \
@@ -53,7 +53,7 @@ def test_conversations_through_a_real_llm_keep_every_invariant(gemma_rec, messag
         assert all(i.item_id in rec.tools.catalog for i in reply.items)
         session = rec.session(user, sid)
         items = rec.tools.catalog.get([i.item_id for i in reply.items])
-        assert all(_holds(rec, i, session) for i in items), (message, session, [i.label for i in items])
+        assert all(_holds(i, session) for i in items), (message, session, [i.label for i in items])
         planners.append((reply.planner, reply.llm_ms))
     assert all(p in ("llm", "llm-fallback") for p in [p for p, _ in planners]), planners
     assert any(ms > 0 for _, ms in planners), planners  # the server was asked
