@@ -96,6 +96,7 @@ results: artifacts
 	  --json reports/sim-memory/results.json --report reports/sim-memory
 	$(SIM) --protocol drift --systems agent,agent-no-memory \
 	  --json reports/sim-drift/results.json --report reports/sim-drift
+	$(BIN)/convrec eval ceiling --target $(TARGET) --json reports/sim-cold-user/ceiling.json
 
 # The LLM planner (Gemma 3 270M, local, started and stopped by the command) beside the offline agent
 # and constraints-pop, on 100 users. About 5 minutes once `make llm` has built llama-server.

@@ -192,6 +192,13 @@ def _filter(session: SessionPrefs, profile: dict, history: list[int], rec: Recom
                            popularity=session.popularity, exclude=exclude)  # type: ignore[arg-type]
 
 
+def _picked(session: SessionPrefs) -> list[int]:
+    """Liked films the person picked from lists we showed ("more like the third one"): they
+    resemble what is wanted on their face, and say less of a taste than a film named unprompted."""
+    shown = set(session.shown)
+    return [i for i in session.liked_items if i in shown]
+
+
 def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
     rec, notes = tools.recommender, list(state.get("notes", []))
@@ -201,7 +208,7 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     strong, weak = taste.remembered_likes(session, profile)
     vibe = " ".join([session.vibe, *taste.relevant_notes(profile)]).strip()
     ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong, must=flt,
-                  turn=session.turns, remembered=strong + weak)
+                  turn=session.turns, remembered=strong + weak, picked=_picked(session))
     found: Retrieval = REGISTRY.call("recommend", {"query": vibe[:2000], "k": rec.n_candidates}, ctx)
     extra = taste.taste_candidates(flt, session, profile, rec, dict(liked=session.liked_items + strong, history=history + weak,
                               vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text, remembered=strong + weak))
@@ -353,7 +360,7 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     loop = dict(state["llm"])
     session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
     strong, weak = taste.remembered_likes(session, profile)
-    ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong,
+    ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong, picked=_picked(session),
                   must=_filter(session, profile, history, tools.recommender), turn=session.turns,
                   remembered=strong + weak, vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
     pool, done, dropped = list(loop["pool"]), [], []

@@ -44,6 +44,7 @@ class ToolContext:
     history: list[int] = field(default_factory=list)  # the person's long-term items, oldest first
     liked: list[int] = field(default_factory=list)  # films liked in this conversation (weigh most)
     remembered: list[int] = field(default_factory=list)  # of history and liked, the likes memory holds
+    picked: list[int] = field(default_factory=list)  # of liked, films picked from lists shown to the person
     must: ItemFilter = field(default_factory=ItemFilter)  # the person's plain constraints and exclusions
     vibe: str = ""  # the person's own words beyond the constraints (joined to a tool's query)
     use_cf: bool = True
@@ -346,7 +347,7 @@ def recommend(args: RecommendArgs, ctx: ToolContext) -> Retrieval:
     liked, missing = resolve_items(args.liked, ctx.catalog)
     found = ctx.recommender.candidates(effective_filter(args, ctx), liked=list(dict.fromkeys(ctx.liked + liked)),
                                        history=ctx.history, vibe=" ".join([ctx.vibe, args.query]).strip(),
-                                       use_cf=ctx.use_cf, remembered=ctx.remembered,
+                                       use_cf=ctx.use_cf, remembered=ctx.remembered, picked=ctx.picked,
                                        use_text=ctx.use_text, turn=ctx.turn)
     found.candidates = found.candidates[: args.k]
     if missing:

@@ -85,7 +85,8 @@ class TitleFinding:
                 s, e, norm = self.tokens[j]
                 if limit is not None and e > limit:
                     break
-                if not self._free(s, e) or (j > first and re.search(r"[.!?;]", self.work[self.tokens[j - 1][1] : s])):
+                if not self._free(s, e) or (j > first and V.ends_sentence(
+                        self.work[self.tokens[j - 1][1] : s], self.tokens[j - 1][2], V.SENTENCE_END)):
                     break
                 if not norm:
                     break
@@ -120,7 +121,7 @@ class TitleFinding:
             s, e, norm = self.tokens[j]
             if (limit is not None and e > limit) or not self._free(s, e) or not norm:
                 break
-            if span and (norm in V.BREAKERS or V.HARD_STOP.search(self.work[span[-1][1] : s + 1])):
+            if span and (norm in V.BREAKERS or V.ends_sentence(self.work[span[-1][1] : s], span[-1][2])):
                 break
             span.append(self.tokens[j])
         content = [t for t in span if t[2] not in V.ARTICLE]

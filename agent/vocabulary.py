@@ -78,6 +78,11 @@ FILLER = set(
     years old onward onwards yesterday recently lately weekend ago twice
     anymore longer switch switching change make both additionally addition combined mixed optional
     forget matter necessarily needed required necessary enough elements touch dash whenever
+    ideas ideal ideally close closer closest near nearer right direction directions track along
+    lines line further farther released release go back after sometime somewhere whatever roughly
+    approximately around circa story stories scene scenes set made time times era
+    going goes gone went came come comes coming sounds sound seems seem seemed vibe vibes hint
+    slightly somewhat fairly
     """.split()
 )
 SMALLTALK = set(
@@ -166,6 +171,18 @@ BREAKERS = set(
     """.split()
 )
 HARD_STOP = re.compile(r"[.!?;:,()\[\]{}\"\n]|\s(?:but|and|or|with)\s")
+SENTENCE_END = re.compile(r"[.!?;]")
+# A dot that ends an abbreviation ("Mr.", "Dr.", "vs.") or an initial ("L.A.", "G.I.") does not
+# end a title: the token before it is one of these or a single letter.
+ABBREVIATIONS = set("mr mrs ms dr st sgt jr sr vs blvd bros mt ft lt gen col capt prof no vol".split())
+
+
+def ends_sentence(gap: str, before: str, stops: re.Pattern = HARD_STOP) -> bool:
+    """Whether the text ``gap`` between two words stops a title; ``before`` is the word before it
+    (normalised). A lone dot after an abbreviation or an initial does not."""
+    if gap.strip() == "." and (before in ABBREVIATIONS or len(before) == 1):
+        return False
+    return stops.search(gap) is not None
 
 # Stance cues. Neutralisers ("don't mind") come first, then negative, seen, positive.
 CUE = re.compile(
@@ -277,7 +294,7 @@ OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])|classics?|vintage|golden[\s
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
 OLDER = re.compile(
     r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+(?:as|so)\s+(?:new|recent)|too\s+(?:recent|new|modern)"
-    r"|(?:further|farther)\s+back(?:\s+in\s+time)?|back\s+in\s+time)(?![\w'])"
+    r"|(?:further|farther)\s+back(?:\s+in\s+time)?|back\s+(?:further|farther)(?:\s+in\s+time)?|back\s+in\s+time)(?![\w'])"
 )
 NEWER = re.compile(
     r"(?<![\w'])(?:newer|more\s+recent|more\s+modern|less\s+old|not\s+(?:as|so)\s+old|too\s+(?:old|dated|old[\s-]fashioned)"

@@ -9,10 +9,12 @@ agent. A new recommendation behaviour is one method here and one node in ``agent
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, Field
+from scipy.special import comb
 
 from tools.catalog import Catalog, Item, ItemFilter
 from tools.retrievers import Candidate, CFRetriever, ItemIndex, SemanticRetriever, fuse
@@ -26,7 +28,7 @@ TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what
 RECENT_LAST = 10  # recent popularity: how often an item is among its viewers' last this-many items
 CROWD_SIZE = 30  # the crowd of a request: its allowed set's this-many most popular items
 Popularity = Literal["popular", "obscure"]
-Regime = Literal["known", "remembered", "named", "words", "constraints"]
+Regime = Literal["known", "remembered", "named", "picked", "words", "constraints"]
 
 
 class Weights(BaseModel):
@@ -37,20 +39,22 @@ class Weights(BaseModel):
     pop: float = Field(description="popularity in the training data (log viewers)")
     recent: float = Field(description="recent popularity: among viewers' last RECENT_LAST items")
     crowd: float = Field(description="CF vector of the allowed set's most popular items: what such a request's crowd watches")
+    specific: float = Field(0.0, description="how likely the genres said name the item: -log C(its genres, those said)")
     rerank: float = Field(description="share of the generative reranker's order in the final order (1 = its own)")
 
 
 # The weights by the evidence a turn holds, first match wins: a known history (ml-100k user), films
-# liked in an earlier session and nothing named in this one (memory, issue 12), films named this
-# session, words beyond the constraints, or constraints alone.
-# "known" is the ranking known users had before issue 16, kept as it was; the stranger rows are
-# tuned on validation targets only (docs/notes/issue16.md has the grid and the commands).
+# liked in an earlier session and nothing liked in this one (memory, issue 12), films named this
+# session unprompted, films only picked from a list we showed, words beyond the constraints, or
+# constraints alone. Every row is tuned on validation targets only (docs/notes/issue16.md and
+# issue12.md have the grids and the commands).
 WEIGHTS: dict[Regime, Weights] = {
-    "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
-    "remembered": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
-    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.5, crowd=0.0, rerank=1.0),
-    "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, rerank=1.0),
-    "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, crowd=0.0, rerank=1.0),
+    "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, specific=0.25, rerank=1.0),
+    "remembered": Weights(cf=1.0, text=0.0, pop=0.5, recent=1.0, crowd=0.0, specific=1.0, rerank=1.0),
+    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.5, crowd=0.0, specific=1.0, rerank=1.0),
+    "picked": Weights(cf=0.0, text=2.0, pop=1.0, recent=1.0, crowd=0.0, specific=1.0, rerank=1.0),
+    "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, specific=1.0, rerank=1.0),
+    "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, crowd=0.0, specific=1.0, rerank=1.0),
 }
 
 
@@ -58,9 +62,10 @@ class Evidence(BaseModel):
     """What one turn holds to rank by; its ``regime`` picks the row of ``WEIGHTS``."""
 
     history: int = Field(0, description="long-term items: an ml-100k history")
-    liked: int = Field(0, description="catalog films named or liked this session")
+    liked: int = Field(0, description="catalog films named this session (not picked from a list shown)")
     words: bool = Field(False, description="words beyond the constraints (a vibe, a title not in the catalog)")
     remembered: int = Field(0, description="films liked in an earlier session (memory), in neither count above")
+    picked: int = Field(0, description="films liked this session by picking them from a list shown")
     allowed: int = Field(0, description="items meeting the constraints")
     turn: int = 0
 
@@ -68,10 +73,12 @@ class Evidence(BaseModel):
     def regime(self) -> Regime:
         if self.history:
             return "known"
-        if self.remembered and not self.liked:
+        if self.remembered and not (self.liked or self.picked):
             return "remembered"
         if self.liked:
             return "named"
+        if self.picked:
+            return "picked"
         return "words" if self.words else "constraints"
 
 
@@ -157,7 +164,7 @@ class Recommender:
     # ---- candidates -----------------------------------------------------------------------------
     def candidates(self, flt: ItemFilter, *, liked: Sequence[int] = (), history: Sequence[int] = (),
                    vibe: str = "", use_cf: bool = True, use_text: bool = True, turn: int = 0,
-                   remembered: Sequence[int] = ()) -> Retrieval:
+                   remembered: Sequence[int] = (), picked: Sequence[int] = ()) -> Retrieval:
         """Top candidates meeting ``flt``, by CF, text, popularity and priors fused with the
         weights of the turn's evidence (``WEIGHTS``).
 
@@ -168,7 +175,9 @@ class Recommender:
         if len(allowed) == 0:
             return Retrieval(candidates=[], available=0)
         mem = set(remembered)
-        evidence = Evidence(history=len(set(history) - mem), liked=len(set(liked) - mem), remembered=len(mem),
+        chosen = set(picked) & set(liked)
+        evidence = Evidence(history=len(set(history) - mem), liked=len(set(liked) - mem - chosen),
+                            picked=len(chosen - mem), remembered=len(mem),
                             words=bool(vibe.strip()), allowed=len(allowed), turn=turn)
         w = WEIGHTS[evidence.regime]
         cf_scores = text_scores = crowd = None
@@ -183,7 +192,8 @@ class Recommender:
             text_scores = self.semantic.scores(query) if query is not None else None
         text_weight = w.text * (1.0 if vibe.strip() else TEXT_WEIGHT_TITLES / TEXT_WEIGHT_VIBE)
         # the priors are the agent's: a baseline without CF keeps the plain popularity floor
-        priors = {"recent": (self.recent, w.recent), "crowd": (crowd, w.crowd)} if use_cf else {}
+        priors = {"recent": (self.recent, w.recent), "crowd": (crowd, w.crowd),
+                  "specific": (self.specificity(flt.genres_any) if w.specific else None, w.specific)} if use_cf else {}
 
         def top(iidx: np.ndarray, n: int) -> list[Candidate]:
             return fuse(iidx, self.index, n, cf_scores, text_scores, self.popularity, cf_weight=w.cf,
@@ -197,6 +207,31 @@ class Recommender:
         rest = top(np.setdiff1d(allowed, every), self.n_candidates - len(first))
         return Retrieval(candidates=first + rest, available=len(allowed), blend=list(flt.genres_any),
                          blend_available=len(every), preferred=[c.item_id for c in first], **meta)
+
+    @cached_property
+    def _genre_matrix(self) -> np.ndarray:
+        """Items (iidx) x catalog genres, True where the item has the genre."""
+        col = {g: n for n, g in enumerate(self.catalog.genres)}
+        items = self.catalog.get(self.index.item_ids.tolist())
+        pairs = [(it.item_id, col[g]) for it in items for g in it.genres if g in col]
+        out = np.zeros((len(self.index.item_ids), len(col)), dtype=bool)
+        if pairs:
+            ids, cols = zip(*pairs, strict=True)
+            out[self.index.to_iidx(ids), list(cols)] = True
+        return out
+
+    def specificity(self, said: Sequence[str]) -> np.ndarray | None:
+        """Per item, log P(a person who wants it names the genres ``said``), a person naming
+        as many of its genres as they name, each alike: -log C(its genres, those said it has).
+
+        "A war movie" more likely means a film that is a war film and little else than one of
+        five genres of which war is one; None when no genre was said."""
+        cols = [n for n, g in enumerate(self.catalog.genres) if g.lower() in {x.lower() for x in said}]
+        if not cols:
+            return None
+        m = self._genre_matrix
+        has, total = m[:, cols].sum(axis=1), np.maximum(m.sum(axis=1), 1)
+        return -np.log(comb(total, has))
 
     def search(self, flt: ItemFilter, query: str, k: int = 20) -> Retrieval:
         """The ``k`` items meeting ``flt`` whose text is closest in meaning to ``query``."""

@@ -118,6 +118,24 @@ def eval_offline(json_path: Path = typer.Option(None, "--json", help="write the 
         typer.echo(f"wrote {json_path}")
 
 
+@eval_app.command("ceiling")
+def eval_ceiling(target: str = typer.Option("test", help="test or valid targets"),
+                 seed: int = typer.Option(0, help="the simulated users' seed (as in `eval sim`)"),
+                 json_path: Path = typer.Option(None, "--json", help="write the result here")) -> None:
+    """Turn 1's ceiling: recall@10 of the best ranking that sees only the opener's genre (an oracle
+    reading the targets), beside popularity in the genre and the agent's stranger prior."""
+    from evals.ceiling import opener_ceiling
+
+    if target not in ("test", "valid"):
+        _fail("--target: test or valid")
+    config = _setup()
+    result = opener_ceiling(_load_artifacts(config), target=target, seed=seed)
+    typer.echo(json.dumps(result, indent=2))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(result, indent=2))
+
+
 @eval_app.command("sim")
 def eval_sim(
     users: int = typer.Option(0, help="simulated users: a seeded sample of ml-100k users; 0 = all"),

@@ -262,6 +262,21 @@ def test_a_film_outside_the_catalog_is_said_and_the_words_still_answer(rec, mess
     assert "evidence=words" in retrieve.detail  # ranked by the title's words (text), not popularity alone
 
 
+@pytest.mark.parametrize("opener,pick", [
+    ("a comedy please", "the second one looks good, more in that vein"),
+    ("something with some action", "the first one is close to what I'm after"),
+])
+def test_a_strangers_film_picked_from_our_list_is_not_taken_for_a_named_favourite(rec, opener, pick):
+    user = new_user()
+    first = rec.chat(user, opener)
+    assert "evidence=constraints" in next(s for s in first.trace if s.node == "retrieve").detail
+    second = rec.chat(user, pick)
+    assert "evidence=picked" in next(s for s in second.trace if s.node == "retrieve").detail
+    assert len(second.items) == 10 and not {i.item_id for i in first.items} & {i.item_id for i in second.items}
+    third = rec.chat(user, "I loved Fargo")  # a film named unprompted (and never shown): its CF neighbours again
+    assert "evidence=named" in next(s for s in third.trace if s.node == "retrieve").detail
+
+
 def test_a_disliked_film_outside_the_catalog_steers_nothing(rec):
     r = rec.chat(new_user(), "I hated The Matrix")
     assert "The Matrix" in r.text and not r.items  # nothing to go on but a dislike: ask

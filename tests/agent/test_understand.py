@@ -214,7 +214,18 @@ CASES: list[tuple[str, dict]] = [
     # -- free text and hostile text --
     ("something like Heat but funnier with a great heist", dict(liked=["Heat"], genres_in=["Comedy", "Crime"], vibe="great heist")),
     ("please recommend me a good movie tonight", dict(vibe="")),
-    ("a slow story about grief and redemption", dict(vibe="slow story grief redemption")),
+    ("a slow story about grief and redemption", dict(vibe="slow grief redemption")),
+    # words that steer a conversation but say nothing of a film stay out of the vibe
+    ("Any ideas along those lines, ideally a western?", dict(genres_in=["Western"], vibe="")),
+    ("@the second one comes close to what I'm after", dict(intent="refine", shown_liked=[1], vibe="")),
+    ("roughly around 1985 would be ideal", dict(year_min=1983, year_max=1987, vibe="")),
+    ("a thriller that came out sometime in the mid-80s", dict(genres_in=["Thriller"], year_min=1983, year_max=1986, vibe="")),
+    ("@can we go back further in time?", dict(intent="refine", relative="older", vibe="")),
+    # a dot inside a title (an abbreviation, initials) does not end it
+    ("I loved L.A. Confidential", dict(intent="feedback", liked=["L.A. Confidential"])),
+    ("something like Mrs. Doubtfire", dict(liked=["Mrs. Doubtfire"])),
+    ("more like E.T. the Extra-Terrestrial please", dict(liked=["E.T. the Extra-Terrestrial"])),
+    ("i enjoyed the people vs. larry flynt", dict(intent="feedback", liked=["The People vs. Larry Flynt"])),
     ("mob movies, nothing too violent", dict(genres_in=["Crime"], vibe="mob")),
     ("", dict(vibe="")),
     ("   \n\t ", dict(vibe="")),

@@ -433,3 +433,14 @@ def test_goal_against_constraints_pop_holds_at_every_turn():
 
     assert goal([0.5, 0.7, 0.9], [0.4, 0.6, 0.8]) is True
     assert goal([0.5, 0.7, 0.9], [0.4, 0.68, 0.8]) is False  # one turn short of the margin
+
+
+def test_the_opener_ceiling_bounds_every_ranking_of_the_genre_said(small_artifacts):
+    from evals.ceiling import opener_ceiling
+
+    out = opener_ceiling(small_artifacts, target="test")
+    recall = out["recall@10"]
+    assert out["users"] > 50 and set(recall) == {"oracle", "popularity", "agent_prior"}
+    # the oracle reads the targets: no ranking of the genre alone beats it on them
+    assert 0 < recall["popularity"] <= recall["oracle"] <= 1 and recall["agent_prior"] <= recall["oracle"]
+    assert opener_ceiling(small_artifacts, target="valid")["recall@10"]["oracle"] != recall["oracle"]

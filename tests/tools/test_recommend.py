@@ -137,9 +137,46 @@ def test_the_evidence_picks_the_regime():
     assert Evidence(remembered=3, words=True).regime == "remembered"  # likes from an earlier session only
     assert Evidence(remembered=3, liked=1).regime == "named"  # the session's own film outranks memory
     assert Evidence(liked=1, words=True).regime == "named"
+    assert Evidence(liked=1, picked=2).regime == "named"  # a film named unprompted outranks one picked
+    assert Evidence(picked=1, words=True).regime == "picked"
+    assert Evidence(remembered=2, picked=1).regime == "picked"
     assert Evidence(words=True).regime == "words"
     assert Evidence(allowed=300, turn=1).regime == "constraints"
-    assert set(WEIGHTS) == {"known", "remembered", "named", "words", "constraints"}
+    assert set(WEIGHTS) == {"known", "remembered", "named", "picked", "words", "constraints"}
+
+
+def test_a_film_picked_from_a_list_shown_is_its_own_regime(world):
+    rec, _, _ = world
+    flt = rec.constraints(exclude=[50, 60])
+    assert rec.candidates(flt, liked=[50, 60], picked=[60]).evidence.model_dump(include={"liked", "picked"}) == \
+        {"liked": 1, "picked": 1}
+    assert rec.candidates(flt, liked=[60], picked=[60]).evidence.regime == "picked"
+    assert rec.candidates(flt, liked=[60], picked=[]).evidence.regime == "named"
+    assert rec.candidates(flt, picked=[60]).evidence.regime == "constraints"  # picked, then unliked: nothing
+
+
+def test_specificity_is_how_likely_the_genres_said_name_the_item(world):
+    rec, _, index = world
+    assert rec.specificity([]) is None and rec.specificity(["Musical"]) is None  # nothing said the catalog has
+    horror = rec.specificity(["horror"])  # the catalog's genre names, any case
+    by_id = dict(zip(index.to_ids(range(len(FILMS))), horror, strict=True))
+    assert by_id[50] == by_id[70] == 0.0  # horror and nothing else: "horror" names it surely
+    assert by_id[60] == pytest.approx(-np.log(2))  # horror or comedy, each alike
+    assert by_id[10] == 0.0  # no horror at all: the filter keeps it out, the prior does not care
+    both = dict(zip(index.to_ids(range(len(FILMS))), rec.specificity(["Horror", "Comedy"]), strict=True))
+    assert both[60] == 0.0 and both[50] == 0.0  # both said: a horror-comedy is named surely as well
+
+
+def test_a_strangers_genre_request_puts_films_of_that_genre_alone_first(world, monkeypatch):
+    rec, _, index = world
+    flat = Recommender(rec.catalog, index, rec.cf, rec.semantic, np.full(len(FILMS), 5), n_candidates=20)
+    flt = flat.constraints(genres=["Comedy"])
+    monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"specific": 1.0}))
+    ranked = [c.item_id for c in flat.candidates(flt).candidates]
+    assert set(ranked[:3]) == {10, 20, 40} and set(ranked[3:]) == {30, 60}  # comedies alone, then horror-comedies
+    assert "specific" in flat.candidates(flt).candidates[0].sources
+    monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"specific": 0.0}))
+    assert "specific" not in flat.candidates(flt).candidates[0].sources
 
 
 def test_remembered_likes_are_not_counted_as_a_history(world):
