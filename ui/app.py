@@ -92,13 +92,18 @@ def memory_html(records: list) -> str:
     return f'<div id="memory-list"><span class="muted">{len(records)} remembered, newest first</span><ul>{rows}</ul></div>'
 
 
+PLANNERS = {"offline": "the offline rules", "llm": "the LLM", "llm-fallback": "the offline rules after an LLM fault"}
+
+
 def trace_html(reply: Reply | None) -> str:
     if reply is None or not reply.trace:
         return '<p class="muted">Send a message to see which steps ran and how long each took.</p>'
     total = sum(s.ms for s in reply.trace)
+    who = PLANNERS[reply.planner] + (f", {reply.llm_ms:.0f} ms waiting for the LLM" if reply.llm_ms else "")
     rows = "".join(f'<tr><td>{html.escape(s.node)}</td><td class="ms">{s.ms:.1f} ms</td>'
                    f'<td>{html.escape(s.detail)}</td></tr>' for s in reply.trace)
-    return (f'<table><tr><th>step</th><th class="ms">time</th><th>what it did</th></tr>{rows}'
+    return (f'<p id="planner">Planned by {html.escape(who)}</p>'
+            f'<table><tr><th>step</th><th class="ms">time</th><th>what it did</th></tr>{rows}'
             f'<tr><td><b>total</b></td><td class="ms"><b>{total:.1f} ms</b></td><td></td></tr></table>')
 
 

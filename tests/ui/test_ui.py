@@ -8,7 +8,8 @@ import socket
 
 import pytest
 
-from ui.app import card_html, memory_html
+from agent.state import Reply, TraceStep
+from ui.app import card_html, memory_html, trace_html
 
 CHROMIUM = "/usr/bin/chromium"
 # Quiet in a closed network: no GPU, no QUIC, no first-run, sync, component or background fetches.
@@ -136,7 +137,7 @@ def test_chat_like_ask_again_reload(browser, url, rec, tmp_path):
     # the trace lists the graph's nodes with their timings
     page.locator("#trace-panel").get_by_text("Trace").click()
     trace = page.locator("#trace").inner_text()
-    assert "retrieve" in trace and "ms" in trace
+    assert "retrieve" in trace and "ms" in trace and "Planned by the offline rules" in trace
 
     page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
     assert (tmp_path / "ui.png").stat().st_size > 10_000
@@ -269,3 +270,14 @@ def test_memory_panel_shows_kind_text_and_date_escaped():
     assert "note</span>: loves &lt;b&gt;twists&lt;/b&gt;" in page
     assert page.index("twists") < page.index("Horror")  # newest first
     assert "“”" not in page
+
+
+def test_the_trace_says_who_planned_and_how_long_the_llm_took():
+    step = [TraceStep(node="retrieve", ms=3.0, detail="<b>allowed=5</b>")]
+    offline = trace_html(Reply(text="", trace=step, session_id="s"))
+    assert "Planned by the offline rules</p>" in offline and "waiting for the LLM" not in offline
+    assert "&lt;b&gt;allowed=5" in offline  # the trace is escaped
+    llm = trace_html(Reply(text="", trace=step, session_id="s", planner="llm", llm_ms=2512.4))
+    assert "Planned by the LLM, 2512 ms waiting for the LLM" in llm
+    fell = trace_html(Reply(text="", trace=step, session_id="s", planner="llm-fallback", llm_ms=8000.0))
+    assert "the offline rules after an LLM fault, 8000 ms" in fell
