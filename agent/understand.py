@@ -378,6 +378,7 @@ class _MessageParse(TitleFinding):
         if kind == "around":
             return lo - 2, hi + 2
         if negated:  # a point or a list
+            label = re.sub(r"^the\s+", "", label)
             self.warnings.append(f"I can't leave out just the {label}, so I ignored that.")
             return None
         return lo, hi

@@ -264,8 +264,14 @@ YEARISH = (
     r"|(?<![\d#])\d{4}(?![\d\w])|'\d\d(?![\w']))"
 )
 Y = rf"(?P<a>{YEARISH})"
+# A year or decade said against: "nothing from the 80s", "I hate films from the 80s", "anything but
+# the 70s", "I don't want anything from the nineties", "skip the 80s" (a few plain words between).
 NEG_BEFORE = re.compile(
-    r"(?<![\w'])(?:nothing|not|no|none|never)\s+(?:(?:movies?|films?|stuff|anything|made|released|from|older|earlier|too|ones)\s+){0,3}$"
+    r"(?<![\w'])(?:nothing|not|no|none|never|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
+    r"|avoid\w*|skip|except(?:\s+for)?|excluding|anything\s+but|other\s+than|rather\s+than|(?:sick|tired)\s+of"
+    r"|(?:can'?t|cannot|couldn'?t)\s+stand|(?:do|does|did|would)(?:n't|nt|\s+not)\s+(?:want|like|need|fancy|care\s+for))"
+    r"\s+(?:(?:movies?|films?|stuff|anything|something|things?|made|released|from|older|earlier|too|ones|the|any|of"
+    r"|in|all|those|see|watch|watching|seeing)\s+){0,4}$"
 )
 DECADE = (
     r"(?:(?:early|mid|late)[\s-]+)?(?:the\s+)?(?:['’]?(?:1[0-9]|20)?\d0['’]?s"

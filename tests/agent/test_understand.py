@@ -221,6 +221,15 @@ CASES: list[tuple[str, dict]] = [
     ("roughly around 1985 would be ideal", dict(year_min=1983, year_max=1987, vibe="")),
     ("a thriller that came out sometime in the mid-80s", dict(genres_in=["Thriller"], year_min=1983, year_max=1986, vibe="")),
     ("@can we go back further in time?", dict(intent="refine", relative="older", vibe="")),
+    # a year or decade said against, in many words: bounds flip, and a middle decade is said back
+    ("I hate films from the 80s", dict(warn="I can't leave out just the 80s")),
+    ("anything but the seventies", dict(warn="I can't leave out just the seventies")),
+    ("I don't want anything from the nineties", dict(warn="I can't leave out just the nineties")),
+    ("I'd rather not see anything older than 1980", dict(year_min=1980)),
+    ("I hate anything made before 1970", dict(year_min=1970)),
+    ("avoid movies released after 1995", dict(year_max=1995)),
+    ("nothing but the 70s", dict(year_min=1970, year_max=1979)),
+    ("I don't mind films from the 80s", dict(year_min=1980, year_max=1989)),
     # a dot inside a title (an abbreviation, initials) does not end it
     ("I loved L.A. Confidential", dict(intent="feedback", liked=["L.A. Confidential"])),
     ("something like Mrs. Doubtfire", dict(liked=["Mrs. Doubtfire"])),
