@@ -52,11 +52,11 @@ def build_graph(tools: Toolbox, checkpointer=None):
                             {"ask": "ask", "answer": "answer", "retrieve": "retrieve", "llm_plan": "llm_plan"})
     g.add_edge("retrieve", "rerank")
     g.add_edge("rerank", "respond")
-    g.add_conditional_edges("llm_plan", partial(nodes.after_plan, tools=tools),
+    g.add_conditional_edges("llm_plan", nodes.after_plan,
                             {"act": "act", "compose": "compose", "retrieve": "retrieve"})
     g.add_conditional_edges("act", partial(nodes.after_act, tools=tools),
                             {"llm_plan": "llm_plan", "compose": "compose", "retrieve": "retrieve"})
-    g.add_conditional_edges("compose", partial(nodes.after_compose, tools=tools),
+    g.add_conditional_edges("compose", nodes.after_compose,
                             {"respond": "respond", "retrieve": "retrieve"})
     for last in ("ask", "answer", "respond"):
         g.add_edge(last, "remember")

@@ -121,11 +121,12 @@ class LLMClient:
             left = deadline.remaining()
             if left < MIN_CALL_SECONDS:
                 break
+            timeout = min(self.config.llm_timeout, left)
             try:
-                out = call(min(self.config.llm_timeout, left))
+                out = call(timeout)
             except (openai.APITimeoutError, TimeoutError) as e:
                 self.breaker.failure(timeout=True)
-                log.warning("LLM %s timed out after %.1fs (attempt %d): %s", what, left, attempt + 1, e)
+                log.warning("LLM %s timed out after %.1fs (attempt %d): %s", what, timeout, attempt + 1, e)
                 raise LLMUnavailable(f"timed out; LLM skipped for {self.config.llm_cooldown:.0f}s") from e
             except Exception as e:  # noqa: BLE001 - HTTP errors, refused connections: retry, then give up
                 self.breaker.failure(timeout=False)

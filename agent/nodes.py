@@ -11,6 +11,7 @@ the turn back to ``retrieve``. ``agent/graph.py`` wires them.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,6 +28,7 @@ from tools.catalog import Catalog, ItemFilter
 from tools.recommend import Recommender, Retrieval, describe
 from tools.retrievers import Candidate
 
+log = logging.getLogger(__name__)
 LOOSEN_NAME = {"genres": "genre", "years": "year", "popularity": "popularity"}
 LOOSEN_PHRASE = {"genres": "any genre", "years": "any year", "popularity": "popular or not"}
 CAN_FILTER_BY = ("genre, years and popularity, or find films like a title you name "
@@ -192,26 +194,26 @@ def _filter(session: SessionPrefs, profile: dict, history: list[int], rec: Recom
                            popularity=session.popularity, exclude=exclude)  # type: ignore[arg-type]
 
 
-def _picked(session: SessionPrefs) -> list[int]:
-    """Liked films the person picked from lists we showed ("more like the third one"): they
-    resemble what is wanted on their face, and say less of a taste than a film named unprompted."""
+def _ranking_context(state: TurnState, tools: Toolbox, flt: ItemFilter) -> ToolContext:
+    """What ranks for this person this turn (``retrieve`` and the LLM's ``act`` alike): what this
+    session says weighs most; a remembered like as much when it is close to the message, else like
+    the long-term history. Liked films the person picked from lists we showed ("more like the third
+    one") resemble what is wanted on their face and say less of a taste than a film named unprompted."""
+    session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
+    strong, weak = taste.remembered_likes(session, profile)
     shown = set(session.shown)
-    return [i for i in session.liked_items if i in shown]
+    return context(state, tools, history=history + weak, liked=session.liked_items + strong, must=flt,
+                   turn=session.turns, remembered=strong + weak, picked=[i for i in session.liked_items if i in shown],
+                   vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
 
 
 def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
     rec, notes = tools.recommender, list(state.get("notes", []))
     flt = _filter(session, profile, history, rec)
-    # what this session says weighs most; a remembered like as much when it is close to the
-    # message, else like the long-term history
-    strong, weak = taste.remembered_likes(session, profile)
-    vibe = " ".join([session.vibe, *taste.relevant_notes(profile)]).strip()
-    ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong, must=flt,
-                  turn=session.turns, remembered=strong + weak, picked=_picked(session))
-    found: Retrieval = REGISTRY.call("recommend", {"query": vibe[:2000], "k": rec.n_candidates}, ctx)
-    extra = taste.taste_candidates(flt, session, profile, rec, dict(liked=session.liked_items + strong, history=history + weak,
-                              vibe=vibe, use_cf=tools.use_cf, use_text=tools.use_text, remembered=strong + weak))
+    ctx = _ranking_context(state, tools, flt)
+    found: Retrieval = REGISTRY.call("recommend", {"k": rec.n_candidates}, ctx)
+    extra = taste.taste_candidates(flt, session, profile, rec, ctx.signals())
     have = {c.item_id for c in found.candidates}
     found.candidates += [c for c in extra if c.item_id not in have]
     if not found.candidates:
@@ -349,6 +351,7 @@ def llm_plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 def _fall_back(loop: dict[str, Any], state: TurnState, why: str, t0: float | None = None) -> dict[str, Any]:
     if t0 is not None:
         loop["llm_ms"] += (time.perf_counter() - t0) * 1000
+    log.warning("LLM planner fell back to the offline planner: %s", why[:300])
     loop.update(pending=[], fallback=why[:300], messages=[])
     return {"llm": loop, "_detail": f"fallback to the offline planner (llm {loop['llm_ms']:.0f}ms): {why[:240]}"}
 
@@ -359,11 +362,9 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     assert tools.planner is not None
     loop = dict(state["llm"])
     session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
-    strong, weak = taste.remembered_likes(session, profile)
-    ctx = context(state, tools, history=history + weak, liked=session.liked_items + strong, picked=_picked(session),
-                  must=_filter(session, profile, history, tools.recommender), turn=session.turns,
-                  remembered=strong + weak, vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
+    ctx = _ranking_context(state, tools, _filter(session, profile, history, tools.recommender))
     pool, done, dropped = list(loop["pool"]), [], []
+    native = tools.planner.mode == "tools"
     for raw in loop.pop("pending", []):
         step = PlanStep(**raw)
         try:  # the LLM's arguments as it wrote them first; then only what the person said stays
@@ -371,7 +372,8 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
             grounded, ungrounded = tools.planner.grounded(step, state["message"], session)
             dropped += ungrounded
             if grounded is None:  # a native tool call is still answered, or the next request is malformed
-                loop["messages"].append(tools.planner.result_message(step, "skipped: the person named no such film"))
+                if native:
+                    loop["messages"].append(tools.planner.result_message(step, "skipped: the person named no such film"))
                 continue
             result = REGISTRY.call(grounded.tool, grounded.args, ctx)
         except (ValidationError, ToolError, KeyError) as e:
@@ -379,14 +381,15 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         loop["calls"] += 1
         items = result_items(result)
         pool += [c.model_dump() for c in items]
-        loop["messages"].append(tools.planner.result_message(step, tools.planner.describe(step, result)))
+        if native:  # only a native tool-calling loop reads the results back; a JSON plan is one round
+            loop["messages"].append(tools.planner.result_message(step, tools.planner.describe(step, result)))
         done.append(f"{step.tool}({json.dumps(grounded.args)[:120]})->{len(items)}")
     loop["pool"] = pool
     return {"llm": loop, "_detail": f"called {done}; pool={len({c['item_id'] for c in pool})}"
                                     + (f"; dropped what was not said: {dropped}" if dropped else "")}
 
 
-def after_plan(state: TurnState, tools: Toolbox) -> str:
+def after_plan(state: TurnState) -> str:
     loop = state["llm"]
     if loop.get("fallback"):
         return "retrieve"
@@ -398,8 +401,9 @@ def after_act(state: TurnState, tools: Toolbox) -> str:
     loop = state["llm"]
     if loop.get("fallback"):
         return "retrieve"
-    more = (tools.planner is not None and tools.planner.mode == "tools"
-            and loop["calls"] < tools.planner.max_calls and Deadline.at(loop["deadline"]).remaining() > MIN_CALL_SECONDS)
+    assert tools.planner is not None
+    more = (tools.planner.mode == "tools" and loop["calls"] < tools.planner.max_calls
+            and Deadline.at(loop["deadline"]).remaining() > MIN_CALL_SECONDS)
     return "llm_plan" if more else "compose"
 
 
@@ -430,7 +434,7 @@ def compose(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                        f"llm {loop['llm_ms']:.0f}ms"}
 
 
-def after_compose(state: TurnState, tools: Toolbox) -> str:
+def after_compose(state: TurnState) -> str:
     return "retrieve" if state["llm"].get("fallback") else "respond"
 
 

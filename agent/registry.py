@@ -55,6 +55,11 @@ class ToolContext:
     def catalog(self) -> Catalog:
         return self.recommender.catalog
 
+    def signals(self) -> dict[str, Any]:
+        """What ``Recommender.candidates`` ranks by for this person, besides the filter."""
+        return dict(liked=self.liked, history=self.history, vibe=self.vibe, use_cf=self.use_cf,
+                    use_text=self.use_text, turn=self.turn, remembered=self.remembered, picked=self.picked)
+
 
 # ---- argument and result models -------------------------------------------------------------
 class Constraints(BaseModel):
@@ -205,13 +210,12 @@ class Registry:
         return StructuredTool.from_function(func=lambda **kw: spec.fn(spec.args(**kw), ctx), name=spec.name,
                                             description=spec.description, args_schema=spec.args)
 
-    def call(self, name: str, args: dict[str, Any] | BaseModel, ctx: ToolContext) -> BaseModel:
+    def call(self, name: str, args: dict[str, Any], ctx: ToolContext) -> BaseModel:
         """Run one tool. Raises ``KeyError`` (no such tool), ``ValidationError`` (bad arguments) or
         ``ToolError`` (the tool could not do it); the result is always of the declared type."""
         if name not in self.specs:
             raise KeyError(f"no tool named {name!r}; tools: {', '.join(self.specs)}")
-        raw = args.model_dump() if isinstance(args, BaseModel) else dict(args)
-        result = self.as_langchain(name, ctx).invoke(raw)
+        result = self.as_langchain(name, ctx).invoke(dict(args))
         return self.specs[name].result.model_validate(result)
 
     def json_schema(self, name: str, genres: Sequence[str]) -> dict[str, Any]:
@@ -345,10 +349,8 @@ def recommend(args: RecommendArgs, ctx: ToolContext) -> Retrieval:
     """Personal picks within constraints: collaborative filtering over the person's history and
     liked films, text similarity to the words, and popularity, weighted by the evidence."""
     liked, missing = resolve_items(args.liked, ctx.catalog)
-    found = ctx.recommender.candidates(effective_filter(args, ctx), liked=list(dict.fromkeys(ctx.liked + liked)),
-                                       history=ctx.history, vibe=" ".join([ctx.vibe, args.query]).strip(),
-                                       use_cf=ctx.use_cf, remembered=ctx.remembered, picked=ctx.picked,
-                                       use_text=ctx.use_text, turn=ctx.turn)
+    found = ctx.recommender.candidates(effective_filter(args, ctx), **{
+        **ctx.signals(), "liked": list(dict.fromkeys(ctx.liked + liked)), "vibe": " ".join([ctx.vibe, args.query]).strip()})
     found.candidates = found.candidates[: args.k]
     if missing:
         found.unresolved = missing

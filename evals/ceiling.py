@@ -13,48 +13,39 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import numpy as np
-
 from evals.simulator import SimulatedUser, build_personas
 from tools.artifacts import Artifacts
-from tools.recommend import RECENT_LAST, WEIGHTS
+from tools.recommend import RECENT_LAST, WEIGHTS, Recommender
 from tools.retrievers import ItemIndex
-from tools.vectors import zscore
 
 
 def opener_ceiling(art: Artifacts, target: str = "test", seed: int = 0, k: int = 10) -> dict[str, Any]:
     """Recall@k of turn-1 rankings that see only the genre the opener says (see the module doc)."""
     split = art.split
     index = ItemIndex(split.item_ids)
-    ids = np.asarray(split.item_ids)
-    genres = {it.item_id: set(it.genres) for it in art.catalog.get(ids.tolist())}
+    # the agent's own retrieval for a stranger (no CF, no text: constraints and priors only)
+    rec = Recommender(art.catalog, index, None, None, split.item_popularity(), n_candidates=k,
+                      recent=split.recent_popularity(RECENT_LAST))
     said: list[tuple[str, int]] = []
     for persona in build_personas(art, seed=seed, target=target):
         user = SimulatedUser(persona, seed=seed)
         if user.genres:  # what opening() says: the first of its shuffled genres
-            said.append((user.genres[0], int(index.to_iidx([persona.target.item_id])[0])))
+            said.append((user.genres[0], persona.target.item_id))
     counts = Counter(said)
-    pop = np.log1p(split.item_popularity().astype(np.float64))
-    recent = np.log1p(split.recent_popularity(RECENT_LAST).astype(np.float64))
-    w = WEIGHTS["constraints"]
-    allowed = {g: index.to_iidx([i for i in ids.tolist() if g in genres[i]]) for g in {g for g, _ in said}}
-    n_genres = np.array([max(len(genres[int(i)]), 1) for i in ids], dtype=np.float64)
+    genres = {g for g, _ in said}
+    by_genre = {g: rec.constraints(genres=[g]) for g in genres}
 
-    def prior(a: np.ndarray, g: str) -> np.ndarray:
-        return w.pop * zscore(pop[a]) + w.recent * zscore(recent[a]) + w.specific * zscore(-np.log(n_genres[a]))
+    def oracle(g: str) -> list[int]:
+        allowed = rec.catalog.filter(by_genre[g])
+        return sorted(allowed, key=lambda i: (-counts[(g, i)], -rec.popularity[index.to_iidx([i])[0]]))[:k]
 
     rankings = {
-        "oracle": lambda a, g: np.array([counts[(g, int(i))] for i in a], dtype=np.float64) + 1e-6 * pop[a],
-        "popularity": lambda a, g: pop[a],
-        "agent_prior": prior,
+        "oracle": {g: oracle(g) for g in genres},
+        # what constraints-pop shows (popularity alone) and the agent's prior before reranking
+        "popularity": {g: [c.item_id for c in rec.candidates(by_genre[g], use_cf=False).candidates] for g in genres},
+        "agent_prior": {g: [c.item_id for c in rec.candidates(by_genre[g]).candidates] for g in genres},
     }
-    out = {}
-    for name, score in rankings.items():
-        hits = 0
-        for g, t in said:
-            a = allowed[g]
-            top = a[np.argsort(-score(a, g), kind="stable")[:k]]
-            hits += int(t in top)
-        out[name] = round(hits / len(said), 4) if said else 0.0
+    out = {name: round(sum(t in top[g][:k] for g, t in said) / len(said), 4) if said else 0.0
+           for name, top in rankings.items()}
     return {"target": target, "seed": seed, "k": k, "users": len(said), f"recall@{k}": out,
-            "weights": w.model_dump(include={"pop", "recent", "specific"})}
+            "weights": WEIGHTS["constraints"].model_dump(include={"pop", "recent", "specific"})}

@@ -197,8 +197,9 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
         format_buckets(report, "user_activity"),
         "",
     ]
-    if format_llm(report):
-        lines += ["## The LLM planner", "", format_llm(report), ""]
+    llm = format_llm(report)
+    if llm:
+        lines += ["## The LLM planner", "", llm, ""]
     goals = check_goals(report)
     if goals and p["name"] == "standard":
         lines += ["## Goals for the full agent", "", "| goal | met | numbers |", "|---|---|---|"]

@@ -55,7 +55,7 @@ from evals.simulator import (
     tastes_statement,
 )
 from tools.artifacts import Artifacts, library_versions
-from tools.catalog import Item, ItemFilter
+from tools.catalog import Item
 from tools.config import Config
 from tools.metrics import ndcg_at_k, recall_at_k
 
@@ -107,7 +107,7 @@ class Turn:
     planner: str = "offline"  # agent.state.Reply.planner: offline | llm | llm-fallback
     llm_ms: float = 0.0
     outside: int = 0  # shown ids that are not catalog items (must stay 0)
-    broken: int = 0  # shown items breaking a constraint the session holds from the person's words (must stay 0)
+    broken: int = 0  # on LLM-planned turns: shown items breaking a constraint the person said (must stay 0)
     fallback: str = ""  # why the LLM planner fell back (its trace line), "" when it did not
 
 
@@ -158,7 +158,8 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
             nodes[step.node] += step.ms
         outside = sum(i not in rec.tools.catalog for i in shown)
         turns.append(Turn(message, reply.text, reply.question, shown, hit, round(ms, 2), dict(nodes),
-                          reply.planner, reply.llm_ms, outside, _broken(rec, user, session, shown),
+                          reply.planner, reply.llm_ms, outside,
+                          _broken(rec, user, session, shown) if reply.planner != "offline" else 0,
                           next((s.detail for s in reply.trace if s.detail.startswith("fallback")), "")))
         if hit is not None or n == settings.max_turns:
             break
@@ -168,12 +169,13 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
 
 
 def _broken(rec, user: str, session: str, shown: list[int]) -> int:
-    """How many shown items break the session's plain constraints (its genres, exclusions, years)."""
+    """How many shown items break the session's plain constraints (its genres, exclusions, years):
+    the LLM planner's invariant, counted on its turns (the offline planner filters by them)."""
     if not shown or not rec.tools.use_dialogue:
         return 0
     s = rec.session(user, session)
-    flt = ItemFilter(genres_any=s.genres_in, genres_none=[g for g in s.genres_out if g not in s.genres_in],
-                     year_min=s.year_min, year_max=s.year_max)
+    flt = rec.tools.recommender.constraints(genres=s.genres_in, genres_none=s.genres_out,
+                                            year_min=s.year_min, year_max=s.year_max)
     return sum(not ok for ok in rec.tools.catalog.satisfies(shown, flt))
 
 

@@ -130,8 +130,8 @@ def real_llm(home, tmp_path_factory):
     except ImportError:
         pytest.fail("the local LLM runtime is not installed: run `make llm` (or `make llm-runtime`)")
     # CONVREC_TEST_LLM_ENGINE=transformers tests CI's engine on a machine that has llama-server built
-    engine = pick_engine(os.environ.get("CONVREC_TEST_LLM_ENGINE", "auto"), home)
     try:
+        engine = pick_engine(os.environ.get("CONVREC_TEST_LLM_ENGINE", "auto"), home)
         with started(engine, free_port(), tmp_path_factory.mktemp("llm") / "serve.log") as base_url:
             yield RealLLM(base_url, MODEL_ID, engine)
     except RuntimeMissing as e:

@@ -14,10 +14,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from tools.procs import stop as _stop
+from tools.procs import wait_http
 
 REPO = Path(__file__).resolve().parents[1]
 INSTALL_HINT = "install PostgreSQL (Debian: apt-get install -y postgresql; `make test` does it)"
@@ -186,27 +186,4 @@ class Replica:
 
 
 def _wait_http(url: str, process: subprocess.Popen, timeout: float, what: str, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            tail = log.read_text()[-3000:] if log and log.exists() else ""
-            raise ClusterError(f"{what} exited with {process.returncode} while starting\n{tail}")
-        try:
-            if httpx.get(url, timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise ClusterError(f"{what} did not answer {url} within {timeout:.0f}s")
-        time.sleep(0.3)
-
-
-def _stop(process: subprocess.Popen | None, timeout: float = 15) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    wait_http(url, process, timeout, what, log, error=ClusterError)

@@ -139,6 +139,7 @@ def test_llm_faults_fall_back_to_the_offline_planner(make_rec, caplog, fault):
         assert r.items and all("Comedy" in i.genres and 1990 <= i.year <= 1999 for i in r.items)
         assert 99999 not in [i.item_id for i in r.items]
         assert any("fallback to the offline planner" in s.detail for s in r.trace)
+        assert any("fell back to the offline planner" in m.getMessage() for m in caplog.records)
 
 
 @pytest.mark.parametrize("plan", [

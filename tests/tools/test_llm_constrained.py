@@ -108,10 +108,15 @@ def test_any_preference_gives_valid_json(name):
 @pytest.mark.parametrize("budget", [1, 5, 12])
 def test_spent_budget_still_closes_the_json(budget):
     for seed in range(10):
+        free = SchemaDecoder(RandomModel(len(TOKENIZER), seed), TOKENIZER, TABLE, max_tokens=10_000)
+        free.value(PLAN)
         decoder = SchemaDecoder(RandomModel(len(TOKENIZER), seed), TOKENIZER, TABLE, max_tokens=budget)
         decoder.value(PLAN)
         jsonschema.validate(json.loads("".join(decoder.parts)), PLAN)
-        assert decoder.truncated or decoder.chosen < budget
+        # the budget cuts only a plan that needs it, and leaves a shorter one as the model wrote it
+        assert decoder.truncated == (free.chosen >= budget)
+        if free.chosen < budget:
+            assert decoder.parts == free.parts
 
 
 @pytest.mark.parametrize("schema,words", [
@@ -122,8 +127,17 @@ def test_spent_budget_still_closes_the_json(budget):
     ({"enum": []}, "non-empty"),
     ([1, 2], "must be an object"),
     ({"type": "integer", "minimum": 5, "maximum": 1}, "minimum > maximum"),
+    ({"type": "array", "items": {"type": "integer"}, "minItems": 3, "maxItems": 2}, "minItems > maxItems"),
 ])
 def test_unsupported_schema_is_refused_by_name(schema, words):
     with pytest.raises(SchemaError) as info:
         check_schema(schema)
     assert words in str(info.value)
+
+
+def test_many_items_without_a_maximum_is_a_schema_the_decoder_writes():
+    schema = {"type": "array", "items": {"type": "integer"}, "minItems": 10}
+    check_schema(schema)
+    decoder = SchemaDecoder(RandomModel(len(TOKENIZER), 0), TOKENIZER, TABLE, max_tokens=400)
+    decoder.value(schema)
+    jsonschema.validate(json.loads("".join(decoder.parts)), schema)

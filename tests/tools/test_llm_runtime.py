@@ -65,7 +65,6 @@ def _post(llm, path: str, body: dict) -> httpx.Response:
 
 def test_models_lists_gemma(real_llm):
     models = httpx.get(f"{real_llm.base_url}/models", timeout=10).json()
-    assert real_llm.model == "gemma-3-270m"
     assert real_llm.model in [m["id"] for m in models["data"]]
 
 

@@ -71,7 +71,7 @@ def check_schema(schema: Any, path: str = "#") -> None:
         raise SchemaError(f"{path}/required: {sorted(missing)} not in properties")
     if "items" in schema:
         check_schema(schema["items"], f"{path}/items")
-    if schema.get("minItems", 0) > schema.get("maxItems", UNBOUNDED_ITEMS if "maxItems" not in schema else 10**9):
+    if "maxItems" in schema and schema.get("minItems", 0) > schema["maxItems"]:
         raise SchemaError(f"{path}: minItems > maxItems")
     low, high = schema.get("minimum"), schema.get("maximum")
     if low is not None and high is not None and low > high:

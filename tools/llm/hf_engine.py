@@ -121,9 +121,6 @@ class GemmaEngine:
         return keep
 
     # -- requests
-    def encode_prompt(self, prompt: str) -> list[int]:
-        return self.tokenizer.encode(prompt, add_special_tokens=True)
-
     def chat_prompt(self, messages: list[dict[str, Any]]) -> str:
         if self.tokenizer.chat_template:
             return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)

