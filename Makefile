@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: llm llm-runtime demo test install data artifacts eval results results-llm lint bench clean browser postgres ui serve
+.PHONY: llm llm-runtime demo test test-fast install data artifacts eval results results-llm lint bench clean browser postgres ui serve
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY) on PATH (or: make PY=python3)"; exit 1; }
@@ -79,24 +79,39 @@ postgres:
 test: data browser postgres llm-runtime
 	$(BIN)/python -m pytest -q
 
+# The unit tests: no build, no LLM, no server, no browser (tests marked slow are left out). Under
+# 2 minutes on 2 cores; `make test` runs everything.
+test-fast: data
+	$(BIN)/python -m pytest -q -m "not slow"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-# Every results table in the README, regenerated on test targets from one command (tuning is done
-# on validation targets: add TARGET=valid). About 20 minutes on 2 cores.
+# Every results table in the README, on test targets, from one command: the only thing that reads
+# test targets (tuning uses TARGET=valid). Both simulated users (the development one and the held-out
+# one) over the same users and seed, each comparison with its paired 95% bootstrap interval, and the
+# drop from one simulator to the other. It prints the commit it ran on. About 35 minutes on 2 cores.
 TARGET  ?= test
+SYSTEMS ?= agent,agent-no-memory,agent-no-rerank,constraints-pop,constraints-random,content,cf
 SIM     := $(BIN)/convrec eval sim --users 943 --max-turns 5 --k 10 --seed 0 --workers 2 --target $(TARGET)
 results: artifacts
-	$(BIN)/convrec eval offline --json reports/offline.json
-	$(SIM) --systems agent,agent-no-memory,agent-no-rerank,constraints-pop,content,cf \
-	  --json reports/sim/results.json --report reports/sim
-	$(SIM) --protocol cold-user --systems agent,agent-no-rerank,constraints-pop,content \
+	@echo "make results TARGET=$(TARGET) at commit $$(git rev-parse --short HEAD)$$(git diff --quiet HEAD -- . || echo +dirty), $$(date -u +%FT%TZ)"
+	$(BIN)/convrec eval offline --target $(TARGET) --json reports/offline.json
+	$(SIM) --systems $(SYSTEMS) --json reports/sim/results.json --report reports/sim
+	$(SIM) --simulator heldout --systems $(SYSTEMS) --json reports/sim-heldout/results.json --report reports/sim-heldout
+	$(BIN)/convrec eval gap reports/sim/results.json reports/sim-heldout/results.json --json reports/sim-heldout/gap.json
+	$(SIM) --protocol cold-user --systems agent,agent-no-rerank,constraints-pop,constraints-random,content \
 	  --json reports/sim-cold-user/results.json --report reports/sim-cold-user
+	$(SIM) --protocol cold-user --simulator heldout --systems agent,agent-no-rerank,constraints-pop,constraints-random,content \
+	  --json reports/sim-cold-user-heldout/results.json --report reports/sim-cold-user-heldout
+	$(BIN)/convrec eval gap reports/sim-cold-user/results.json reports/sim-cold-user-heldout/results.json \
+	  --json reports/sim-cold-user-heldout/gap.json
 	$(SIM) --protocol memory --systems agent,agent-no-memory \
 	  --json reports/sim-memory/results.json --report reports/sim-memory
 	$(SIM) --protocol drift --systems agent,agent-no-memory \
 	  --json reports/sim-drift/results.json --report reports/sim-drift
 	$(BIN)/convrec eval ceiling --target $(TARGET) --json reports/sim-cold-user/ceiling.json
+	@echo "make results TARGET=$(TARGET) done at commit $$(git rev-parse --short HEAD), $$(date -u +%FT%TZ)"
 
 # The LLM planner (Gemma 3 270M, local, started and stopped by the command) beside the offline agent
 # and constraints-pop, on 100 users. About 5 minutes once `make llm` has built llama-server.

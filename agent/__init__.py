@@ -3,5 +3,6 @@
 from agent.api import ConvRec, TurnFailed
 from agent.request import Request
 from agent.state import RecItem, Reply
+from agent.vocabulary import MAX_MESSAGE
 
-__all__ = ["ConvRec", "RecItem", "Reply", "Request", "TurnFailed"]
+__all__ = ["MAX_MESSAGE", "ConvRec", "RecItem", "Reply", "Request", "TurnFailed"]

@@ -6,11 +6,15 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from agent.graph import build_graph
 from agent.nodes import Toolbox, final_reply
-from agent.state import Reply, SessionPrefs
+from agent.state import Reply, SessionPrefs, TurnError
+from agent.vocabulary import RAW_MESSAGE
 from tools.artifacts import Artifacts
 from tools.config import Config
 from tools.recommend import RECENT_LAST, Recommender
@@ -18,7 +22,7 @@ from tools.retrievers import CFRetriever, ItemIndex, SemanticRetriever
 from tools.text import TextEncoder
 
 log = logging.getLogger(__name__)
-MAX_MESSAGE = 100_000
+APOLOGY = "Sorry, something went wrong on my side; please try again or rephrase."
 # The full agent, its ablations and the baselines: one graph, parts switched off.
 SYSTEMS: dict[str, dict[str, bool]] = {
     "agent": {},
@@ -29,6 +33,9 @@ SYSTEMS: dict[str, dict[str, bool]] = {
     # memory (it would carry what was said back into them)
     # the dialogue's hard constraints (genres, years, popularity, exclusions), ranked by popularity
     "constraints-pop": {"use_cf": False, "use_text": False, "use_reranker": False, "use_memory": False},
+    # the same constraints in a seeded random order: what the small catalog gives with no ranking at all
+    "constraints-random": {"use_cf": False, "use_text": False, "use_reranker": False, "use_memory": False,
+                           "random_order": True},
     "content": {"use_cf": False, "use_reranker": False},  # dialogue + text retrieval, no collaborative signal
     "cf": {"use_dialogue": False, "use_text": False, "use_reranker": False, "use_memory": False},
     "pop": {"use_dialogue": False, "use_text": False, "use_cf": False, "use_reranker": False, "use_memory": False},
@@ -51,7 +58,7 @@ class ConvRec:
         if system not in SYSTEMS:
             raise ValueError(f"unknown system {system!r}; choose from {sorted(SYSTEMS)}")
         flags = {"use_memory": use_memory, "use_reranker": use_reranker, "use_cf": True, "use_text": True,
-                 "use_dialogue": True, "use_llm": use_llm, **SYSTEMS[system]}
+                 "use_dialogue": True, "use_llm": use_llm, "random_order": False, **SYSTEMS[system]}
         if flags["use_llm"] and not config.llm_enabled:
             raise ValueError(f"{system!r} with the LLM planner needs CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL")
         use_memory, use_reranker = flags["use_memory"], flags["use_reranker"]
@@ -81,6 +88,7 @@ class ConvRec:
             SemanticRetriever(artifacts.item_vectors, index, encoder), split.item_popularity(),
             reranker=artifacts.reranker if use_reranker else None, n_candidates=config.candidates,
             recent=split.recent_popularity(RECENT_LAST),
+            order=np.random.default_rng(config.seed).random(split.n_items) if flags["random_order"] else None,
         )
         self.tools = Toolbox(
             recommender=recommender,
@@ -113,13 +121,14 @@ class ConvRec:
     # ---- conversation -------------------------------------------------------------------------
     def chat(self, user_id: str, message: str, session_id: str | None = None, *,
              raise_errors: bool = False) -> Reply:
-        """One turn. Never raises for bad messages: the reply says what went wrong. With
-        ``raise_errors`` (servers), a failure inside the turn raises ``TurnFailed`` instead."""
+        """One turn. Never raises for bad messages: the reply says what went wrong; one over
+        ``MAX_MESSAGE`` characters is read that far. A failure inside the turn is caught, logged and
+        flagged (``Reply.error``); with ``raise_errors`` (servers, tests) it raises ``TurnFailed``."""
         user_id = _check_user(user_id)
         session_id = _check_session(session_id)
         if not isinstance(message, str):
             raise TypeError(f"message must be a str, not {type(message).__name__}")
-        message = message[:MAX_MESSAGE]
+        message = message[:RAW_MESSAGE]  # the understander reads MAX_MESSAGE of it and says so
         thread = {"configurable": {"thread_id": f"{user_id}\x1f{session_id}"}}
         turn = {"user_id": user_id, "session_id": session_id, "message": message, "trace": [], "notes": [],
                 "candidates": [], "ranked": [], "reply": {}, "constraints": {}, "llm": {}}
@@ -131,24 +140,45 @@ class ConvRec:
                 if raise_errors:
                     raise TurnFailed(f"{type(e).__name__}: {e}") from e
                 log.exception("turn failed for user=%s session=%s", user_id, session_id)
-                return Reply(text="Sorry, something went wrong on my side; please try again or rephrase.",
-                             session_id=session_id, warnings=["internal error (logged)"])
+                return _failed(session_id, "internal error")
         reply = final_reply(state)
-        outside = [i.item_id for i in reply.items if i.item_id not in self.tools.catalog]
+        outside = [i.item_id for i in reply.items if not self.in_catalog(i.item_id)]
         if outside:  # an invariant, checked for real (``assert`` would vanish under ``python -O``)
-            log.error("items outside the catalog reached a reply: %s", outside)
-            return Reply(text="Sorry, something went wrong on my side; please try again or rephrase.",
-                         session_id=session_id, warnings=["internal error (logged)"])
+            log.error("items outside the catalog reached a reply for user=%s session=%s: %s",
+                      user_id, session_id, outside)
+            if raise_errors:
+                raise TurnFailed(f"items outside the catalog reached a reply: {outside}")
+            return _failed(session_id, "outside catalog", dropped=len(outside))
         return reply
 
     def new_session(self) -> str:
         return uuid.uuid4().hex[:12]
+
+    def broken_constraints(self, user_id: str, session_id: str | None, item_ids: Sequence[int]) -> int:
+        """How many of ``item_ids`` (a list shown) break the session's plain constraints: its genres,
+        excluded genres and years. 0 for systems that ignore the dialogue."""
+        if not item_ids or not self.tools.use_dialogue:
+            return 0
+        s = self.session(user_id, session_id)
+        flt = self.tools.recommender.constraints(genres=s.genres_in, genres_none=s.genres_out,
+                                                 year_min=s.year_min, year_max=s.year_max)
+        return sum(not ok for ok in self.tools.catalog.satisfies(list(item_ids), flt))
 
     def session(self, user_id: str, session_id: str | None = None) -> SessionPrefs:
         """What a session has established so far (from the checkpointer)."""
         cfg = {"configurable": {"thread_id": f"{_check_user(user_id)}\x1f{_check_session(session_id)}"}}
         snapshot = self.graph.get_state(cfg)
         return SessionPrefs(**(snapshot.values.get("session") or {}))
+
+    # ---- the catalog ---------------------------------------------------------------------------
+    def in_catalog(self, item_id: object) -> bool:
+        """Whether ``item_id`` is an item of this build's catalog."""
+        return item_id in self.tools.catalog
+
+    @property
+    def catalog_size(self) -> int:
+        """How many items the catalog holds."""
+        return len(self.tools.catalog)
 
     # ---- who is known -------------------------------------------------------------------------
     def known_users(self) -> list[str]:
@@ -172,7 +202,7 @@ class ConvRec:
         user_id = _check_user(user_id)
         if self.memory is None:
             raise RuntimeError("this ConvRec was loaded without memory; feedback cannot be stored")
-        if item_id not in self.tools.catalog:
+        if not self.in_catalog(item_id):
             raise ValueError(f"item {item_id!r} is not in the catalog")
         item = self.tools.catalog.get([int(item_id)])[0]
         return self.memory.add(MemoryRecord(
@@ -214,6 +244,12 @@ class ConvRec:
     def _lock_for(self, key: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(key, threading.Lock())
+
+
+def _failed(session_id: str, error: TurnError, dropped: int = 0) -> Reply:
+    """The reply of a turn the guard caught: an apology, flagged (``Reply.error``), nothing shown."""
+    return Reply(text=APOLOGY, session_id=session_id, warnings=["internal error (logged)"], error=error,
+                 dropped_outside_catalog=dropped)
 
 
 def _check_user(user_id: str) -> str:

@@ -19,17 +19,25 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from tools.config import Config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIN_CALL_SECONDS = 0.25  # below this much time left, a call is not worth starting
+# Why a turn's LLM plan was given up for the offline planner (``Reply.fallback_reason``); each is
+# set where it happens: here (the server), in ``agent.planner`` (its answer) and ``agent.nodes``.
+FallbackReason = Literal["circuit open", "timeout", "deadline spent", "server error", "no tool call",
+                         "invalid plan", "invalid arguments", "tool not given", "no film found"]
 
 
 class LLMUnavailable(RuntimeError):
     """No usable answer within the turn: breaker open, deadline spent, or the server failed."""
+
+    def __init__(self, message: str, reason: FallbackReason):
+        super().__init__(message)
+        self.reason: FallbackReason = reason
 
 
 class Deadline:
@@ -115,8 +123,8 @@ class LLMClient:
 
         wait = self.breaker.open_for()
         if wait > 0:
-            raise LLMUnavailable(f"circuit open for {wait:.0f}s more after LLM faults")
-        last = "no time left in the turn"
+            raise LLMUnavailable(f"circuit open for {wait:.0f}s more after LLM faults", "circuit open")
+        last, reason = "no time left in the turn", "deadline spent"
         for attempt in range(1 + self.config.llm_retries):
             left = deadline.remaining()
             if left < MIN_CALL_SECONDS:
@@ -127,14 +135,14 @@ class LLMClient:
             except (openai.APITimeoutError, TimeoutError) as e:
                 self.breaker.failure(timeout=True)
                 log.warning("LLM %s timed out after %.1fs (attempt %d): %s", what, timeout, attempt + 1, e)
-                raise LLMUnavailable(f"timed out; LLM skipped for {self.config.llm_cooldown:.0f}s") from e
+                raise LLMUnavailable(f"timed out; LLM skipped for {self.config.llm_cooldown:.0f}s", "timeout") from e
             except Exception as e:  # noqa: BLE001 - HTTP errors, refused connections: retry, then give up
                 self.breaker.failure(timeout=False)
-                last = f"{type(e).__name__}: {str(e)[:200]}"
+                last, reason = f"{type(e).__name__}: {str(e)[:200]}", "server error"
                 log.warning("LLM %s failed (attempt %d): %s", what, attempt + 1, last)
                 if self.breaker.open_for() > 0:
                     break
                 continue
             self.breaker.success()
             return out
-        raise LLMUnavailable(last)
+        raise LLMUnavailable(last, reason)

@@ -19,11 +19,12 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from agent import taste
-from agent.llm import MIN_CALL_SECONDS, Deadline, LLMUnavailable
+from agent.llm import MIN_CALL_SECONDS, Deadline, FallbackReason, LLMUnavailable
 from agent.planner import LLMPlanner, PlanRejected, PlanStep
 from agent.registry import REGISTRY, ItemList, ToolContext, ToolError, result_items
 from agent.request import Request
 from agent.state import Applied, RecItem, Reply, SessionPrefs, TurnState
+from agent.vocabulary import MAX_MESSAGE
 from tools.catalog import Catalog, ItemFilter
 from tools.recommend import Recommender, Retrieval, describe
 from tools.retrievers import Candidate
@@ -97,7 +98,7 @@ def recall(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 
     req = _request(state)
     t0 = time.perf_counter()
-    read = REGISTRY.call("memory_read", {"query": (req.vibe.strip() or state["message"] or " ")[:2000]},
+    read = REGISTRY.call("memory_read", {"query": (req.vibe.strip() or state["message"] or " ")[:MAX_MESSAGE]},
                          context(state, tools))
     profile = UserProfile.from_records(user, read.records, read.relevance)
     return {
@@ -325,7 +326,7 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     loop = state.get("llm") or {}  # its summary stays for the reply; messages and pool go
     return {"reply": {"text": text, "items": [r.model_dump() for r in recs]}, "session": session.model_dump(),
             "candidates": [], "ranked": [], "preferred": [],
-            "llm": {k: loop[k] for k in ("fallback", "llm_ms", "calls", "accepted") if k in loop}}
+            "llm": {k: loop[k] for k in ("fallback", "fallback_reason", "llm_ms", "calls", "accepted") if k in loop}}
 
 
 # ---- the LLM planner: llm_plan -> act (-> llm_plan ...) -> compose -> respond ---------------------
@@ -341,18 +342,19 @@ def llm_plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     try:
         steps = tools.planner.next_steps(loop["messages"], deadline, loop["calls"])
     except (LLMUnavailable, PlanRejected) as e:
-        return _fall_back(loop, state, f"{type(e).__name__}: {e}", t0)
+        return _fall_back(loop, f"{type(e).__name__}: {e}", e.reason, t0)
     loop["llm_ms"] += (time.perf_counter() - t0) * 1000
     loop["pending"] = [s.model_dump() for s in steps]
     return {"llm": loop, "_detail": f"llm asked for {[s.tool for s in steps] or 'no more tools'} "
                                     f"in {(time.perf_counter() - t0) * 1000:.0f}ms"}
 
 
-def _fall_back(loop: dict[str, Any], state: TurnState, why: str, t0: float | None = None) -> dict[str, Any]:
+def _fall_back(loop: dict[str, Any], why: str, reason: FallbackReason, t0: float | None = None) -> dict[str, Any]:
+    """Give the turn to the offline planner: ``why`` goes to the trace, ``reason`` to the reply."""
     if t0 is not None:
         loop["llm_ms"] += (time.perf_counter() - t0) * 1000
-    log.warning("LLM planner fell back to the offline planner: %s", why[:300])
-    loop.update(pending=[], fallback=why[:300], messages=[])
+    log.warning("LLM planner fell back to the offline planner (%s): %s", reason, why[:300])
+    loop.update(pending=[], fallback=why[:300], fallback_reason=reason, messages=[])
     return {"llm": loop, "_detail": f"fallback to the offline planner (llm {loop['llm_ms']:.0f}ms): {why[:240]}"}
 
 
@@ -377,7 +379,7 @@ def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                 continue
             result = REGISTRY.call(grounded.tool, grounded.args, ctx)
         except (ValidationError, ToolError, KeyError) as e:
-            return _fall_back(loop, state, f"tool {step.tool} rejected its arguments: {str(e)[:200]}")
+            return _fall_back(loop, f"tool {step.tool} rejected its arguments: {str(e)[:200]}", "invalid arguments")
         loop["calls"] += 1
         items = result_items(result)
         pool += [c.model_dump() for c in items]
@@ -419,7 +421,7 @@ def compose(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     ok = tools.catalog.satisfies(list(seen), flt)
     pool = [c for c, good in zip(seen.values(), ok, strict=True) if good]
     if not pool:
-        return {**_fall_back(loop, state, "the tools the LLM chose found no film"), "candidates": []}
+        return {**_fall_back(loop, "the tools the LLM chose found no film", "no film found"), "candidates": []}
     strong, weak = taste.remembered_likes(session, profile)
     preferred = []
     if len(flt.genres_any) > 1:  # a blend ("a funny horror film"): films with every genre first, as offline
@@ -467,4 +469,4 @@ def final_reply(state: TurnState) -> Reply:
     planner = "offline" if not loop else "llm-fallback" if loop.get("fallback") else "llm"
     return Reply(text=r["text"], items=r.get("items", []), question=r.get("question"),
                  trace=state.get("trace", []), session_id=state["session_id"], warnings=state.get("notes", []),
-                 planner=planner, llm_ms=round(loop.get("llm_ms", 0.0), 1))
+                 planner=planner, llm_ms=round(loop.get("llm_ms", 0.0), 1), fallback_reason=loop.get("fallback_reason"))

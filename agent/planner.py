@@ -17,9 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.llm import Deadline, LLMClient
+from agent.llm import Deadline, FallbackReason, LLMClient
 from agent.registry import REGISTRY, result_items
 from agent.state import SessionPrefs
+from agent.vocabulary import MAX_MESSAGE
 from tools.catalog import Catalog, normalize_title
 
 Mode = Literal["tools", "json-chat", "json-completion"]
@@ -57,12 +58,18 @@ COMPLETION_HEAD = (
     "title; semantic_search(query, genres, year_min, year_max) finds films about something; "
     "filter_catalog(genres, year_min, year_max, popularity) lists well-known films; find_titles(titles).\n\n"
 )
-MAX_MESSAGE = 1000  # characters of the person's message the LLM sees
+# Of the message (agent.vocabulary.MAX_MESSAGE), what the LLM sees: half, since every prompt token
+# costs time out of the turn's LLM deadline and a request's point is at its start.
+LLM_MESSAGE = MAX_MESSAGE // 2
 RESULT_LINES = 10  # items of a tool result shown back to the LLM (native tool calls)
 
 
 class PlanRejected(ValueError):
     """The LLM's answer cannot be used for this turn (no tool call, invalid plan, unknown tool)."""
+
+    def __init__(self, message: str, reason: FallbackReason):
+        super().__init__(message)
+        self.reason: FallbackReason = reason
 
 
 class PlanStep(BaseModel):
@@ -104,7 +111,7 @@ COMPLETION_PREFIX = COMPLETION_HEAD + "".join(
 
 def completion_prompt(known: str, message: str) -> str:
     """The few-shot prompt a base model completes with a plan (``json-completion``)."""
-    one_line = " ".join(message[:MAX_MESSAGE].split())  # a message cannot start a new example of its own
+    one_line = " ".join(message[:LLM_MESSAGE].split())  # a message cannot start a new example of its own
     return f"{COMPLETION_PREFIX}Known so far: {known}\nRequest: {one_line}\nPlan:"
 
 
@@ -124,7 +131,7 @@ class LLMPlanner:
         if self.mode == "json-completion":
             return [{"role": "user", "content": completion_prompt(known, message)}]
         return [{"role": "system", "content": SYSTEM},
-                {"role": "user", "content": f"Known so far: {known}\nRequest: <<<{message[:MAX_MESSAGE]}>>>"}]
+                {"role": "user", "content": f"Known so far: {known}\nRequest: <<<{message[:LLM_MESSAGE]}>>>"}]
 
     def next_steps(self, messages: list[dict[str, Any]], deadline: Deadline, calls_made: int) -> list[PlanStep]:
         """The next tool calls ([] when a native-tool LLM is done); appends the assistant turn to
@@ -134,7 +141,7 @@ class LLMPlanner:
             msg = self.client.chat_tools(messages, self.tools, deadline)
             calls = list(msg.tool_calls or [])
             if not calls and calls_made == 0:
-                raise PlanRejected("the LLM answered without calling a tool")
+                raise PlanRejected("the LLM answered without calling a tool", "no tool call")
             messages.append({"role": "assistant", "content": msg.content or "", "tool_calls": [
                 {"id": c.id, "type": "function", "function": {"name": c.function.name, "arguments": c.function.arguments}}
                 for c in calls[:budget]]})
@@ -143,9 +150,9 @@ class LLMPlanner:
                 try:
                     args = json.loads(c.function.arguments or "{}")
                 except json.JSONDecodeError as e:
-                    raise PlanRejected(f"tool call arguments are not JSON: {e}") from e
+                    raise PlanRejected(f"tool call arguments are not JSON: {e}", "invalid arguments") from e
                 if not isinstance(args, dict):
-                    raise PlanRejected("tool call arguments are not a JSON object")
+                    raise PlanRejected("tool call arguments are not a JSON object", "invalid arguments")
                 steps.append(self._checked(PlanStep(tool=c.function.name, args=args, call_id=c.id)))
             return steps
         if self.mode == "json-chat":
@@ -155,9 +162,10 @@ class LLMPlanner:
         try:
             plan = Plan.model_validate_json(raw.strip())
         except ValidationError as e:
-            raise PlanRejected(f"the plan is not valid JSON of the schema: {e.errors()[0]['msg']}") from e
+            raise PlanRejected(f"the plan is not valid JSON of the schema: {e.errors()[0]['msg']}",
+                               "invalid plan") from e
         if len(plan.steps) > budget:
-            raise PlanRejected(f"the plan has {len(plan.steps)} steps; at most {budget} are allowed")
+            raise PlanRejected(f"the plan has {len(plan.steps)} steps; at most {budget} are allowed", "invalid plan")
         return [self._checked(s) for s in plan.steps]
 
     def grounded(self, step: PlanStep, message: str, session: SessionPrefs) -> tuple[PlanStep | None, list[str]]:
@@ -190,7 +198,7 @@ class LLMPlanner:
 
     def _checked(self, step: PlanStep) -> PlanStep:
         if step.tool not in self.names:
-            raise PlanRejected(f"the LLM asked for tool {step.tool!r}, which it is not given")
+            raise PlanRejected(f"the LLM asked for tool {step.tool!r}, which it is not given", "tool not given")
         return step
 
     def result_message(self, step: PlanStep, text: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any, Literal, get_type_hints
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field, ValidationError
 
+from agent.vocabulary import MAX_MESSAGE
 from tools.catalog import Catalog, ItemFilter
 from tools.recommend import Recommender, Retrieval
 from tools.retrievers import Candidate
@@ -105,7 +106,7 @@ class FilterArgs(Constraints):
 class RecommendArgs(Constraints):
     liked: list[ItemRef] = Field(default_factory=list, max_length=20,
                                  description="films to find more like (ids or titles), besides the person's")
-    query: str = Field("", max_length=2000, description="words describing what is wanted, beyond the constraints")
+    query: str = Field("", max_length=MAX_MESSAGE, description="words describing what is wanted, beyond the constraints")
     k: int = Field(100, ge=1, le=MAX_ITEMS)
 
 
@@ -131,7 +132,7 @@ class RerankArgs(BaseModel):
 
 class MemoryQueryArgs(BaseModel):
     model_config = {"extra": "forbid"}
-    query: str = Field(min_length=1, max_length=2000, description="what the memories should be relevant to")
+    query: str = Field(min_length=1, max_length=MAX_MESSAGE, description="what the memories should be relevant to")
 
 
 class MemoryRead(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any, Literal, TypedDict
 
 from pydantic import BaseModel, Field
 
+from agent.llm import FallbackReason
 from agent.request import Request
 from tools.catalog import item_label
 
@@ -114,6 +115,10 @@ def _dedup(xs: list) -> list:
     return list(dict.fromkeys(xs))
 
 
+# what ConvRec.chat's guard caught (Reply.error)
+TurnError = Literal["internal error", "outside catalog"]
+
+
 class TraceStep(BaseModel):
     node: str
     ms: float
@@ -145,6 +150,13 @@ class Reply(BaseModel):
     planner: Literal["offline", "llm", "llm-fallback"] = Field(
         "offline", description="who chose the tool calls: the rules, the LLM, or the rules after an LLM fault")
     llm_ms: float = Field(0.0, description="time spent waiting for the LLM in this turn")
+    fallback_reason: FallbackReason | None = Field(
+        None, description="why the LLM's plan was given up (planner 'llm-fallback'); the trace says it in words")
+    error: TurnError | None = Field(
+        None, description="set only by ConvRec.chat's guard, which logged it: the turn raised inside the "
+                          "agent, or its reply held items outside the catalog (then text is an apology)")
+    dropped_outside_catalog: int = Field(
+        0, description="items outside the catalog the guard found in the turn's reply and dropped (0 normally)")
 
 
 class TurnState(TypedDict, total=False):

@@ -44,7 +44,7 @@ from agent.request import Request, Unfilterable
 from agent.titles import MASK, Mention, TitleFinding, title_keys
 from tools.catalog import Catalog, TitleResolution, normalize_title
 
-MAX_CHARS, MAX_VIBE_CHARS = V.MAX_CHARS, V.MAX_VIBE_CHARS  # re-exported: callers cut messages too
+MAX_MESSAGE, MAX_VIBE_CHARS = V.MAX_MESSAGE, V.MAX_VIBE_CHARS  # re-exported for tests and callers
 
 
 
@@ -136,17 +136,17 @@ class _MessageParse(TitleFinding):
         return self._assemble(year_min, year_max, relative, popularity, vibe)
 
     def _clean(self, message: str) -> str:
-        if len(message) > 4 * V.MAX_CHARS:  # bound the cost of normalising before we cut properly
-            message = message[: 4 * V.MAX_CHARS]
+        if len(message) > V.RAW_MESSAGE:  # bound the cost of normalising before we cut properly
+            message = message[: V.RAW_MESSAGE]
         text = unicodedata.normalize("NFKC", html.unescape(message))
         text = V.TAG.sub(" ", text)
         text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
         text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
         text = re.sub(r"\s+", " ", text).strip()
-        if len(text) > V.MAX_CHARS:
-            cut = text.rfind(" ", 0, V.MAX_CHARS)
-            text = text[: cut if cut > V.MAX_CHARS // 2 else V.MAX_CHARS]
-            self.warnings.append(f"Your message was long, so I only read its first {V.MAX_CHARS:,} characters.")
+        if len(text) > V.MAX_MESSAGE:
+            cut = text.rfind(" ", 0, V.MAX_MESSAGE)
+            text = text[: cut if cut > V.MAX_MESSAGE // 2 else V.MAX_MESSAGE]
+            self.warnings.append(f"Your message was long, so I only read its first {V.MAX_MESSAGE:,} characters.")
         return text
 
     def _is_smalltalk(self) -> bool:

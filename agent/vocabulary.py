@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import re
 
-MAX_CHARS = 2000  # longer messages are cut: nobody types more, and the rules are linear in length
+# The one limit on a message, in characters: the understander reads this much (nobody types more,
+# and the rules are linear in length), ConvRec.chat cuts a longer one saying so, the REST API
+# refuses it. Parts that read less derive their limit from it (agent.planner.LLM_MESSAGE).
+MAX_MESSAGE = 2000
+RAW_MESSAGE = 4 * MAX_MESSAGE  # raw characters taken before cleaning (markup and runs of spaces shrink)
 MAX_VIBE_CHARS = 200
 OLD_YEAR_MAX = 1970
 RECENT_YEARS = 3

@@ -9,14 +9,15 @@ from typing import Any
 
 # The goals issue #5 sets for the full agent (offline default), checked in every standard report.
 GOALS = {"success": 0.90, "avg_turns": 2.5, "turn1_vs_cf": 1.5, "cold_vs_warm": 0.6}
-# issue #11: recall@k above the strongest dialogue baseline (constraints + popularity) at every turn
+# issues #11, #21: success by turn above the strongest dialogue baseline (constraints + popularity) at every
+# turn, by the margin and with the paired 95% interval above 0
 GOALS_VS_BASELINE = {"constraints-pop": 0.05}
 
 
 def _keys(report: dict[str, Any]) -> tuple[str, str, str, int]:
     p = report["protocol"]
     n, k = p["max_turns"], p["k"]
-    return f"success@{n}", f"recall@{k}_by_turn", f"ndcg@{k}", n
+    return f"success@{n}", "success_by_turn", f"ndcg@{k}", n
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -24,14 +25,33 @@ def format_table(report: dict[str, Any]) -> str:
     success, recall, ndcg, n = _keys(report)
     k = report["protocol"]["k"]
     run = report.get("run", {})
-    head = ["system", "users", success, "avg turns", *[f"R@{k} t{t}" for t in range(1, n + 1)], f"NDCG@{k}", "wall s",
-            "ms/turn"]
+    head = ["system", "users", success, "avg turns", *[f"by t{t}" for t in range(1, n + 1)],
+            *[f"hit t{t}" for t in range(1, n + 1)], f"NDCG@{k}", "left", "narrowed", "wall s", "ms/turn"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, r in report["systems"].items():
         a = r["all"]
         row = [name, str(a["users"]), f"{a[success]:.3f}", f"{a['avg_turns']:.2f}", *[f"{v:.3f}" for v in a[recall]],
-               f"{a[ndcg]:.3f}", _num(run.get("wall_s", {}).get(name)), _num(run.get("ms_per_turn", {}).get(name), 0)]
+               *[_num(v, 3) for v in a.get("hit_rate_by_turn", [])], f"{a[ndcg]:.3f}", _num(a.get("left"), 3),
+               str(a.get("narrowed", {}).get("conversations", "-")),
+               _num(run.get("wall_s", {}).get(name)), _num(run.get("ms_per_turn", {}).get(name), 0)]
         lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def format_comparisons(report: dict[str, Any], key: str = "comparisons") -> str:
+    """Each "lead vs other" as the mean per-user difference and its paired 95% interval, per
+    metric: success@N, success by each turn, NDCG at the end ('' when the report has none)."""
+    from evals.stats import fmt
+
+    comps = {name: c for name, c in report.get(key, {}).items() if c}
+    if not comps:
+        return ""
+    metrics = list(next(iter(comps.values())))
+    head = ["comparison", *[m.replace("success_by_turn_", "by t") for m in metrics]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, c in comps.items():
+        lines.append("| " + " | ".join([name, *[fmt(c[m]) + ("" if c[m]["above_zero"] or c[m]["below_zero"] else " ~")
+                                               for m in metrics]]) + " |")
     return "\n".join(lines)
 
 
@@ -88,11 +108,14 @@ def check_goals(report: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
         out.append((f"recall after turn 1 >= {GOALS['turn1_vs_cf']}x cf", ratio >= GOALS["turn1_vs_cf"],
                     f"{a1:.3f} vs cf {cf1:.3f} = {ratio:.2f}x"))
     for name, margin in GOALS_VS_BASELINE.items():
-        if name in systems:
-            other = systems[name]["all"][recall]
-            gaps = [x - y for x, y in zip(a[recall], other, strict=True)]
-            out.append((f"recall by turn >= {name} + {margin} at every turn", min(gaps) >= margin,
-                         " / ".join(f"{x:.3f} vs {y:.3f}" for x, y in zip(a[recall], other, strict=True))))
+        comp = report.get("comparisons", {}).get(f"agent vs {name}")
+        if name in systems and comp:
+            from evals.stats import fmt
+
+            per_turn = [comp[f"success_by_turn_{t}"] for t in range(1, n + 1)]
+            out.append((f"success by turn >= {name} + {margin} at every turn, 95% interval above 0",
+                        all(c["mean"] >= margin and c["above_zero"] for c in per_turn),
+                        " / ".join(fmt(c) for c in per_turn)))
     cold, warm = agent["target_popularity"]["cold"], agent["target_popularity"]["warm"]
     if cold["users"] and warm["users"]:
         ratio = cold[success] / warm[success] if warm[success] else float("inf")
@@ -105,7 +128,7 @@ def check_goals(report: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     return out
 
 
-def plot_recall_by_turn(report: dict[str, Any], path: Path) -> None:
+def plot_success_by_turn(report: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -116,7 +139,7 @@ def plot_recall_by_turn(report: dict[str, Any], path: Path) -> None:
     for name, r in report["systems"].items():
         ax.plot(range(1, n + 1), r["all"][recall], marker="o", label=name)
     ax.set_xlabel("turn")
-    ax.set_ylabel(f"Recall@{report['protocol']['k']} (target shown so far)")
+    ax.set_ylabel(f"success by turn (target in a top {report['protocol']['k']} so far)")
     ax.set_xticks(range(1, n + 1))
     ax.set_ylim(0, 1)
     ax.set_title(f"{report['protocol']['users']} simulated users, {report['protocol']['name']} protocol")
@@ -160,7 +183,7 @@ def write_report(report: dict[str, Any], out_dir: Path, conversations: Sequence[
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(report, indent=2))
-    plot_recall_by_turn(report, out_dir / "recall_by_turn.png")
+    plot_success_by_turn(report, out_dir / "success_by_turn.png")
     plot_success_by_bucket(report, out_dir / "success_by_bucket.png")
     if conversations:
         with open(out_dir / "conversations.jsonl", "w") as f:
@@ -186,7 +209,16 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
         format_table(report),
         "",
         f"{p['definitions']['success']}; avg turns: {p['definitions']['avg_turns']}; "
-        f"R@k tN: {p['definitions']['recall_by_turn']}; NDCG: {p['definitions']['ndcg']}.",
+        f"by tN: {p['definitions']['success_by_turn']}; hit tN: {p['definitions']['hit_rate_by_turn']}; "
+        f"NDCG: {p['definitions']['ndcg']}; left: {p['definitions']['left']}; narrowed: {p['definitions']['narrowed']}.",
+        "",
+        "## Paired comparisons (95% bootstrap intervals over users; ~ : the interval holds 0)",
+        "",
+        format_comparisons(report),
+        "",
+        "Without the narrowed conversations (users narrowed in either run left out):",
+        "",
+        format_comparisons(report, "comparisons_without_narrowed"),
         "",
         f"## By target popularity ({success} / avg turns)",
         "",
@@ -201,12 +233,12 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
     if llm:
         lines += ["## The LLM planner", "", llm, ""]
     goals = check_goals(report)
-    if goals and p["name"] == "standard":
+    if goals and p["name"] in ("standard", "cold-user"):
         lines += ["## Goals for the full agent", "", "| goal | met | numbers |", "|---|---|---|"]
         lines += [f"| {g} | {'yes' if ok else 'NO'} | {nums} |" for g, ok, nums in goals]
         lines.append("")
     lines += [
-        "## Plots", "", "![recall by turn](recall_by_turn.png)", "", "![success by bucket](success_by_bucket.png)", "",
+        "## Plots", "", "![success by turn](success_by_turn.png)", "", "![success by bucket](success_by_bucket.png)", "",
         "## Run", "",
         f"- started {run.get('started_at')}, total {run.get('total_wall_s')} s with {run.get('workers')} worker process(es)",
         f"- code: git {run.get('git')}",
@@ -229,3 +261,43 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
 
 def _num(x: float | None, digits: int = 1) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
+
+
+def simulator_gap(dev: dict[str, Any], heldout: dict[str, Any], baseline: str = "constraints-pop") -> dict[str, Any]:
+    """How much each system loses from the development simulator to the held-out one (same users,
+    targets, protocol and seed): success@N dev - held-out per user, with its paired interval; and
+    the agent's drop minus ``baseline``'s, per user (a language gap the baseline does not share)."""
+    from evals.runner import compare_outcomes
+    from evals.stats import paired
+
+    n = dev["protocol"]["max_turns"]
+    if heldout["protocol"]["max_turns"] != n or heldout["protocol"]["name"] != dev["protocol"]["name"]:
+        raise ValueError("compare runs of the same protocol and turn budget")
+    both = [s for s in dev.get("per_user", {}) if s in heldout.get("per_user", {})]
+    out: dict[str, Any] = {"protocol": dev["protocol"]["name"], "systems": {}}
+    for s in both:
+        out["systems"][s] = {"dev": dev["systems"][s]["all"][f"success@{n}"],
+                             "heldout": heldout["systems"][s]["all"][f"success@{n}"],
+                             "drop": compare_outcomes(dev["per_user"][s], heldout["per_user"][s], n)[f"success@{n}"]}
+    if "agent" in both and baseline in both:
+        def success(report: dict[str, Any], s: str) -> dict[int, float]:
+            o = report["per_user"][s]
+            return {u: float(t > 0) for u, t in zip(o["user_id"], o["success_turn"], strict=True)}
+
+        parts = [success(dev, "agent"), success(heldout, "agent"), success(dev, baseline), success(heldout, baseline)]
+        users = sorted(set.intersection(*(set(p) for p in parts)))
+        a_drop = [parts[0][u] - parts[1][u] for u in users]
+        b_drop = [parts[2][u] - parts[3][u] for u in users]
+        out[f"agent drop - {baseline} drop"] = paired(a_drop, b_drop)
+    return out
+
+
+def format_gap(gap: dict[str, Any]) -> str:
+    from evals.stats import fmt
+
+    lines = ["| system | development | held-out | drop (paired 95% interval) |", "|---|---|---|---|"]
+    lines += [f"| {s} | {g['dev']:.3f} | {g['heldout']:.3f} | {fmt(g['drop'])} |" for s, g in gap["systems"].items()]
+    for key, value in gap.items():
+        if key.startswith("agent drop"):
+            lines.append(f"\n{key}: {fmt(value)}")
+    return "\n".join(lines)

@@ -20,6 +20,7 @@ conversation its own session id, so no run sees another's memories.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import platform
@@ -54,10 +55,11 @@ from evals.simulator import (
     leaks,
     tastes_statement,
 )
+from evals.stats import RESAMPLES, paired
 from tools.artifacts import Artifacts, library_versions
 from tools.catalog import Item
 from tools.config import Config
-from tools.metrics import ndcg_at_k, recall_at_k
+from tools.metrics import ndcg_at_k
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ PROTOCOLS = ("standard", "memory", "drift", "cold-user", "cold")
 # user activity = length of the user's train history.
 POPULARITY_BUCKETS = (("cold", 0, 10), ("mid", 11, 100), ("warm", 101, None))
 ACTIVITY_BUCKETS = (("light", 0, 49), ("medium", 50, 150), ("heavy", 151, None))
+# A conversation whose said facts leave this many catalog films or fewer is flagged (issue #21).
+NARROW_LIMIT = 3
 
 
 class SimSettings(BaseModel):
@@ -79,7 +83,9 @@ class SimSettings(BaseModel):
     workers: int = Field(1, ge=1, le=64)
     protocol: Literal["standard", "memory", "drift", "cold-user", "cold"] = "standard"
     target: Literal["test", "valid"] = Field("test", description="valid: tune on validation targets (history = train)")
-    simulator: Literal["template", "llm"] = "template"
+    simulator: Literal["template", "heldout", "llm"] = Field(
+        "template", description="template: the development simulator (tuning); heldout: written apart from the "
+        "understander and never tuned on (evals/heldout.py); llm: an LLM speaks for the template user")
     chunk: int = Field(16, ge=1, description="users per task sent to a worker")
 
     @field_validator("systems")
@@ -106,9 +112,10 @@ class Turn:
     nodes: dict[str, float] = field(default_factory=dict)  # trace: node -> ms
     planner: str = "offline"  # agent.state.Reply.planner: offline | llm | llm-fallback
     llm_ms: float = 0.0
-    outside: int = 0  # shown ids that are not catalog items (must stay 0)
+    outside: int = 0  # items outside the catalog the API's guard caught before the reply (must stay 0)
     broken: int = 0  # on LLM-planned turns: shown items breaking a constraint the person said (must stay 0)
-    fallback: str = ""  # why the LLM planner fell back (its trace line), "" when it did not
+    fallback: str = ""  # why the LLM planner fell back (Reply.fallback_reason), "" when it did not
+    consistent: int = 0  # catalog films that agree with every fact the person has said by this turn
 
 
 @dataclass
@@ -120,20 +127,30 @@ class Conversation:
     activity: int
     turns: list[Turn]
     setup: list[str] = field(default_factory=list)  # session-1 messages (memory protocol)
+    left: bool = False  # the simulated user gave up before the turns ran out (the held-out simulator may)
+
+    @property
+    def narrowed(self) -> bool:
+        """The facts said left at most ``NARROW_LIMIT`` catalog films at some turn: the words alone
+        nearly name the target, so such a conversation says little about the ranking."""
+        return any(0 < t.consistent <= NARROW_LIMIT for t in self.turns)
 
     @property
     def success_turn(self) -> int | None:
         return next((n for n, t in enumerate(self.turns, 1) if t.hit_rank is not None), None)
 
 
-def converse(rec, persona: Persona, settings: SimSettings, config: Config | None = None) -> Conversation:
-    """Run one simulated user against one loaded ``ConvRec`` until its target shows or turns run out."""
-    sim = _simulator(persona, settings, config)
+def converse(rec, persona: Persona, settings: SimSettings, config: Config | None = None,
+             catalog_items: Sequence[Item] = ()) -> Conversation:
+    """Run one simulated user against one loaded ``ConvRec`` until its target shows, the user
+    leaves, or turns run out. ``catalog_items``: every catalog film, to count those that agree with
+    what the user has said (0 when not given)."""
+    sim = _simulator(persona, settings, config, catalog_items)
     target, k = persona.target.item_id, settings.k
     base = f"sim{settings.seed}-u{persona.user_id}"
     setup = []
     if settings.protocol in ("memory", "drift"):
-        user = f"sim-u{persona.user_id}"  # not an ml-100k id: session 2 knows only what memory kept
+        user = fresh_user_id(persona)  # not an ml-100k id: session 2 knows only what memory kept
         say = tastes_statement if settings.protocol == "memory" else mood_of_the_day
         said = say(persona, seed=settings.seed)
         for message in said:
@@ -146,6 +163,7 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
         user, session = str(persona.user_id), base
     turns: list[Turn] = []
     message = sim.opening()
+    left = False
     for n in range(1, settings.max_turns + 1):
         t0 = time.perf_counter()
         reply = rec.chat(user, message, session_id=session)
@@ -156,32 +174,30 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
         nodes: dict[str, float] = defaultdict(float)
         for step in reply.trace:
             nodes[step.node] += step.ms
-        outside = sum(i not in rec.tools.catalog for i in shown)
         turns.append(Turn(message, reply.text, reply.question, shown, hit, round(ms, 2), dict(nodes),
-                          reply.planner, reply.llm_ms, outside,
-                          _broken(rec, user, session, shown) if reply.planner != "offline" else 0,
-                          next((s.detail for s in reply.trace if s.detail.startswith("fallback")), "")))
+                          reply.planner, reply.llm_ms, reply.dropped_outside_catalog,
+                          rec.broken_constraints(user, session, shown) if reply.planner != "offline" else 0,
+                          reply.fallback_reason or "", sum(map(sim.fits, catalog_items))))
         if hit is not None or n == settings.max_turns:
             break
         seen = [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
         message = sim.respond(Shown(items=seen, question=reply.question, text=reply.text))
-    return Conversation(rec.system, persona.user_id, target, persona.target_popularity, persona.activity, turns, setup)
-
-
-def _broken(rec, user: str, session: str, shown: list[int]) -> int:
-    """How many shown items break the session's plain constraints (its genres, exclusions, years):
-    the LLM planner's invariant, counted on its turns (the offline planner filters by them)."""
-    if not shown or not rec.tools.use_dialogue:
-        return 0
-    s = rec.session(user, session)
-    flt = rec.tools.recommender.constraints(genres=s.genres_in, genres_none=s.genres_out,
-                                            year_min=s.year_min, year_max=s.year_max)
-    return sum(not ok for ok in rec.tools.catalog.satisfies(shown, flt))
+        if message is None:  # the person gave up
+            left = True
+            break
+    return Conversation(rec.system, persona.user_id, target, persona.target_popularity, persona.activity, turns, setup,
+                        left)
 
 
 def cold_user_id(persona: Persona) -> str:
-    """The id a persona speaks under in the cold-user protocol: not an ml-100k id, nor the memory protocol's."""
-    return f"new-u{persona.user_id}"
+    """The id a persona speaks under in the cold-user protocol: opaque (no ml-100k id in it), not
+    the memory protocol's."""
+    return "new-" + hashlib.sha256(f"new-user-{persona.user_id}".encode()).hexdigest()[:12]
+
+
+def fresh_user_id(persona: Persona) -> str:
+    """The id of the two-session protocols (memory, drift): opaque too, and apart from the cold-user one."""
+    return "sim-" + hashlib.sha256(f"two-sessions-{persona.user_id}".encode()).hexdigest()[:12]
 
 
 def mood_of_the_day(persona: Persona, seed: int = 0) -> list[str]:
@@ -199,7 +215,13 @@ def mood_of_the_day(persona: Persona, seed: int = 0) -> list[str]:
     return [m for m in said if not leaks(m, persona.target)] or ["Hello!"]
 
 
-def _simulator(persona: Persona, settings: SimSettings, config: Config | None) -> SimulatedUser:
+def _simulator(persona: Persona, settings: SimSettings, config: Config | None, catalog_items: Sequence[Item] = ()):
+    if settings.simulator == "heldout":
+        from evals.heldout import HeldOutUser
+
+        # every film's train interactions: "a big hit" is a share of the catalog (its fits needs them)
+        return HeldOutUser(persona, seed=settings.seed, k=settings.k,
+                           popularity=[it.popularity for it in catalog_items] or None)
     if settings.simulator == "llm":
         if config is None or not config.llm_enabled:
             raise ValueError("the LLM simulator needs CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL")
@@ -212,47 +234,49 @@ def _simulator(persona: Persona, settings: SimSettings, config: Config | None) -
 # ---------------------------------------------------------------------------------------------
 
 def conversation_metrics(conv: Conversation, max_turns: int, k: int) -> dict[str, Any]:
-    """Recall@k after each turn (a finished conversation keeps its last list), turns used, NDCG@k at the end."""
+    """Per conversation: success (the target in the top k at some turn), the turn of success
+    (failures count ``max_turns``), whether the target showed by each turn (cumulative), whether
+    it showed at each turn it reached (None after the conversation ended), NDCG@k of the last list."""
     lists = [t.shown for t in conv.turns]
-    lists += [lists[-1]] * (max_turns - len(lists))
     success = conv.success_turn
     return {
         "success": success is not None,
         "turns": success if success is not None else max_turns,
-        "recall": [recall_at_k(shown, [conv.target], k) for shown in lists],
+        "success_by_turn": [float(success is not None and success <= t) for t in range(1, max_turns + 1)],
+        "hit_at_turn": [float(conv.turns[t].hit_rank is not None) if t < len(conv.turns) else None
+                        for t in range(max_turns)],
         "ndcg": ndcg_at_k(lists[-1], [conv.target], k),
     }
 
 
-def summarize(convs: Sequence[Conversation], max_turns: int, k: int) -> dict[str, Any]:
-    """The report's numbers for a group of conversations (means over users)."""
+def summarize(convs: Sequence[Conversation], max_turns: int, k: int, narrowed: bool = True) -> dict[str, Any]:
+    """The report's numbers for a group of conversations (means over users). ``success_by_turn`` is
+    cumulative (the share of users whose target has shown by turn t, so it never falls);
+    ``hit_rate_by_turn`` is each turn's own: the share of the conversations still going at turn t
+    whose list at t shows the target. ``narrowed``: also the same numbers without the conversations
+    whose said facts left at most ``NARROW_LIMIT`` catalog films."""
     if not convs:
         return {"users": 0}
     m = [conversation_metrics(c, max_turns, k) for c in convs]
-    recall = np.mean([x["recall"] for x in m], axis=0)
+    hits = [[x["hit_at_turn"][t] for x in m if x["hit_at_turn"][t] is not None] for t in range(max_turns)]
     out = {
         "users": len(m),
         f"success@{max_turns}": _r(np.mean([x["success"] for x in m])),
         "avg_turns": _r(np.mean([x["turns"] for x in m])),
-        f"recall@{k}_by_turn": [_r(v) for v in recall],
+        "success_by_turn": [_r(v) for v in np.mean([x["success_by_turn"] for x in m], axis=0)],
+        "hit_rate_by_turn": [_r(np.mean(h)) if h else None for h in hits],
+        "reached_turn": [len(h) for h in hits],
         f"ndcg@{k}": _r(np.mean([x["ndcg"] for x in m])),
+        "left": _r(np.mean([c.left for c in convs])),
     }
+    if narrowed:
+        flagged = [c for c in convs if c.narrowed]
+        out["narrowed"] = {"limit": NARROW_LIMIT, "conversations": len(flagged),
+                           "without": summarize([c for c in convs if not c.narrowed], max_turns, k, narrowed=False)}
     turns = [t for c in convs for t in c.turns]
     if any(t.planner != "offline" for t in turns):
         out["llm"] = llm_summary(turns)
     return out
-
-
-FALLBACK_KINDS = {  # trace wording -> a short name (agent/nodes.py, agent/llm.py, agent/planner.py)
-    "circuit open": "circuit open", "timed out": "timeout", "not valid JSON": "invalid plan",
-    "steps; at most": "invalid plan", "rejected its arguments": "invalid arguments",
-    "which it is not given": "tool not given", "without calling a tool": "no tool call",
-    "found no film": "no film found", "no time left": "deadline spent",
-}
-
-
-def _fallback_kind(detail: str) -> str:
-    return next((name for words, name in FALLBACK_KINDS.items() if words in detail), "server error")
 
 
 def llm_summary(turns: Sequence[Turn]) -> dict[str, Any]:
@@ -260,7 +284,7 @@ def llm_summary(turns: Sequence[Turn]) -> dict[str, Any]:
     asked or answered); its time on the turns it was called (not those the open circuit skipped);
     and the invariants (catalog items only, the person's constraints held)."""
     asked = [t for t in turns if t.planner != "offline"]
-    called = [t for t in asked if _fallback_kind(t.fallback) != "circuit open"]
+    called = [t for t in asked if t.fallback != "circuit open"]
     llm_ms = np.array([t.llm_ms for t in called]) if called else np.zeros(1)
     return {
         "turns": len(turns),
@@ -274,8 +298,35 @@ def llm_summary(turns: Sequence[Turn]) -> dict[str, Any]:
         "turn_ms_max": _r(max(t.ms for t in turns)),
         "items_outside_catalog": int(sum(t.outside for t in turns)),
         "items_breaking_said_constraints": int(sum(t.broken for t in asked)),
-        "fallback_reasons": dict(Counter(_fallback_kind(t.fallback) for t in asked if t.planner == "llm-fallback")),
+        "fallback_reasons": dict(Counter(t.fallback for t in asked if t.planner == "llm-fallback")),
     }
+
+
+def user_outcomes(convs: Sequence[Conversation], max_turns: int, k: int) -> dict[str, list]:
+    """Each user's outcome (for paired intervals across systems and across runs): the turn of
+    success (0: none), NDCG@k at the end, whether the facts said narrowed the catalog, whether it left."""
+    return {"user_id": [c.user_id for c in convs], "success_turn": [c.success_turn or 0 for c in convs],
+            "ndcg": [round(conversation_metrics(c, max_turns, k)["ndcg"], 6) for c in convs],
+            "narrowed": [c.narrowed for c in convs], "left": [c.left for c in convs]}
+
+
+def compare_outcomes(a: dict[str, list], b: dict[str, list], max_turns: int,
+                     skip_narrowed: bool = False) -> dict[str, dict[str, Any]]:
+    """Mean of A - B per user with its paired 95% interval, for success@N, success by each turn and
+    NDCG at the end, over the users both ran (optionally without those narrowed in either run)."""
+    ia = {u: n for n, u in enumerate(a["user_id"])}
+    ib = {u: n for n, u in enumerate(b["user_id"])}
+    users = [u for u in a["user_id"] if u in ib
+             and not (skip_narrowed and (a["narrowed"][ia[u]] or b["narrowed"][ib[u]]))]
+    if not users:
+        return {}
+    pa, pb = [ia[u] for u in users], [ib[u] for u in users]
+    sa, sb = np.asarray(a["success_turn"])[pa], np.asarray(b["success_turn"])[pb]
+    out = {f"success@{max_turns}": paired(sa > 0, sb > 0)}
+    for t in range(1, max_turns + 1):
+        out[f"success_by_turn_{t}"] = paired((sa > 0) & (sa <= t), (sb > 0) & (sb <= t))
+    out["ndcg"] = paired(np.asarray(a["ndcg"])[pa], np.asarray(b["ndcg"])[pb])
+    return out
 
 
 def bucket_of(value: int, buckets) -> str:
@@ -292,7 +343,7 @@ def system_summary(convs: Sequence[Conversation], max_turns: int, k: int) -> dic
         groups: dict[str, list[Conversation]] = {name: [] for name, _, _ in buckets}
         for c in convs:
             groups[bucket_of(getattr(c, attr), buckets)].append(c)
-        out[key] = {name: summarize(g, max_turns, k) for name, g in groups.items()}
+        out[key] = {name: summarize(g, max_turns, k, narrowed=False) for name, g in groups.items()}
     return out
 
 
@@ -317,6 +368,7 @@ class _Worker:
         self.art = art if art is not None else Artifacts.load(config.artifacts_dir, config)
         self.system: tuple[str, str] | None = None  # (system, target) of the loaded ConvRec
         self.rec = None
+        self.items = self.art.catalog.get(self.art.split.item_ids.tolist())
 
     def rec_for(self, system: str, target: str = "test"):
         if self.system != (system, target):
@@ -332,7 +384,7 @@ class _Worker:
 
     def run(self, system: str, personas: Sequence[Persona], settings: SimSettings) -> list[Conversation]:
         rec = self.rec_for(system, settings.target)
-        return [converse(rec, p, settings, self.config) for p in personas]
+        return [converse(rec, p, settings, self.config, self.items) for p in personas]
 
     def close(self) -> None:
         if self.rec is not None:
@@ -438,9 +490,18 @@ def run_simulation(settings: SimSettings, config: Config, progress: bool = True,
                     log.info("%s: %d conversations in %.1fs", system, len(convs[system]), wall[system])
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    n, k = settings.max_turns, settings.k
+    outcomes = {s: user_outcomes(convs[s], n, k) for s in settings.systems}
+    lead = "agent" if "agent" in outcomes else settings.systems[0]
     report = {
         "protocol": _protocol(settings, art, len(personas)),
-        "systems": {s: system_summary(convs[s], settings.max_turns, settings.k) for s in settings.systems},
+        "systems": {s: system_summary(convs[s], n, k) for s in settings.systems},
+        # paired 95% bootstrap intervals of the lead system minus each other, same users
+        "comparisons": {f"{lead} vs {s}": compare_outcomes(outcomes[lead], outcomes[s], n)
+                        for s in settings.systems if s != lead},
+        "comparisons_without_narrowed": {f"{lead} vs {s}": compare_outcomes(outcomes[lead], outcomes[s], n, True)
+                                         for s in settings.systems if s != lead},
+        "per_user": outcomes,
         "run": _run_info(settings, convs, wall, round(time.perf_counter() - t_all, 2), art),
     }
     return report, [c for s in settings.systems for c in convs[s]]
@@ -468,7 +529,12 @@ def _protocol(settings: SimSettings, art: Artifacts, n_users: int) -> dict[str, 
         "definitions": {
             "success": f"the target is in the top {settings.k} shown at some turn <= {settings.max_turns}",
             "avg_turns": f"turn of success; a failure counts {settings.max_turns}",
-            "recall_by_turn": "target in the top-k shown at turn t; a conversation that succeeded keeps its last list",
+            "success_by_turn": "share of users whose target has shown in a top-k by turn t (cumulative)",
+            "hit_rate_by_turn": "share of the conversations still going at turn t whose list at t shows the target",
+            "left": "share of conversations the simulated user gave up on",
+            "narrowed": f"conversations whose said facts left at most {NARROW_LIMIT} catalog films at some turn",
+            "comparisons": "mean per-user difference with its paired bootstrap 95% interval "
+                           f"({RESAMPLES} resamples of users)",
             "ndcg": "NDCG@k of the last list shown",
         },
     }
@@ -478,7 +544,7 @@ def _run_info(settings, convs, wall, total, art) -> dict[str, Any]:
     """What is not a result: timings, machine, versions (kept apart so results compare across runs)."""
     info: dict[str, Any] = {
         "command": _command(),
-        "git": _git_state(),
+        "git": git_state(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - total)),
         "workers": settings.workers,
         "wall_s": wall,
@@ -507,7 +573,7 @@ def _command() -> str:
     return " ".join([*env, *(shlex.quote(a) for a in argv)])
 
 
-def _git_state() -> str | None:
+def git_state() -> str | None:
     """The commit the code came from, with "+dirty" when the working tree differs from it."""
     root = Path(__file__).resolve().parents[1]
     try:

@@ -142,6 +142,14 @@ class Persona:
     popular: bool  # target among the most-watched items
     obscure: bool  # target among the least-watched items
     year_is_sayable: bool = True  # another film of the target's year has all its genres
+    # for simulators with cut-offs of their own: the share of catalog items watched more often
+    # than the target (0 = the most watched), the user's train ratings by item id, and the
+    # history films it can name without leaking the target, oldest first
+    popularity_share: float = 0.0
+    popular_min: int = 0  # the development simulator's cut-offs, in train interactions
+    obscure_max: int = 0
+    ratings: dict[int, float] = field(default_factory=dict)
+    nameable: list[Item] = field(default_factory=list)
 
     @property
     def activity(self) -> int:
@@ -194,6 +202,8 @@ def build_personas(art: Artifacts, user_ids: Sequence[int] | None = None, seed: 
             target_popularity=int(popularity[t_iidx]),
             popular=bool(popularity[t_iidx] >= max(pop_hi, 1)), obscure=bool(popularity[t_iidx] <= pop_lo),
             year_is_sayable=year_is_sayable,
+            popularity_share=float(np.mean(popularity > popularity[t_iidx])), ratings=rating, nameable=sayable,
+            popular_min=int(max(pop_hi, 1)), obscure_max=int(pop_lo),
         ))  # fmt: skip
     return personas
 
@@ -404,6 +414,16 @@ class SimulatedUser:
             self.reacted_to.add(item.item_id)
             self.claims.append(("resembles" if kind == "more_like" else "not", item.item_id))
         return text
+
+    def fits(self, item: Item) -> bool:
+        """Whether ``item`` agrees with every fact said so far (its claims), as this user means them."""
+        y, p = item.year or 0, self.persona
+        checks = {
+            "genre": lambda g: g in item.genres, "not_genre": lambda g: g not in item.genres,
+            "years": lambda span: span[0] <= y <= span[1], "older_than": lambda m: y < m, "newer_than": lambda m: y > m,
+            "popular": lambda _: item.popularity >= p.popular_min, "obscure": lambda _: item.popularity <= p.obscure_max,
+        }  # "like", "resembles" and "not" name other films: they rule nothing out
+        return all(checks[kind](value) for kind, value in self.claims if kind in checks)
 
     def _resembles(self, item: Item) -> bool:
         t = self.target

@@ -203,10 +203,6 @@ class UserProfile(BaseModel):
             relevance=dict(relevance or {}),
         )
 
-    def weight(self, key: str) -> float:
-        """How relevant the remembered ``key`` ("item:50", "genre:horror", "era:1970") is now."""
-        return self.relevance.get(key, 0.0)
-
 
 def _settings() -> Settings:
     return Settings(anonymized_telemetry=False)
@@ -302,22 +298,6 @@ class PreferenceMemory:
         return len(ids)
 
     # reads ------------------------------------------------------------------------------------
-    def recall(self, user_id: str, query: str, k: int = 8) -> list[MemoryRecord]:
-        """The ``k`` records of ``user_id`` closest in meaning to ``query``, closest first."""
-        where = {"user_id": check_user_id(user_id)}
-        if k < 1:
-            raise ValueError(f"k must be at least 1, got {k}")
-        res = self.collection.query(
-            query_embeddings=self.encoder.encode([query]),
-            n_results=k,
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            MemoryRecord.from_chroma(i, d, m)
-            for i, d, m in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], strict=True)
-        ]
-
     def read(self, user_id: str, query: str | np.ndarray) -> tuple[list[MemoryRecord], dict[str, float]]:
         """What one turn needs, in one Chroma query: every record of the user (oldest first) and
         each one's similarity to ``query`` (text, or its unit vector), by record key."""
@@ -347,10 +327,6 @@ class PreferenceMemory:
         ]
         # stable sort: equal timestamps keep Chroma's insertion order
         return sorted(records, key=lambda r: r.created_at)
-
-    def profile(self, user_id: str) -> UserProfile:
-        """The user's liked/disliked items and genres, later records overriding earlier ones."""
-        return UserProfile.from_records(user_id, self.all(user_id))
 
     def count(self, user_id: str) -> int:
         """How many records ``user_id`` has."""

@@ -16,6 +16,16 @@ from tools.data import load_dataset  # noqa: E402
 from tools.split import leave_last_out  # noqa: E402
 
 SMALL_USERS = 150
+# A test that needs one of these is slow whatever its own marks say: the small real build (~40 s
+# on 2 cores, most of it encoding item texts), a real LLM, PostgreSQL or a Chroma server.
+# `make test-fast` (pytest -m "not slow") runs the rest: the unit tests.
+SLOW_FIXTURES = {"small_artifacts", "real_llm", "postgres_server", "chroma_server"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

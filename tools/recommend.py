@@ -26,7 +26,6 @@ TEXT_WEIGHT_VIBE = 1.0  # CF carries taste, text carries what was said...
 TEXT_WEIGHT_TITLES = 0.5  # ...and without words said, text only adds "like X" content
 TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what you said" is true
 RECENT_LAST = 10  # recent popularity: how often an item is among its viewers' last this-many items
-CROWD_SIZE = 30  # the crowd of a request: its allowed set's this-many most popular items
 Popularity = Literal["popular", "obscure"]
 Regime = Literal["known", "remembered", "named", "picked", "words", "constraints"]
 
@@ -38,7 +37,6 @@ class Weights(BaseModel):
     text: float = Field(description="text similarity to the words said (halved when only titles were named)")
     pop: float = Field(description="popularity in the training data (log viewers)")
     recent: float = Field(description="recent popularity: among viewers' last RECENT_LAST items")
-    crowd: float = Field(description="CF vector of the allowed set's most popular items: what such a request's crowd watches")
     specific: float = Field(0.0, description="how likely the genres said name the item: -log C(its genres, those said)")
     rerank: float = Field(description="share of the generative reranker's order in the final order (1 = its own)")
 
@@ -49,12 +47,12 @@ class Weights(BaseModel):
 # constraints alone. Every row is tuned on validation targets only (docs/notes/issue16.md and
 # issue12.md have the grids and the commands).
 WEIGHTS: dict[Regime, Weights] = {
-    "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, specific=0.25, rerank=1.0),
-    "remembered": Weights(cf=1.0, text=0.0, pop=0.5, recent=1.0, crowd=0.0, specific=1.0, rerank=1.0),
-    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.5, crowd=0.0, specific=1.0, rerank=1.0),
-    "picked": Weights(cf=0.0, text=2.0, pop=1.0, recent=1.0, crowd=0.0, specific=1.0, rerank=1.0),
-    "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, crowd=0.0, specific=1.0, rerank=1.0),
-    "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, crowd=0.0, specific=1.0, rerank=1.0),
+    "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, specific=0.25, rerank=1.0),
+    "remembered": Weights(cf=1.0, text=0.0, pop=0.5, recent=1.0, specific=1.0, rerank=1.0),
+    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.5, specific=1.0, rerank=1.0),
+    "picked": Weights(cf=0.0, text=2.0, pop=1.0, recent=1.0, specific=1.0, rerank=1.0),
+    "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, specific=1.0, rerank=1.0),
+    "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, specific=1.0, rerank=1.0),
 }
 
 
@@ -80,12 +78,6 @@ class Evidence(BaseModel):
         if self.picked:
             return "picked"
         return "words" if self.words else "constraints"
-
-
-def apply_overrides(table: dict[str, dict[str, float]]) -> None:
-    """Change rows of ``WEIGHTS`` in place (validation grids; never used by the agent itself)."""
-    for regime, values in table.items():
-        WEIGHTS[regime] = WEIGHTS[regime].model_copy(update=values)  # type: ignore[index]
 
 
 class Reranker(Protocol):
@@ -118,9 +110,12 @@ class Recommender:
     def __init__(self, catalog: Catalog, index: ItemIndex, cf: CFRetriever | None,
                  semantic: SemanticRetriever | None, popularity: np.ndarray,
                  reranker: Reranker | None = None, n_candidates: int = 100,
-                 recent: np.ndarray | None = None):
+                 recent: np.ndarray | None = None, order: np.ndarray | None = None):
         self.catalog, self.index, self.cf, self.semantic = catalog, index, cf, semantic
         self.popularity = np.asarray(popularity)
+        # a fixed score per item that replaces popularity as the ranking prior (the
+        # constraints-random baseline); filters and reasons keep the real popularity
+        self.order = None if order is None else np.asarray(order, dtype=np.float64)
         # recent popularity (Split.recent_popularity), log-scaled like popularity; None: not known
         self.recent = None if recent is None else np.log1p(np.asarray(recent, dtype=np.float64))
         self.reranker = reranker
@@ -180,23 +175,20 @@ class Recommender:
                             picked=len(chosen - mem), remembered=len(mem),
                             words=bool(vibe.strip()), allowed=len(allowed), turn=turn)
         w = WEIGHTS[evidence.regime]
-        cf_scores = text_scores = crowd = None
+        cf_scores = text_scores = None
         if use_cf and self.cf is not None:
             cf_scores = self._cf_scores(liked, history)
-            if w.crowd:
-                # what people whose tastes start at this request's best-known films go on to watch
-                top = allowed[np.argsort(-self.popularity[allowed], kind="stable")[:CROWD_SIZE]]
-                crowd = self._cf_scores(self.index.to_ids(top), ())
         if use_text and self.semantic is not None:
             query = self.semantic.query_vector(vibe, list(liked))
             text_scores = self.semantic.scores(query) if query is not None else None
         text_weight = w.text * (1.0 if vibe.strip() else TEXT_WEIGHT_TITLES / TEXT_WEIGHT_VIBE)
         # the priors are the agent's: a baseline without CF keeps the plain popularity floor
-        priors = {"recent": (self.recent, w.recent), "crowd": (crowd, w.crowd),
+        priors = {"recent": (self.recent, w.recent),
                   "specific": (self.specificity(flt.genres_any) if w.specific else None, w.specific)} if use_cf else {}
 
         def top(iidx: np.ndarray, n: int) -> list[Candidate]:
-            return fuse(iidx, self.index, n, cf_scores, text_scores, self.popularity, cf_weight=w.cf,
+            return fuse(iidx, self.index, n, cf_scores, text_scores,
+                        self.popularity if self.order is None else self.order, cf_weight=w.cf,
                         text_weight=text_weight, pop_weight=w.pop, priors=priors)
 
         meta = {"evidence": evidence, "rerank_weight": w.rerank}

@@ -102,13 +102,18 @@ def _load_artifacts(config):
 
 @eval_app.command("offline")
 def eval_offline(json_path: Path = typer.Option(None, "--json", help="write the report here"),
-                 plot: bool = typer.Option(True, help="write a PNG next to the JSON")) -> None:
-    """Recall@10/20 and NDCG@10 on valid and test for every CF model (full ranking)."""
+                 plot: bool = typer.Option(True, help="write a PNG next to the JSON"),
+                 target: str = typer.Option("valid", help="valid (tuning), or test: also the test targets "
+                                            "(what `make results` runs, once)")) -> None:
+    """Recall@10/20 and NDCG@10 for every CF model, baseline and the agent (full ranking), with
+    paired 95% intervals."""
     from evals.offline import format_table, offline_report, plot_report
 
+    if target not in ("valid", "test"):
+        _fail("--target: valid or test")
     config = _setup()
     art = _load_artifacts(config)
-    report = offline_report(art)
+    report = offline_report(art, config, target=target)
     typer.echo(format_table(report))
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +124,7 @@ def eval_offline(json_path: Path = typer.Option(None, "--json", help="write the 
 
 
 @eval_app.command("ceiling")
-def eval_ceiling(target: str = typer.Option("test", help="test or valid targets"),
+def eval_ceiling(target: str = typer.Option("valid", help="valid or test targets (test: `make results`)"),
                  seed: int = typer.Option(0, help="the simulated users' seed (as in `eval sim`)"),
                  json_path: Path = typer.Option(None, "--json", help="write the result here")) -> None:
     """Turn 1's ceiling: recall@10 of the best ranking that sees only the opener's genre (an oracle
@@ -152,18 +157,21 @@ def eval_sim(
         "drift: session 1 makes a mood-of-the-day critique of a target genre, session 2 is scored. "
         "cold: users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0 "
         "(and CONVREC_ARTIFACTS=<dir>)."),
-    simulator: str = typer.Option("template", help="template (offline, seeded) or llm (needs CONVREC_LLM_*)"),
+    simulator: str = typer.Option("template", help="template: the development simulator (offline, seeded; tuning); "
+                                  "heldout: written apart from the understander, never tuned on (evals/heldout.py); "
+                                  "llm: an LLM speaks for the template user (needs CONVREC_LLM_*)"),
     llm: bool = typer.Option(False, "--llm", help="also run agent-llm, the agent with the LLM planner, beside the "
                              "others on the same users: at CONVREC_LLM_BASE_URL, else a local Gemma "
                              "(`convrec llm serve`, started and stopped here; needs `make llm`)"),
-    target: str = typer.Option("test", help="test (report) or valid (tune: the validation item, history = train)"),
+    target: str = typer.Option("valid", help="valid (tuning: the validation item, history = train), or test "
+                               "(the report: what `make results` runs, once)"),
     json_path: Path = typer.Option(None, "--json", help="write the results JSON here"),
     report: Path = typer.Option(None, help="write report.md, plots and conversations.jsonl into this folder"),
 ) -> None:
     """Simulated users, each after its hidden test target, talk to every system; same users, same seed."""
     from pydantic import ValidationError
 
-    from evals.report import format_llm, format_table, write_report
+    from evals.report import format_comparisons, format_llm, format_table, write_report
     from evals.runner import SimSettings, conversation_record, run_simulation
 
     config = _setup()
@@ -182,6 +190,7 @@ def eval_sim(
         except ValueError as e:
             _fail(str(e))
     typer.echo(format_table(results))
+    typer.echo("\npaired 95% intervals (~: holds 0)\n" + format_comparisons(results))
     if format_llm(results):
         typer.echo("\n" + format_llm(results))
     if json_path:
@@ -191,6 +200,24 @@ def eval_sim(
     if report:
         path = write_report(results, report, [conversation_record(c, art.catalog) for c in conversations])
         typer.echo(f"wrote {path}")
+
+
+@eval_app.command("gap")
+def eval_gap(dev: Path = typer.Argument(..., help="results.json of a run with the development simulator"),
+             heldout: Path = typer.Argument(..., help="results.json of the same run with --simulator heldout"),
+             json_path: Path = typer.Option(None, "--json", help="write the gap here")) -> None:
+    """Each system's success drop from the development to the held-out simulator, with paired intervals."""
+    from evals.report import format_gap, simulator_gap
+
+    _setup()
+    try:
+        gap = simulator_gap(json.loads(dev.read_text()), json.loads(heldout.read_text()))
+    except (OSError, ValueError, KeyError) as e:
+        _fail(f"cannot compare {dev} and {heldout}: {e}")
+    typer.echo(format_gap(gap))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(gap, indent=2))
 
 
 def _local_llm(config, stack: contextlib.ExitStack):

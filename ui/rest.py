@@ -16,8 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from agent import ConvRec, Reply, TurnFailed
-from agent.api import MAX_MESSAGE
+from agent import MAX_MESSAGE, ConvRec, Reply, TurnFailed
 from ui.auth import Auth
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ PathId = Annotated[str, Path(min_length=1, max_length=128, pattern=NO_BLANK_NO_S
 class ChatRequest(BaseModel):
     user_id: Id
     session_id: Id | None = Field(None, description="omitted: the user's default session")
-    message: str = Field(min_length=1, max_length=MAX_MESSAGE)
+    message: str = Field(min_length=1, max_length=MAX_MESSAGE, description="at most the characters the agent reads")
 
 
 class FeedbackRequest(BaseModel):
@@ -130,7 +129,7 @@ def create_api(rec: ConvRec, auth: Auth | None = None) -> FastAPI:
     def feedback(body: FeedbackRequest, who: Caller) -> Memory:
         """Like or dislike a catalog item; remembered for this user's next answers."""
         user = acting_as(body.user_id, who)
-        if body.item_id not in rec.tools.catalog:
+        if not rec.in_catalog(body.item_id):
             raise HTTPException(404, f"item {body.item_id} is not in the catalog")
         try:
             record = rec.feedback(user, body.item_id, body.liked, session_id=body.session_id)
@@ -179,7 +178,7 @@ def create_api(rec: ConvRec, auth: Auth | None = None) -> FastAPI:
         parts = rec.health()
         ok = all(v == "ok" for v in parts.values())
         body = Health(status="ok" if ok else "unavailable", parts=parts, system=rec.system,
-                      items=len(rec.tools.catalog))
+                      items=rec.catalog_size)
         return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
     @api.exception_handler(RequestValidationError)

@@ -1,10 +1,11 @@
 """End to end through the public API on a small real build (150 ml-100k users, real models)."""
 
+import logging
 import uuid
 
 import pytest
 
-from agent import ConvRec
+from agent import MAX_MESSAGE, ConvRec, TurnFailed
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +126,71 @@ def test_session_resumes_after_restart(small_artifacts, small_config, rec):
 )
 def test_bad_input_gets_a_reply_never_a_traceback(rec, message):
     r = rec.chat(new_user(), message)
+    assert r.error is None and r.dropped_outside_catalog == 0  # answered by the agent, not by the guard
     assert isinstance(r.text, str) and r.text
-    catalog = rec.tools.catalog
-    assert all(i.item_id in catalog for i in r.items)
+    assert all(rec.in_catalog(i.item_id) for i in r.items)
     assert 99999 not in [i.item_id for i in r.items]
+
+
+def test_a_message_over_the_limit_is_read_that_far_and_said(rec):
+    r = rec.chat(new_user(), "a western " + "and so on " * MAX_MESSAGE, raise_errors=True)
+    assert r.items and all("Western" in i.genres for i in r.items)
+    assert any(f"first {MAX_MESSAGE:,} characters" in w for w in r.warnings)
+
+
+def test_a_crash_inside_the_turn_is_caught_flagged_and_logged(rec, monkeypatch, caplog):
+    def crash(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    user = new_user()
+    monkeypatch.setattr(rec.tools.recommender, "candidates", crash)  # the offline planner's first tool
+    with caplog.at_level(logging.ERROR, logger="agent.api"):
+        r = rec.chat(user, "a western")
+    assert r.error == "internal error" and not r.items and r.text
+    assert "internal error (logged)" in r.warnings
+    assert any("turn failed" in m.getMessage() and m.exc_info for m in caplog.records)
+    with pytest.raises(TurnFailed, match="injected fault"):
+        rec.chat(user, "a western", raise_errors=True)
+    monkeypatch.undo()
+    again = rec.chat(user, "a western")
+    assert again.error is None and again.items
+
+
+def test_an_item_outside_the_catalog_is_counted_and_never_shown(rec, monkeypatch, caplog):
+    import agent.api
+
+    real = agent.api.final_reply
+
+    def leaking(state):  # a reply carrying an id the catalog does not have, past every node
+        reply = real(state)
+        stray = reply.items[0].model_copy(update={"item_id": 99_999_999})
+        return reply.model_copy(update={"items": [*reply.items, stray]})
+
+    monkeypatch.setattr(agent.api, "final_reply", leaking)
+    with caplog.at_level(logging.ERROR, logger="agent.api"):
+        r = rec.chat(new_user(), "a western")
+    assert r.error == "outside catalog" and r.dropped_outside_catalog == 1 and not r.items
+    assert any("outside the catalog" in m.getMessage() and "99999999" in m.getMessage() for m in caplog.records)
+    with pytest.raises(TurnFailed, match="outside the catalog"):
+        rec.chat(new_user(), "a western", raise_errors=True)
+
+
+def test_the_catalog_through_the_api(rec):
+    shown = [i.item_id for i in rec.chat(new_user(), "a comedy").items]
+    assert shown and all(rec.in_catalog(i) for i in shown)
+    assert not rec.in_catalog(99_999_999) and not rec.in_catalog("not an id")
+    assert rec.catalog_size == len(rec.tools.catalog) > 0
+
+
+def test_broken_constraints_count_shown_items_against_the_session(rec):
+    user = new_user()
+    r = rec.chat(user, "a 90s comedy, no horror", session_id="bc")
+    shown = [i.item_id for i in r.items]
+    assert shown and rec.broken_constraints(user, "bc", shown) == 0
+    off = [i.item_id for i in rec.chat(user, "horror films from the 70s", session_id="other").items][:3]
+    assert len(off) == 3 and rec.broken_constraints(user, "bc", shown + off) == 3
+    assert rec.broken_constraints(user, "bc", []) == 0
+    assert rec.broken_constraints(user, "never-used", off) == 0  # a session with nothing said
 
 
 def test_unmet_constraints_are_said_not_dropped(rec):

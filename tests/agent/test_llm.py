@@ -115,44 +115,64 @@ def test_the_llm_may_add_what_the_rules_missed(make_rec):
 GOOD = {"calls": [{"name": "recommend", "arguments": {"genres": ["Comedy"]}}]}
 
 
-@pytest.mark.parametrize("fault", [
-    {"status": 500},
-    {"status": 429},
-    {"body": "{not json"},
-    {"tool_raw": "{\"genres\": [\"Comedy\""},  # truncated JSON arguments
-    {"tool_raw": "[1, 2]"},  # not an object
-    {"calls": [{"name": "recommend", "arguments": {"item_ids": [99999]}}]},  # a field the schema forbids
-    {"calls": [{"name": "recommend", "arguments": {"year_min": 3000}}]},  # out of range
-    {"calls": [{"name": "recommend", "arguments": {"genres": "Comedy"}}]},  # wrong type
-    {"calls": [{"name": "recommend", "arguments": {"genres": ["Anime"]}}]},  # not a catalog genre
-    {"calls": [{"name": "similar_items", "arguments": {"item": "Qwzxv Blorptastic"}}]},  # not a catalog film
-    {"calls": [{"name": "rerank", "arguments": {"item_ids": [99999]}}]},  # a tool it is not given
-    {"calls": [{"name": "drop_tables", "arguments": {}}]},  # no such tool
-    {"content": "I think you'd like item 99999"},  # no tool call
+@pytest.mark.parametrize("fault,reason", [
+    ({"status": 500}, "server error"),
+    ({"status": 429}, "server error"),
+    ({"body": "{not json"}, "server error"),
+    ({"tool_raw": "{\"genres\": [\"Comedy\""}, "invalid arguments"),  # truncated JSON arguments
+    ({"tool_raw": "[1, 2]"}, "invalid arguments"),  # not an object
+    ({"calls": [{"name": "recommend", "arguments": {"item_ids": [99999]}}]}, "invalid arguments"),  # a field the schema forbids
+    ({"calls": [{"name": "recommend", "arguments": {"year_min": 3000}}]}, "invalid arguments"),  # out of range
+    ({"calls": [{"name": "recommend", "arguments": {"genres": "Comedy"}}]}, "invalid arguments"),  # wrong type
+    ({"calls": [{"name": "recommend", "arguments": {"genres": ["Anime"]}}]}, "invalid arguments"),  # not a catalog genre
+    ({"calls": [{"name": "similar_items", "arguments": {"item": "Qwzxv Blorptastic"}}]}, "no tool call"),  # not a catalog film: skipped
+    ({"calls": [{"name": "rerank", "arguments": {"item_ids": [99999]}}]}, "tool not given"),  # a tool it is not given
+    ({"calls": [{"name": "drop_tables", "arguments": {}}]}, "tool not given"),  # no such tool
+    ({"content": "I think you'd like item 99999"}, "no tool call"),
 ])
-def test_llm_faults_fall_back_to_the_offline_planner(make_rec, caplog, fault):
+def test_llm_faults_fall_back_to_the_offline_planner(make_rec, caplog, fault, reason):
     with ScriptedLLM([fault, fault], default={"content": "x"}) as llm:
         rec = make_rec(llm.base_url)
         with caplog.at_level(logging.WARNING, logger="agent"):
             r = rec.chat(f"u4-{rec.new_session()}", "a 90s comedy")
-        assert r.planner == "llm-fallback"
+        assert r.planner == "llm-fallback" and r.fallback_reason == reason
         assert r.items and all("Comedy" in i.genres and 1990 <= i.year <= 1999 for i in r.items)
         assert 99999 not in [i.item_id for i in r.items]
         assert any("fallback to the offline planner" in s.detail for s in r.trace)
         assert any("fell back to the offline planner" in m.getMessage() for m in caplog.records)
 
 
-@pytest.mark.parametrize("plan", [
-    {"steps": []},
-    {"steps": [{"tool": "recommend", "args": {}}] * 5},  # more steps than allowed
-    {"steps": [{"tool": "semantic_search", "args": {"query": "x" * 400}}]},  # too long
-    {"plan": "recommend"},
+@pytest.mark.parametrize("plan,reason", [
+    ({"steps": []}, "invalid plan"),
+    ({"steps": [{"tool": "recommend", "args": {}}] * 5}, "invalid plan"),  # more steps than allowed
+    ({"steps": [{"tool": "semantic_search", "args": {"query": "x" * 400}}]}, "invalid arguments"),  # too long
+    ({"plan": "recommend"}, "invalid plan"),
 ])
-def test_invalid_json_plans_fall_back(make_rec, plan):
+def test_invalid_json_plans_fall_back(make_rec, plan, reason):
     with ScriptedLLM(default={"plan": plan}) as llm:
         rec = make_rec(llm.base_url, llm_planner="json-completion")
         r = rec.chat(f"u5-{rec.new_session()}", "a western")
         assert r.planner == "llm-fallback" and r.items and all("Western" in i.genres for i in r.items)
+        assert r.fallback_reason == reason
+
+
+def test_tools_that_find_no_film_fall_back(make_rec):
+    lookup_only = {"calls": [{"name": "find_titles", "arguments": {"titles": ["Fargo"]}}]}  # yields no items
+    with ScriptedLLM([lookup_only], default={"content": "done"}) as llm:
+        r = make_rec(llm.base_url).chat("u5b", "a western")
+        assert r.planner == "llm-fallback" and r.fallback_reason == "no film found"
+        assert r.items and all("Western" in i.genres for i in r.items)
+        assert "found no film" in next(s.detail for s in r.trace if s.node == "compose")  # the trace keeps its words
+
+
+def test_no_time_left_is_a_spent_deadline_and_nothing_is_sent(small_config):
+    from agent.llm import LLMClient, LLMUnavailable
+
+    with ScriptedLLM(default=GOOD) as llm:
+        client = LLMClient(_config(small_config, llm.base_url))
+        with pytest.raises(LLMUnavailable) as err:
+            client.chat_tools([{"role": "user", "content": "a western"}], [], Deadline(0.0))
+        assert err.value.reason == "deadline spent" and llm.requests == []
 
 
 def test_one_retry_recovers(make_rec):
@@ -167,11 +187,12 @@ def test_a_slow_endpoint_costs_one_deadline_then_the_breaker_skips_it(make_rec):
         t0 = time.monotonic()
         first = rec.chat("u7", "a western")
         took = time.monotonic() - t0
-        assert first.planner == "llm-fallback" and first.items and took < 1.0 + 2.0
+        assert first.planner == "llm-fallback" and first.fallback_reason == "timeout" and first.items
+        assert took < 1.0 + 2.0
         assert "timed out" in next(s.detail for s in first.trace if s.node == "llm_plan")
         asked = len(llm.requests)
         second = rec.chat("u7", "an older one")
-        assert second.planner == "llm-fallback" and second.llm_ms < 100
+        assert second.planner == "llm-fallback" and second.fallback_reason == "circuit open" and second.llm_ms < 100
         assert "circuit open" in next(s.detail for s in second.trace if s.node == "llm_plan")
         assert len(llm.requests) == asked  # nothing was sent while the circuit is open
 
@@ -179,9 +200,10 @@ def test_a_slow_endpoint_costs_one_deadline_then_the_breaker_skips_it(make_rec):
 def test_the_breaker_lets_the_llm_back_after_its_cooldown(make_rec):
     with ScriptedLLM([{"status": 500}, {"status": 500}, GOOD, {"content": "done"}]) as llm:
         rec = make_rec(llm.base_url, llm_cooldown=0.3, llm_retries=1)
-        assert rec.chat("u8", "comedies").planner == "llm-fallback"
+        assert rec.chat("u8", "comedies").fallback_reason == "server error"
         time.sleep(0.4)
-        assert rec.chat("u8", "more comedies").planner == "llm"
+        back = rec.chat("u8", "more comedies")
+        assert back.planner == "llm" and back.fallback_reason is None
 
 
 def test_closed_port_falls_back(make_rec):
@@ -190,7 +212,8 @@ def test_closed_port_falls_back(make_rec):
     port = s.getsockname()[1]
     s.close()
     r = make_rec(f"http://127.0.0.1:{port}/v1").chat("u9", "a western")
-    assert r.planner == "llm-fallback" and r.items and all("Western" in i.genres for i in r.items)
+    assert r.planner == "llm-fallback" and r.fallback_reason == "server error"
+    assert r.items and all("Western" in i.genres for i in r.items)
 
 
 def test_questions_and_small_talk_do_not_wait_for_the_llm(make_rec):

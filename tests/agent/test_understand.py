@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agent.request import Request
-from agent.understand import MAX_CHARS, MAX_VIBE_CHARS, OfflineUnderstander
+from agent.understand import MAX_MESSAGE, MAX_VIBE_CHARS, OfflineUnderstander
 from tools.catalog import Catalog
 
 SHOWN = ("Toy Story", "Star Wars", "Fargo", "Heat", "Scream")  # what the table's '@' rows were shown
@@ -344,7 +344,7 @@ def test_long_message_is_cut_with_a_warning(understander, item_id):
     req = understander.parse(message)
     assert time.perf_counter() - start < 2.0
     assert req.liked_items == [item_id("Heat")]
-    assert any(f"{MAX_CHARS:,}" in w for w in req.warnings)
+    assert any(f"{MAX_MESSAGE:,}" in w for w in req.warnings)
     assert len(req.vibe) <= MAX_VIBE_CHARS
 
 

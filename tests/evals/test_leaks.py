@@ -245,3 +245,25 @@ def test_no_leak_in_long_conversations_against_random_lists(small_artifacts, cat
             assert not leak_reasons(said, p.target, catalog_items), (p.user_id, said)
         years += bool(years_said(said))
     assert years > 20
+
+
+def test_no_leak_from_the_held_out_user_against_random_lists(small_artifacts, catalog_items):
+    """The held-out simulated user (evals/heldout.py), 10 lists each with a question now and then:
+    the independent check finds no leak either."""
+    from evals.heldout import HeldOutUser
+    from evals.simulator import Shown, build_personas
+
+    rng = random.Random(2)
+    messages = 0
+    for p in build_personas(small_artifacts, seed=2):
+        sim = HeldOutUser(p, seed=2, popularity=[it.popularity for it in catalog_items])
+        said = [sim.opening()]
+        for n in range(10):
+            shown = [it for it in rng.sample(catalog_items, 11) if it.item_id != p.target.item_id][:10]
+            message = sim.respond(Shown(items=shown, question="Older or newer?" if n % 3 == 1 else None))
+            if message is None:  # it left
+                break
+            said.append(message)
+            assert not leak_reasons(said, p.target, catalog_items), (p.user_id, said)
+        messages += len(said)
+    assert messages > 3 * len(small_artifacts.split.test)

@@ -20,6 +20,7 @@ from evals.runner import (
     Turn,
     bucket_of,
     cold_user_id,
+    compare_outcomes,
     conversation_metrics,
     conversation_record,
     run_simulation,
@@ -56,16 +57,53 @@ def test_metrics_on_hand_made_conversations():
     found_at_1 = _conv([[7, 1, 2]])
     never = _conv([[1], [2], [3]])
     m = conversation_metrics(found_at_2, max_turns=3, k=3)
-    assert m == {"success": True, "turns": 2, "recall": [0.0, 1.0, 1.0], "ndcg": pytest.approx(0.5)}
-    assert conversation_metrics(never, 3, 3) == {"success": False, "turns": 3, "recall": [0, 0, 0], "ndcg": 0}
+    assert m == {"success": True, "turns": 2, "success_by_turn": [0.0, 1.0, 1.0], "hit_at_turn": [0.0, 1.0, None],
+                 "ndcg": pytest.approx(0.5)}
+    assert conversation_metrics(never, 3, 3) == {"success": False, "turns": 3, "success_by_turn": [0, 0, 0],
+                                                 "hit_at_turn": [0, 0, 0], "ndcg": 0}
     s = summarize([found_at_2, found_at_1, never], max_turns=3, k=3)
     assert s["users"] == 3
     assert s["success@3"] == pytest.approx(2 / 3, abs=1e-4)
     assert s["avg_turns"] == pytest.approx((2 + 1 + 3) / 3, abs=1e-4)  # a failure counts N
-    assert s["recall@3_by_turn"] == pytest.approx([1 / 3, 2 / 3, 2 / 3], abs=1e-4)
+    assert s["success_by_turn"] == pytest.approx([1 / 3, 2 / 3, 2 / 3], abs=1e-4)  # cumulative
+    # each turn's own: turn 1 all three hit once; turn 2 two still going, one hits; turn 3 only `never`
+    assert s["hit_rate_by_turn"] == pytest.approx([1 / 3, 1 / 2, 0.0], abs=1e-4)
+    assert s["reached_turn"] == [3, 2, 1]
     assert s["ndcg@3"] == pytest.approx((0.5 + 1.0 + 0.0) / 3, abs=1e-4)
-    # k cuts the list: rank 2 is outside the top 2
-    assert conversation_metrics(found_at_2, 3, 2)["recall"][1] == 0.0
+
+
+def test_a_user_who_leaves_fails_and_is_counted():
+    left = _conv([[1], [2]])
+    left.left = True
+    s = summarize([left, _conv([[7]])], max_turns=5, k=3)
+    assert s["left"] == 0.5 and s["success@5"] == 0.5
+    assert s["reached_turn"] == [2, 1, 0, 0, 0] and s["hit_rate_by_turn"][2] is None
+
+
+def test_narrowed_conversations_are_flagged_and_reported_apart():
+    narrowed, open_ = _conv([[1], [7]]), _conv([[7]])
+    narrowed.turns[0].consistent, narrowed.turns[1].consistent = 40, 3
+    open_.turns[0].consistent = 4
+    assert narrowed.narrowed and not open_.narrowed
+    s = summarize([narrowed, open_, _conv([[1]])], max_turns=2, k=3)
+    assert s["narrowed"]["conversations"] == 1
+    assert s["narrowed"]["without"]["users"] == 2 and s["narrowed"]["without"]["success@2"] == 0.5
+
+
+def test_paired_comparison_of_outcomes():
+    n = 200
+    a = {"user_id": list(range(n)), "success_turn": [1] * 150 + [0] * 50, "ndcg": [1.0] * 150 + [0.0] * 50,
+         "narrowed": [False] * n, "left": [False] * n}
+    b = {"user_id": list(reversed(range(n))), "success_turn": [0] * 100 + [2] * 100, "ndcg": [0.5] * n,
+         "narrowed": [False] * (n - 1) + [True], "left": [False] * n}
+    c = compare_outcomes(a, b, max_turns=2)
+    # users are matched by id, not by position: b's user 0 (last row) succeeded at turn 2
+    assert c["success_by_turn_1"]["mean"] == pytest.approx(0.75) and c["success_by_turn_1"]["above_zero"]
+    assert c["success@2"]["mean"] == pytest.approx(0.75 - 0.5)
+    assert c["success@2"]["lo"] < 0.25 < c["success@2"]["hi"]
+    assert compare_outcomes(a, b, 2, skip_narrowed=True)["success@2"]["users"] == n - 1
+    same = compare_outcomes(a, a, 2)["success@2"]
+    assert same["mean"] == 0 and not same["above_zero"] and not same["below_zero"]
 
 
 def test_buckets():
@@ -299,14 +337,17 @@ def test_report_shape_and_files(run_twice, small_artifacts, tmp_path):
     for name in SYSTEMS:
         r = report["systems"][name]
         assert set(r) == {"all", "target_popularity", "user_activity"}
-        assert len(r["all"]["recall@10_by_turn"]) == 3
-        assert r["all"]["recall@10_by_turn"] == sorted(r["all"]["recall@10_by_turn"])  # cumulative
+        assert len(r["all"]["success_by_turn"]) == 3
+        assert r["all"]["success_by_turn"] == sorted(r["all"]["success_by_turn"])  # cumulative
+        assert len(r["all"]["hit_rate_by_turn"]) == 3 and r["all"]["left"] == 0  # the template user never leaves
         assert sum(b["users"] for b in r["target_popularity"].values()) == 20
         assert report["run"]["wall_s"][name] > 0
     path = write_report(report, tmp_path, [conversation_record(c, small_artifacts.catalog) for c in convs])
     md = path.read_text()
-    assert "| agent |" in md and "recall_by_turn.png" in md and "versions" in md
-    assert (tmp_path / "recall_by_turn.png").stat().st_size > 1000
+    assert "| agent |" in md and "success_by_turn.png" in md and "versions" in md
+    assert "agent vs pop" in md and report["comparisons"]["agent vs pop"]["success@3"]["users"] == 20
+    assert report["per_user"]["agent"]["user_id"] == report["per_user"]["pop"]["user_id"]
+    assert (tmp_path / "success_by_turn.png").stat().st_size > 1000
     assert (tmp_path / "success_by_bucket.png").stat().st_size > 1000
     assert len((tmp_path / "conversations.jsonl").read_text().splitlines()) == len(convs)
     assert check_goals(report)[0][0] == "success@3 >= 0.9"
@@ -422,17 +463,24 @@ def test_cli_eval_sim(small_artifacts, small_config, tmp_path, monkeypatch):
 
 
 def test_goal_against_constraints_pop_holds_at_every_turn():
-    def system(recall):
+    def system(success):
         bucket = {"users": 0}
-        return {"all": {"success@3": recall[-1], "avg_turns": 2.0, "recall@10_by_turn": recall},
+        return {"all": {"success@3": success[-1], "avg_turns": 2.0, "success_by_turn": success},
                 "target_popularity": {"cold": bucket, "mid": bucket, "warm": bucket}}
 
-    def goal(agent, base):
-        report = {"protocol": {"max_turns": 3, "k": 10}, "systems": {"agent": system(agent), "constraints-pop": system(base)}}
+    def interval(mean, lo):
+        return {"mean": mean, "lo": lo, "hi": mean + 0.05, "above_zero": lo > 0, "below_zero": False}
+
+    def goal(gaps, lows):
+        report = {"protocol": {"max_turns": 3, "k": 10},
+                  "systems": {"agent": system([0.5, 0.7, 0.9]), "constraints-pop": system([0.4, 0.6, 0.8])},
+                  "comparisons": {"agent vs constraints-pop": {
+                      f"success_by_turn_{t}": interval(g, lo) for t, (g, lo) in enumerate(zip(gaps, lows, strict=True), 1)}}}
         return next(ok for g, ok, _ in check_goals(report) if "constraints-pop +" in g)
 
-    assert goal([0.5, 0.7, 0.9], [0.4, 0.6, 0.8]) is True
-    assert goal([0.5, 0.7, 0.9], [0.4, 0.68, 0.8]) is False  # one turn short of the margin
+    assert goal([0.1, 0.1, 0.1], [0.02, 0.03, 0.01]) is True
+    assert goal([0.1, 0.02, 0.1], [0.02, 0.01, 0.01]) is False  # one turn short of the margin
+    assert goal([0.1, 0.1, 0.1], [0.02, -0.01, 0.01]) is False  # one interval holds 0
 
 
 def test_the_opener_ceiling_bounds_every_ranking_of_the_genre_said(small_artifacts):
@@ -444,3 +492,25 @@ def test_the_opener_ceiling_bounds_every_ranking_of_the_genre_said(small_artifac
     # the oracle reads the targets: no ranking of the genre alone beats it on them
     assert 0 < recall["popularity"] <= recall["oracle"] <= 1 and recall["agent_prior"] <= recall["oracle"]
     assert opener_ceiling(small_artifacts, target="valid")["recall@10"]["oracle"] != recall["oracle"]
+
+
+def test_the_held_out_simulator_runs_the_same_users_and_the_gap_is_paired(full_runs):
+    from evals.report import format_gap, simulator_gap
+
+    dev, dev_convs = full_runs["standard"]
+    held, held_convs = full_runs["heldout"]
+    assert held["protocol"]["simulator"] == "heldout" and held["protocol"]["users"] == dev["protocol"]["users"]
+    assert {c.target for c in held_convs} == {c.target for c in dev_convs}  # same users, same targets
+    openers = lambda convs: {c.turns[0].message for c in convs}  # noqa: E731
+    assert len(openers(held_convs) & openers(dev_convs)) < len(openers(held_convs)) / 10  # its own words
+    gap = simulator_gap(dev, held)
+    for system in ("agent", "constraints-pop"):
+        g = gap["systems"][system]
+        assert g["drop"]["mean"] == pytest.approx(g["dev"] - g["heldout"], abs=2e-3)
+        assert g["drop"]["lo"] <= g["drop"]["mean"] <= g["drop"]["hi"]
+    assert "agent drop - constraints-pop drop" in gap and "| agent |" in format_gap(gap)
+    with pytest.raises(ValueError, match="same protocol"):
+        simulator_gap(dev, full_runs["cold-user"][0])
+    # every turn counts the catalog films that fit what was said; the target always fits
+    assert all(t.consistent >= 1 for c in [*held_convs, *dev_convs] for t in c.turns)
+    assert any(c.turns[-1].consistent < c.turns[0].consistent for c in dev_convs)  # and facts do narrow it

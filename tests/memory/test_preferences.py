@@ -50,6 +50,18 @@ def genre(user: str, name: str, liked: bool, **kw) -> MemoryRecord:
     return MemoryRecord(user_id=user, kind=kind, genre=name, text=f"{verb} {name}", **kw)
 
 
+def profile(mem: PreferenceMemory, user: str) -> UserProfile:
+    """The profile a turn folds from its one ``read`` (``agent.nodes.recall``), relevance left out."""
+    records, _ = mem.read(user, "anything")
+    return UserProfile.from_records(user, records)
+
+
+def closest(mem: PreferenceMemory, user: str, query: str) -> list[MemoryRecord]:
+    """The user's records by their relevance to ``query`` in one ``read``, closest first."""
+    records, relevance = mem.read(user, query)
+    return sorted(records, key=lambda r: -relevance[r.key])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -93,7 +105,7 @@ def test_record_needs_its_target():
 def test_invalid_user_id_is_refused(mem, bad):
     with pytest.raises(ValueError, match="user_id"):
         MemoryRecord(user_id=bad, kind="note", text="hello")
-    for call in (mem.all, mem.profile, mem.forget, mem.count, lambda u: mem.recall(u, "x")):
+    for call in (mem.all, mem.forget, mem.count, lambda u: mem.read(u, "x")):
         with pytest.raises(ValueError, match="user_id"):
             call(bad)
 
@@ -104,8 +116,8 @@ def test_longest_user_id_is_accepted(mem):
     assert mem.count(uid) == 1
 
 
-# recall --------------------------------------------------------------------------------------
-def test_recall_ranks_the_relevant_record_first(mem):
+# read ----------------------------------------------------------------------------------------
+def test_read_ranks_the_relevant_record_first(mem):
     mem.add_many(
         [
             like("ann", 100, "Fargo (1996)"),
@@ -117,17 +129,13 @@ def test_recall_ranks_the_relevant_record_first(mem):
             ),
         ]
     )
-    assert mem.recall("ann", "horror films", k=8)[0].text == "dislikes Horror"
-    assert mem.recall("ann", "space and aliens", k=1)[0].genre == "Sci-Fi"
-    assert mem.recall("ann", "a comedy to watch with my children")[0].kind == "note"
-    assert len(mem.recall("ann", "anything", k=8)) == 5  # fewer records than k
-    assert len(mem.recall("ann", "anything", k=2)) == 2
-    assert mem.recall("nobody", "horror films") == []
-
-
-def test_recall_k_must_be_positive(mem):
-    with pytest.raises(ValueError, match="k must be"):
-        mem.recall("ann", "x", k=0)
+    assert closest(mem, "ann", "horror films")[0].text == "dislikes Horror"
+    assert closest(mem, "ann", "space and aliens")[0].genre == "Sci-Fi"
+    assert closest(mem, "ann", "a comedy to watch with my children")[0].kind == "note"
+    records, relevance = mem.read("ann", "anything")
+    assert len(records) == 5 and len(relevance) == 5 and all(0 <= v <= 1 for v in relevance.values())
+    assert [r.created_at for r in records] == sorted(r.created_at for r in records)  # oldest first
+    assert mem.read("nobody", "horror films") == ([], {})
 
 
 # isolation -----------------------------------------------------------------------------------
@@ -135,10 +143,10 @@ def test_users_never_see_each_others_records(mem):
     # bob has many records that match the query far better than any of ann's
     mem.add_many([genre("bob", f"Horror {i}", False) for i in range(300)])
     mem.add_many([like("ann", 100, "Fargo (1996)"), like("ann", 1, "Toy Story (1995)")])
-    got = mem.recall("ann", "dislikes Horror", k=8)
-    assert {r.item_id for r in got} == {100, 1}
+    got, relevance = mem.read("ann", "dislikes Horror")
+    assert {r.item_id for r in got} == {100, 1} and set(relevance) == {"item:100", "item:1"}
     assert all(r.user_id == "ann" for r in mem.all("ann"))
-    assert mem.profile("ann") == UserProfile(user_id="ann", liked_items=[100, 1])
+    assert profile(mem, "ann") == UserProfile(user_id="ann", liked_items=[100, 1])
     assert mem.count("bob") == 300 and mem.count("ann") == 2
 
 
@@ -151,7 +159,7 @@ def test_concurrent_writers_stay_isolated(mem):
             uid = users[t]
             for j in range(4):
                 mem.add(like(uid, 1000 * t + j, f"Movie {t}-{j}"))
-                assert all(r.user_id == uid for r in mem.recall(uid, f"Movie {t}", k=4))
+                assert all(r.user_id == uid for r in mem.read(uid, f"Movie {t}")[0])
             mem.add_many([genre(uid, f"Genre{t}", True), dislike(uid, 1000 * t, f"Movie {t}-0")])
         except BaseException as e:  # surfaced in the main thread below
             errors.append(e)
@@ -165,11 +173,11 @@ def test_concurrent_writers_stay_isolated(mem):
     for t, uid in enumerate(users):
         records = mem.all(uid)  # the dislike of movie t-0 superseded its like: 5 subjects
         assert len(records) == 5 and {r.user_id for r in records} == {uid}
-        prof = mem.profile(uid)
+        prof = profile(mem, uid)
         assert prof.liked_items == [1000 * t + j for j in range(1, 4)]
         assert prof.disliked_items == [1000 * t]
         assert prof.genres_liked == [f"Genre{t}"]
-        assert {r.user_id for r in mem.recall(uid, "Movie", k=20)} == {uid}
+        assert {r.user_id for r in mem.read(uid, "Movie")[0]} == {uid}
 
 
 def test_forget_deletes_only_that_user(mem):
@@ -177,8 +185,8 @@ def test_forget_deletes_only_that_user(mem):
     mem.add(like("bob", 2, "GoldenEye (1995)"))
     assert mem.forget("ann") == 2
     assert mem.all("ann") == [] and mem.count("ann") == 0
-    assert mem.profile("ann") == UserProfile(user_id="ann")
-    assert mem.recall("ann", "horror") == []
+    assert profile(mem, "ann") == UserProfile(user_id="ann")
+    assert mem.read("ann", "horror") == ([], {})
     assert [r.item_id for r in mem.all("bob")] == [2]
     assert mem.forget("ann") == 0
 
@@ -212,7 +220,7 @@ def test_profile_later_records_override_earlier_ones(mem):
     )
     # one record per subject, the newest: Fargo disliked, horror disliked, comedy liked
     assert [r.created_at for r in mem.all("ann")] == [t0, t0 + 2, t0 + 4, t0 + 5, t0 + 7]
-    assert mem.profile("ann") == UserProfile(
+    assert profile(mem, "ann") == UserProfile(
         user_id="ann",
         liked_items=[1],
         disliked_items=[100],
@@ -256,7 +264,7 @@ def test_add_is_durable_when_the_process_is_killed(tmp_path, encoder):
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     mem = PreferenceMemory.from_config(embedded_config(tmp_path), encoder)
     assert [r.text for r in mem.all("ann")] == ["dislikes Horror"]
-    assert mem.recall("ann", "scary films")[0].genre == "Horror"
+    assert closest(mem, "ann", "scary films")[0].genre == "Horror"
 
 
 # server mode ---------------------------------------------------------------------------------
@@ -273,7 +281,7 @@ def test_server_mode_add_and_recall(tmp_path, encoder, chroma_server):
     mem = PreferenceMemory.from_config(config, encoder)
     mem.add_many([like("ann", 100, "Fargo (1996)"), genre("ann", "Horror", False)])
     mem.add(like("bob", 2, "GoldenEye (1995)"))
-    assert mem.recall("ann", "horror films")[0].text == "dislikes Horror"
-    assert mem.profile("ann") == UserProfile(user_id="ann", liked_items=[100], genres_disliked=["Horror"])
+    assert closest(mem, "ann", "horror films")[0].text == "dislikes Horror"
+    assert profile(mem, "ann") == UserProfile(user_id="ann", liked_items=[100], genres_disliked=["Horror"])
     assert mem.forget("ann") == 2 and mem.count("bob") == 1
     assert not (tmp_path / "state" / "chroma").exists()  # nothing embedded was opened

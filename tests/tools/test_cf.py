@@ -5,6 +5,7 @@ from tools.cf import MODELS, SASRec, load_model
 from tools.cf.fusion import FusedModel, Part
 from tools.cf.tune import BASELINES, evaluate, tune_fusions
 from tools.metrics import rank_of_targets
+from tools.vectors import top_k
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +19,10 @@ def test_interface_and_shapes(fitted, small_split, name):
     model = fitted[name]
     assert model.item_factors_.shape[0] == small_split.n_items
     vec = model.fold_in([0, 1, 2])
-    top, scores = model.recommend(vec, k=10, exclude=[0, 1, 2])
-    assert len(top) == 10 and not set(top) & {0, 1, 2}
-    assert np.all(np.diff(scores) <= 0)
+    scores = model.score(vec)  # what CFRetriever.scores ranks by
+    assert scores.shape == (1, small_split.n_items) and np.all(np.isfinite(scores))
+    top, best = top_k(scores[0], 10)
+    assert len(top) == 10 and np.all(np.diff(best) <= 0)
     sim, _ = model.similar_items(5, k=5)
     assert 5 not in sim and len(sim) == 5
 
@@ -42,18 +44,51 @@ def test_fold_in_beats_popularity(fitted, small_split, name):
 
 
 @pytest.mark.parametrize("name", ["bpr", "lightgcn"])
-def test_factor_models_fold_in_what_came_after_training(fitted, small_split, name):
-    """At test time a known user's vector is the learned one plus the validation item's factors,
-    so factor models rank from the same history as item-item and sequential models."""
+def test_factor_models_fold_in_the_latest_item_by_one_rule(fitted, small_split, name):
+    """A known user's vector is the learned one plus ``fold_in_weight`` times the latest item's
+    factors: at test the validation item (after training), at validation the last train item. One
+    rule, so validation tunes what test uses."""
     model = fitted[name]
     u = int(small_split.valid.uidx.iloc[0])
     train = small_split.sequences("train")[u]
     with_valid = small_split.sequences("valid")[u]
-    assert np.allclose(model.user_vectors([train], np.array([u]))[0], model.user_factors_[u])
     added = with_valid[len(train):]
     assert len(added) == 1
-    assert np.allclose(model.user_vectors([with_valid], np.array([u]))[0],
-                       model.user_factors_[u] + model.item_factors_[added].sum(0), atol=1e-5)
+    try:
+        for w in (0.0, 1.0, 2.0):
+            model.params["fold_in_weight"] = w
+            assert np.allclose(model.user_vectors([train], np.array([u]))[0],
+                               model.user_factors_[u] + w * model.item_factors_[train[-1]], atol=1e-5)
+            assert np.allclose(model.user_vectors([with_valid], np.array([u]))[0],
+                               model.user_factors_[u] + w * model.item_factors_[added].sum(0), atol=1e-5)
+    finally:
+        model.params["fold_in_weight"] = 1.0
+
+
+def test_tuning_chooses_the_fold_in_weight_on_validation(small_split):
+    from tools.cf.tune import FOLD_IN_WEIGHTS, tune
+
+    report, best = tune(small_split, ["bpr"], epochs_scale=0.15, progress=False)
+    w = report["models"]["bpr"]["params"]["fold_in_weight"]
+    assert w in FOLD_IN_WEIGHTS and best["bpr"].params["fold_in_weight"] == w
+    chosen = report["models"]["bpr"]["valid"]["ndcg@10"]
+    for other in FOLD_IN_WEIGHTS:
+        best["bpr"].params["fold_in_weight"] = other
+        assert evaluate(best["bpr"], small_split, "valid")["ndcg@10"] <= chosen + 1e-9
+
+
+def test_untied_test_targets_drop_a_validation_item_of_the_same_second(small_split):
+    from tools.cf.tune import protocol_histories
+
+    test, seqs = protocol_histories(small_split, "test")
+    _, untied = protocol_histories(small_split, "test-untied")
+    valid_ts = small_split.valid.set_index("uidx").timestamp
+    tied = test.timestamp.to_numpy() == valid_ts.loc[test.uidx].to_numpy()
+    assert 0 < tied.sum() < len(test)  # ml-100k has both kinds
+    for u, is_tied in zip(test.uidx, tied, strict=True):
+        assert len(untied[u]) == len(seqs[u]) - is_tied
+    with pytest.raises(ValueError, match="which must be"):
+        protocol_histories(small_split, "later")
 
 
 def test_sasrec_reads_order(fitted, small_split):
@@ -71,6 +106,7 @@ def test_sasrec_needs_sequences(small_split):
         SASRec(epochs=1).fit(small_split.train_matrix())
 
 
+@pytest.mark.slow  # trains each model three times (~20 s)
 @pytest.mark.parametrize("name", ["bpr", "sasrec"])
 def test_training_is_deterministic(small_split, name):
     X, seqs = small_split.train_matrix(), small_split.sequences("train")

@@ -233,15 +233,6 @@ def test_a_known_users_history_still_dominates_a_vague_request(world):
         assert found.candidates[0].item_id in set(group) - set(history)
 
 
-def test_the_crowd_of_a_request_is_the_cf_vector_of_its_best_known_films(world, monkeypatch):
-    rec, _, index = world
-    monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"pop": 0.0, "crowd": 1.0}))
-    found = rec.candidates(rec.constraints(genres=["Horror", "Western"]))
-    assert all("crowd" in c.sources and c.cf is None for c in found.candidates)
-    monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"crowd": 0.0}))
-    assert "crowd" not in rec.candidates(rec.constraints(genres=["Horror"])).candidates[0].sources
-
-
 class _Reversing:
     """A reranker that puts the retrieval order upside down (to see how much of it is kept)."""
 

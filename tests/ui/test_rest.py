@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from agent import MAX_MESSAGE
 from ui.auth import Auth, AuthError, add_account, hash_password, verify_password
 from ui.rest import create_api
 
@@ -97,7 +98,7 @@ def test_session_state_follows_the_session_id(open_api, rec):
     {"user_id": "u", "message": ""},                      # empty message
     {"user_id": "", "message": "hi"},                     # empty user
     {"user_id": "u" * 129, "message": "hi"},              # user id too long
-    {"user_id": "u", "message": "x" * 100_001},           # message too long
+    {"user_id": "u", "message": "x" * (MAX_MESSAGE + 1)},  # message longer than the agent reads
     {"user_id": "u"},                                     # no message
     {"user_id": 5, "message": "hi"},                      # user id not a string
     {"user_id": "u", "session_id": "a\x1fb", "message": "hi"},
@@ -107,6 +108,20 @@ def test_invalid_chat_bodies_get_422_as_json(open_api, body):
     assert r.status_code == 422 and r.headers["content-type"] == "application/json"
     assert r.json()["detail"] and "Traceback" not in r.text
     assert "x" * 1000 not in r.text  # the input is not echoed back
+
+
+def test_the_longest_message_the_agent_reads_is_accepted(open_api):
+    r = open_api.post("/v1/chat", json={"user_id": "rest-long", "message": "a western " + "x" * (MAX_MESSAGE - 10)})
+    assert r.status_code == 200 and r.json()["error"] is None
+
+
+def test_a_crash_inside_the_turn_gives_500_and_no_details(open_api, rec, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("injected fault")
+
+    monkeypatch.setattr(rec.tools.recommender, "candidates", crash)
+    r = open_api.post("/v1/chat", json={"user_id": "rest-crash", "message": "a western"})
+    assert r.status_code == 500 and r.json() == {"detail": "the turn failed: internal error (logged)"}
 
 
 def test_errors_are_json_with_the_right_status(open_api):
@@ -128,7 +143,7 @@ def test_health(open_api, rec):
     r = open_api.get("/healthz")
     assert r.status_code == 200
     assert r.json() == {"status": "ok", "parts": {"state": "ok", "memory": "ok"}, "system": "agent",
-                        "items": len(rec.tools.catalog)}
+                        "items": rec.catalog_size}
 
 
 def test_broken_dialogue_state_gives_503_and_loses_nothing(small_artifacts, small_config, tmp_path):

@@ -113,7 +113,7 @@ def test_chat_like_ask_again_reload(browser, url, rec, tmp_path):
 
     # who you are: an ml-100k user, shown with a few of their past items
     pick_user(page, USER)
-    last_seen = rec.tools.catalog.get(rec.tools.histories[USER][-1:])[0]
+    last_seen = rec.history(USER, 1)[0]
     assert last_seen.title in page.locator("#user-info").inner_text()
 
     send(page, REQUEST)

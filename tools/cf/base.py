@@ -1,4 +1,4 @@
-"""The one interface every CF model shares: ``fit``, ``recommend``, ``similar_items``, ``fold_in``.
+"""The one interface every CF model shares: ``fit``, ``user_vectors``, ``score``, ``similar_items``.
 
 A fitted model is two arrays: ``item_factors_`` (items x d) and ``item_bias_`` (items), and a way
 to turn a user's history into a d-vector. Scoring is always ``user_vector @ item_factors_.T +
@@ -15,8 +15,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
-
-from tools.vectors import top_k
 
 
 class CFModel:
@@ -50,13 +48,20 @@ class CFModel:
         histories must start with the items the model was trained on. Such a user's vector is
         the learned one plus the factors of the items that came after training (the fold-in
         every test-time ranking uses, so no model ranks from less history than another).
-        Without ``users`` (a session user) the model folds the whole history in."""
+        Without ``users`` (a session user) the model folds the whole history in.
+
+        The fold-in is one rule at validation and at test: the learned vector plus
+        ``fold_in_weight`` (a param, tuned on validation; 1.0 when unset) times the factors of the
+        items after training, or of the latest train item when none came after. Otherwise a test
+        ranking would stress the latest item and a validation ranking would not, and validation
+        would choose models and weights for a ranking test never uses."""
         rows = history_rows(histories, self.n_items)
         if self.user_factors_ is None or users is None:
             return self.fold_in_rows(rows)
         seen = np.asarray(self.user_train_len_)[np.asarray(users)]
-        after = history_rows([np.asarray(h, dtype=np.int64)[n:] for h, n in zip(histories, seen, strict=True)],
-                             self.n_items)
+        latest = [np.asarray(h, dtype=np.int64)[n:] if len(h) > n else np.asarray(h, dtype=np.int64)[-1:]
+                  for h, n in zip(histories, seen, strict=True)]
+        after = history_rows(latest, self.n_items) * float(self.params.get("fold_in_weight", 1.0))
         return self.user_factors_[users] + np.asarray(after @ self.item_factors_, dtype=np.float32)
 
     def fold_in(self, item_idx: Sequence[int]) -> np.ndarray:
@@ -78,15 +83,6 @@ class CFModel:
         # in the factors' dtype: a float64 vector would convert the whole item matrix every call
         return np.atleast_2d(user_vecs).astype(self.item_factors_.dtype, copy=False) @ self.item_factors_.T \
             + self.item_bias_
-
-    def recommend(
-        self, user_vec: np.ndarray, k: int = 10, exclude: Sequence[int] = ()
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k item indices and scores for one user vector, ``exclude`` removed."""
-        s = self.score(user_vec)[0]
-        if len(exclude):
-            s[np.asarray(exclude, int)] = -np.inf
-        return top_k(s, k)
 
     def similar_items(self, item: int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """Items whose factors are closest (cosine) to ``item``'s; the item itself left out."""

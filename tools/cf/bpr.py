@@ -74,8 +74,8 @@ class BPR(FactorModel):
     name = "bpr"
 
     def __init__(self, factors: int = 64, epochs: int = 40, lr: float = 0.005, reg: float = 1e-4,
-                 batch: int = 4096):
-        super().__init__(factors=factors, epochs=epochs, lr=lr, reg=reg, batch=batch)
+                 batch: int = 4096, fold_in_weight: float = 1.0):
+        super().__init__(factors=factors, epochs=epochs, lr=lr, reg=reg, batch=batch, fold_in_weight=fold_in_weight)
 
     def _parameters(self):
         return [self._U, self._V, self._b]

@@ -32,8 +32,9 @@ class LightGCN(FactorModel):
     name = "lightgcn"
 
     def __init__(self, factors: int = 64, layers: int = 3, epochs: int = 50, lr: float = 0.01,
-                 reg: float = 1e-4, batch: int = 8192):
-        super().__init__(factors=factors, layers=layers, epochs=epochs, lr=lr, reg=reg, batch=batch)
+                 reg: float = 1e-4, batch: int = 8192, fold_in_weight: float = 1.0):
+        super().__init__(factors=factors, layers=layers, epochs=epochs, lr=lr, reg=reg, batch=batch,
+                         fold_in_weight=fold_in_weight)
 
     def _parameters(self):
         return [self._E]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from tools.cf import MODELS, CFModel
 from tools.cf.base import history_rows
@@ -30,22 +31,44 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# Test targets ranked from train + the validation item ("test"), or, as a robustness check, without
+# the validation item when it shares its timestamp with the target ("test-untied": in ml-100k many
+# ratings were entered in the same second, so "before" is not always known).
+TARGETS = ("valid", "test", "test-untied")
+# The weight of the latest item in the factor models' fold-in, tuned on validation (CFModel.user_vectors).
+FOLD_IN_WEIGHTS = (0.0, 0.5, 1.0, 2.0)
+
+
 def evaluate(model: CFModel, split: Split, which: str = "valid", batch: int = 1024) -> dict[str, float]:
     """Full ranking over the catalog minus the user's history, every model from the same history:
     valid: history = train; test: history = train + valid (the valid item happened before the test
     item; factor models fold it in, item-item and sequential models read it)."""
-    return metrics_from_ranks(target_ranks(lambda hist, users: model.score(model.user_vectors(hist, users)),
-                                           split, which, batch))
+    return metrics_from_ranks(model_ranks(model, split, which, batch))
+
+
+def model_ranks(model: CFModel, split: Split, which: str = "valid", batch: int = 1024) -> np.ndarray:
+    """Each user's 0-based target rank under ``model`` (the per-user values behind ``evaluate``)."""
+    return target_ranks(lambda hist, users: model.score(model.user_vectors(hist, users)), split, which, batch)
+
+
+def protocol_histories(split: Split, which: str = "valid") -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """The targets of ``which`` (one row per user) and each user's history before them, oldest first."""
+    if which not in TARGETS:
+        raise ValueError(f"which must be one of {TARGETS}, got {which!r}")
+    targets = split.valid if which == "valid" else split.test
+    seqs = split.sequences("train" if which == "valid" else "valid")
+    if which == "test-untied":
+        valid = split.valid.set_index("uidx").timestamp
+        tied = set(targets.uidx[targets.timestamp.to_numpy() == valid.loc[targets.uidx].to_numpy()])
+        seqs = [s[:-1] if u in tied else s for u, s in enumerate(seqs)]
+    return targets, seqs
 
 
 def target_ranks(score: Callable[[list[np.ndarray], np.ndarray], np.ndarray], split: Split, which: str = "valid",
                  batch: int = 1024) -> np.ndarray:
     """0-based rank of each user's target under ``score(histories, users)`` (users x items), the
     protocol's histories in time order, history items excluded from the ranking."""
-    if which not in ("valid", "test"):
-        raise ValueError(f"which must be 'valid' or 'test', got {which!r}")
-    targets = split.valid if which == "valid" else split.test
-    seqs = split.sequences("train" if which == "valid" else "valid")
+    targets, seqs = protocol_histories(split, which)
     users = targets.uidx.to_numpy()
     items = targets.iidx.to_numpy()
     ranks = []
@@ -73,6 +96,13 @@ def tune(
             t0 = time.perf_counter()
             model = MODELS[name](**params).fit(X, seed=seed, progress=progress, epochs_scale=epochs_scale,
                                               sequences=seqs)
+            if model.user_factors_ is not None:  # the fold-in's weight of the latest item, on validation
+                by_weight = {}
+                for w in FOLD_IN_WEIGHTS:
+                    model.params["fold_in_weight"] = w
+                    by_weight[w] = evaluate(model, split, "valid")["ndcg@10"]
+                model.params["fold_in_weight"] = max(by_weight, key=by_weight.get)
+                params = model.params
             valid = evaluate(model, split, "valid")
             trials.append((valid["ndcg@10"], params, model, valid, time.perf_counter() - t0))
             log.info("%s %s valid ndcg@10=%.4f (%.1fs)", name, params, valid["ndcg@10"], trials[-1][-1])
