@@ -2,17 +2,8 @@
 same seed; the result is success within N turns, average turns, Recall@k after each turn and
 NDCG@k at the end, overall and per target-popularity and user-activity bucket.
 
-Protocols (one per run):
-- ``standard``: each ml-100k user wants its held-out target; its id brings its history (train
-  and the validation item for test targets, train only for validation targets).
-- ``memory``: two sessions under a fresh user id, so the agent knows only what it remembers: in
-  session 1 the user states tastes from its history, session 2 is a standard conversation.
-- ``cold-user``: the same users, targets and simulated user as ``standard``, under a user id the
-  agent has never seen: no history, no memory. A newcomer with the same wants and words.
-- ``drift``: two sessions under a fresh user id; in session 1 the user asks for another genre and
-  makes a mood-of-the-day critique against one of its target's genres ("less comedy this time"),
-  session 2 is a standard conversation: a memory that keeps the critique loses the target.
-- ``cold``: artifacts built with ``cold_items > 0``; only users whose target is a cold item.
+The protocols (who the agent thinks it talks to, what an earlier session said) are in
+``evals/protocols.py``.
 
 Every system gets a fresh temporary ``memory_dir`` per run and per worker, and every
 conversation its own session id, so no run sees another's memories.
@@ -20,11 +11,9 @@ conversation its own session id, so no run sees another's memories.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import platform
-import random
 import shlex
 import shutil
 import subprocess
@@ -44,7 +33,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from agent import ConvRec
 from agent.api import SYSTEMS
-from evals.phrasings import GENRE_MASS, GENRE_NOUNS, PHRASINGS
+from evals.protocols import PROTOCOLS
 from evals.simulator import (
     ANCHOR_RULE,
     LLMSimulatedUser,
@@ -52,8 +41,6 @@ from evals.simulator import (
     Shown,
     SimulatedUser,
     build_personas,
-    leaks,
-    tastes_statement,
 )
 from evals.stats import RESAMPLES, paired
 from tools.artifacts import Artifacts, library_versions
@@ -63,7 +50,6 @@ from tools.metrics import ndcg_at_k
 
 log = logging.getLogger(__name__)
 
-PROTOCOLS = ("standard", "memory", "drift", "cold-user", "cold")
 # (name, lowest, highest) inclusive; target popularity = train interactions of the target item,
 # user activity = length of the user's train history.
 POPULARITY_BUCKETS = (("cold", 0, 10), ("mid", 11, 100), ("warm", 101, None))
@@ -81,12 +67,19 @@ class SimSettings(BaseModel):
     seed: int = 0
     systems: list[str] = Field(default_factory=lambda: [s for s in SYSTEMS if s != "agent-llm"])
     workers: int = Field(1, ge=1, le=64)
-    protocol: Literal["standard", "memory", "drift", "cold-user", "cold"] = "standard"
+    protocol: str = Field("standard", description="a name in evals.protocols.PROTOCOLS")
     target: Literal["test", "valid"] = Field("test", description="valid: tune on validation targets (history = train)")
     simulator: Literal["template", "heldout", "llm"] = Field(
         "template", description="template: the development simulator (tuning); heldout: written apart from the "
         "understander and never tuned on (evals/heldout.py); llm: an LLM speaks for the template user")
     chunk: int = Field(16, ge=1, description="users per task sent to a worker")
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol_known(cls, v: str) -> str:
+        if v not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {v!r}; choose from {', '.join(PROTOCOLS)}")
+        return v
 
     @field_validator("systems")
     @classmethod
@@ -148,19 +141,13 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
     sim = _simulator(persona, settings, config, catalog_items)
     target, k = persona.target.item_id, settings.k
     base = f"sim{settings.seed}-u{persona.user_id}"
-    setup = []
-    if settings.protocol in ("memory", "drift"):
-        user = fresh_user_id(persona)  # not an ml-100k id: session 2 knows only what memory kept
-        say = tastes_statement if settings.protocol == "memory" else mood_of_the_day
-        said = say(persona, seed=settings.seed)
-        for message in said:
+    protocol = PROTOCOLS[settings.protocol]
+    user, session, setup = protocol.user_id(persona), base, []
+    if protocol.earlier_session is not None:  # session 2 knows only what memory kept of session 1
+        for message in protocol.earlier_session(persona, settings.seed):
             rec.chat(user, message, session_id=f"{base}-s1")
             setup.append(message)
         session = f"{base}-s2"
-    elif settings.protocol == "cold-user":
-        user, session = cold_user_id(persona), base  # never seen: no history, nothing remembered
-    else:
-        user, session = str(persona.user_id), base
     turns: list[Turn] = []
     message = sim.opening()
     left = False
@@ -187,32 +174,6 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
             break
     return Conversation(rec.system, persona.user_id, target, persona.target_popularity, persona.activity, turns, setup,
                         left)
-
-
-def cold_user_id(persona: Persona) -> str:
-    """The id a persona speaks under in the cold-user protocol: opaque (no ml-100k id in it), not
-    the memory protocol's."""
-    return "new-" + hashlib.sha256(f"new-user-{persona.user_id}".encode()).hexdigest()[:12]
-
-
-def fresh_user_id(persona: Persona) -> str:
-    """The id of the two-session protocols (memory, drift): opaque too, and apart from the cold-user one."""
-    return "sim-" + hashlib.sha256(f"two-sessions-{persona.user_id}".encode()).hexdigest()[:12]
-
-
-def mood_of_the_day(persona: Persona, seed: int = 0) -> list[str]:
-    """Session 1 of the drift protocol: another genre, then a critique of one of the target's genres,
-    in the simulator's own phrasings."""
-    rng = random.Random(f"drift-{seed}-{persona.user_id}")
-    wanted = [g for g in persona.target.genres if g in GENRE_MASS]
-    others = sorted(g for g in GENRE_NOUNS if g not in persona.target.genres)
-    if not wanted or not others:
-        return ["Hello!"]
-    critiqued = wanted[1] if len(wanted) > 1 else wanted[0]  # the opening usually names wanted[0]
-    other = rng.choice(others)
-    said = [rng.choice(PHRASINGS["open_genre"]).format(genre=rng.choice(GENRE_NOUNS[other])),
-            rng.choice(PHRASINGS["less"]).format(word=rng.choice(GENRE_MASS[critiqued]))]
-    return [m for m in said if not leaks(m, persona.target)] or ["Hello!"]
 
 
 def _simulator(persona: Persona, settings: SimSettings, config: Config | None, catalog_items: Sequence[Item] = ()):
@@ -430,7 +391,7 @@ def _single_threaded_children() -> Iterator[None]:
 def select_personas(art: Artifacts, settings: SimSettings) -> list[Persona]:
     """The protocol's users (a seeded sample of ``settings.users`` when asked), as personas."""
     test = art.split.valid if settings.target == "valid" else art.split.test
-    if settings.protocol == "cold":
+    if PROTOCOLS[settings.protocol].cold_targets:
         if len(art.split.cold_items) == 0:
             raise ValueError("the cold protocol needs artifacts built with cold items: "
                              "CONVREC_ARTIFACTS=<dir> CONVREC_COLD_ITEMS=100 convrec build")

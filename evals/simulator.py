@@ -539,6 +539,21 @@ def tastes_statement(persona: Persona, seed: int = 0) -> list[str]:
     return [m for m in out if not leaks(m, persona.target)] or [rng.choice(PHRASINGS["hello"])]
 
 
+def mood_of_the_day(persona: Persona, seed: int = 0) -> list[str]:
+    """Session 1 of the drift protocol: another genre, then a critique of one of the target's genres,
+    in the simulator's own phrasings."""
+    rng = random.Random(f"drift-{seed}-{persona.user_id}")
+    wanted = [g for g in persona.target.genres if g in GENRE_MASS]
+    others = sorted(g for g in GENRE_NOUNS if g not in persona.target.genres)
+    if not wanted or not others:
+        return ["Hello!"]
+    critiqued = wanted[1] if len(wanted) > 1 else wanted[0]  # the opening usually names wanted[0]
+    other = rng.choice(others)
+    said = [rng.choice(PHRASINGS["open_genre"]).format(genre=rng.choice(GENRE_NOUNS[other])),
+            rng.choice(PHRASINGS["less"]).format(word=rng.choice(GENRE_MASS[critiqued]))]
+    return [m for m in said if not leaks(m, persona.target)] or ["Hello!"]
+
+
 # ---------------------------------------------------------------------------------------------
 # The LLM simulator (iEvaLM style)
 # ---------------------------------------------------------------------------------------------

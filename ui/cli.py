@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from evals.protocols import PROTOCOLS
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -150,13 +152,7 @@ def eval_sim(
     systems: str = typer.Option("agent,agent-no-memory,agent-no-rerank,constraints-pop,cf,content,pop",
                                 help="comma-separated, from agent.api.SYSTEMS"),
     workers: int = typer.Option(1, help="processes; each loads its own ConvRec and memory folder"),
-    protocol: str = typer.Option(
-        "standard", help="standard: each user's test target, its ml-100k id brings its history. "
-        "memory: session 1 states tastes from history under a fresh user id, session 2 is scored. "
-        "cold-user: the standard users and targets under a user id the agent has never seen (no history, no memory). "
-        "drift: session 1 makes a mood-of-the-day critique of a target genre, session 2 is scored. "
-        "cold: users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0 "
-        "(and CONVREC_ARTIFACTS=<dir>)."),
+    protocol: str = typer.Option("standard", help="; ".join(f"{p.name}: {p.description}" for p in PROTOCOLS.values())),
     simulator: str = typer.Option("template", help="template: the development simulator (offline, seeded; tuning); "
                                   "heldout: written apart from the understander, never tuned on (evals/heldout.py); "
                                   "llm: an LLM speaks for the template user (needs CONVREC_LLM_*)"),

@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from evals.protocols import PROTOCOLS, cold_user_id
 from evals.report import check_goals, render_markdown, write_report
 from evals.runner import (
     Conversation,
     SimSettings,
     Turn,
     bucket_of,
-    cold_user_id,
     compare_outcomes,
     conversation_metrics,
     conversation_record,
@@ -418,9 +418,12 @@ def test_cold_protocol_needs_cold_artifacts(small_artifacts):
         select_personas(small_artifacts, SimSettings(protocol="cold"))
 
 
-def test_unknown_system_is_refused():
+def test_unknown_system_or_protocol_is_refused():
     with pytest.raises(ValueError, match="unknown systems"):
         SimSettings(systems=["agent", "gpt"])
+    with pytest.raises(ValueError, match="choose from standard, memory"):
+        SimSettings(protocol="stranger")
+    assert {SimSettings(protocol=name).protocol for name in PROTOCOLS} == set(PROTOCOLS)
 
 
 # ---- the LLM simulator --------------------------------------------------------------------------
