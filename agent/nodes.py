@@ -1,8 +1,9 @@
 """The graph's nodes: thin adapters ``(state, tools) -> partial update`` over the tool registry.
 
-Session changes happen in ``SessionPrefs.apply``; item logic behind the registry's tools
-(``agent/registry.py``, over ``tools.Recommender``); the nodes read the state, call them, and say
-what happened. The offline planner is a fixed sequence of tool calls (recall: ``memory_read``;
+Session changes happen in ``SessionPrefs.apply`` and ``SessionPrefs.show``; item logic behind the
+registry's tools (``agent/registry.py``, over ``tools.Recommender``); the nodes read the state's
+models (``agent/state.py``; ``plan`` builds the turn's ``TurnContext`` once), call them, and return
+only what they change, new notes and trace steps included. The offline planner is a fixed sequence of tool calls (recall: ``memory_read``;
 retrieve: ``recommend``; rerank: ``rerank``; remember: ``memory_write``); with an LLM,
 ``llm_plan`` / ``act`` / ``compose`` run a bounded tool-calling loop instead, and any fault sends
 the turn back to ``retrieve``. ``agent/graph.py`` wires them.
@@ -20,20 +21,19 @@ from pydantic import ValidationError
 
 from agent import taste
 from agent.llm import MIN_CALL_SECONDS, Deadline, FallbackReason, LLMUnavailable
-from agent.planner import LLMPlanner, PlanRejected, PlanStep
+from agent.planner import LLMPlanner, PlanRejected
 from agent.registry import REGISTRY, ItemList, ToolContext, ToolError, result_items
 from agent.request import Request
-from agent.state import Applied, RecItem, Reply, SessionPrefs, TurnState
+from agent.state import Applied, LLMLoop, RecItem, Reply, SessionPrefs, TurnContext, TurnState
 from agent.vocabulary import MAX_MESSAGE
-from tools.catalog import Catalog, ItemFilter
-from tools.recommend import Recommender, Retrieval, describe
+from memory.preferences import UserProfile
+from tools.catalog import Catalog
+from tools.constraints import KINDS, Constraints, filterable
+from tools.recommend import Recommender, Retrieval
 from tools.retrievers import Candidate
 
 log = logging.getLogger(__name__)
-LOOSEN_NAME = {"genres": "genre", "years": "year", "popularity": "popularity"}
-LOOSEN_PHRASE = {"genres": "any genre", "years": "any year", "popularity": "popular or not"}
-CAN_FILTER_BY = ("genre, years and popularity, or find films like a title you name "
-                 "(\u201csomething like Fargo\u201d)")
+CAN_FILTER_BY = f"{filterable()}, or find films like a title you name (\u201csomething like Fargo\u201d)"
 
 
 class Understander(Protocol):
@@ -60,14 +60,6 @@ class Toolbox:
         return self.recommender.catalog
 
 
-def _session(state: TurnState) -> SessionPrefs:
-    return SessionPrefs(**(state.get("session") or {}))
-
-
-def _request(state: TurnState) -> Request:
-    return Request(**state["request"])
-
-
 def context(state: TurnState, tools: Toolbox, **fields: Any) -> ToolContext:
     """What the turn's tool calls may use: this user, their memory and history, the flags."""
     return ToolContext(recommender=tools.recommender, user_id=state["user_id"], session_id=state.get("session_id"),
@@ -75,15 +67,17 @@ def context(state: TurnState, tools: Toolbox, **fields: Any) -> ToolContext:
 
 
 def understand(state: TurnState, tools: Toolbox) -> dict[str, Any]:
-    session = _session(state)
+    # model_validate passes a checkpointed SessionPrefs through and reads a session stored as a dict
+    session = SessionPrefs.model_validate(state.get("session") or {})
     request = tools.understander.parse(state["message"], shown=session.last_shown)
+    asked = request.constraints
     if request.intent == "reset":
         session = SessionPrefs()
     return {
-        "request": request.model_dump(), "session": session.model_dump(), "notes": list(request.warnings),
+        "request": request, "session": session, "notes": list(request.warnings),
         "_detail": f"offline: intent={request.intent} mode={request.mode} liked={request.liked_items} "
-                   f"genres+={request.genres_in} genres-={request.genres_out} drop={request.genres_drop} "
-                   f"years={request.year_min}-{request.year_max}",
+                   f"genres+={asked.genres} genres-={asked.genres_none} drop={request.genres_drop} "
+                   f"years={asked.year_min}-{asked.year_max}",
     }  # fmt: skip
 
 
@@ -93,16 +87,13 @@ def recall(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     user = state["user_id"]
     history = tools.histories.get(user, [])
     if tools.memory is None:
-        return {"profile": {}, "history": history, "_detail": f"memory off; history={len(history)}"}
-    from memory import UserProfile
-
-    req = _request(state)
+        return {"profile": UserProfile(user_id=user), "history": history, "_detail": f"memory off; history={len(history)}"}
     t0 = time.perf_counter()
-    read = REGISTRY.call("memory_read", {"query": (req.vibe.strip() or state["message"] or " ")[:MAX_MESSAGE]},
+    read = REGISTRY.call("memory_read", {"query": (state["request"].vibe.strip() or state["message"] or " ")[:MAX_MESSAGE]},
                          context(state, tools))
     profile = UserProfile.from_records(user, read.records, read.relevance)
     return {
-        "profile": profile.model_dump(), "history": history,
+        "profile": profile, "history": history,
         "_detail": f"read {len(read.records)} in {(time.perf_counter() - t0) * 1000:.1f}ms; history={len(history)} "
                    f"liked={len(profile.liked_items)} disliked={len(profile.disliked_items)} "
                    f"genres+={profile.genres_liked} genres-={profile.genres_disliked} eras+={profile.eras_liked}",
@@ -110,36 +101,50 @@ def recall(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 
 
 def plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
-    """Merge this turn's request into the session (``SessionPrefs.apply``), then route."""
-    req, session, notes = _request(state), _session(state), list(state.get("notes", []))
+    """Merge this turn's request into the session (``SessionPrefs.apply``), build the turn's
+    context (what later nodes filter and rank by), then route."""
+    req, session = state["request"], state["session"].model_copy(deep=True)
+    profile, history = state["profile"], state.get("history") or []
     if not tools.use_dialogue:  # baselines that ignore what is said: always a fresh list
         session.turns += 1
-        return {"session": session.model_dump(), "action": "retrieve", "_detail": "dialogue ignored"}
+        return {"session": session, "turn": _turn_context(session, profile, history, Applied()), "action": "retrieve",
+                "_detail": "dialogue ignored"}
     applied = session.apply(req)
-    notes += [f"I couldn't find \u201c{title[:60]}\u201d in the catalog"
-              + ("; the picks below go by its title's words and the rest of what you said."
-                 if title in req.unknown_liked and tools.use_text else ".") for title in req.unknown_titles]
+    notes = [f"I couldn't find \u201c{title[:60]}\u201d in the catalog"
+             + ("; the picks below go by its title's words and the rest of what you said."
+                if title in req.unknown_liked and tools.use_text else ".") for title in req.unknown_titles]
     if req.unfilterable:
-        notes.append(_unfilterable_note(req, session, tools.recommender))
-    profile = state.get("profile") or {}
-    has_long_term = bool(state.get("history") or profile.get("liked_items") or profile.get("genres_liked")
-                         or profile.get("eras_liked"))
+        notes.append(_unfilterable_note(req, session))
+    has_long_term = bool(history or profile.liked_items or profile.genres_liked or profile.eras_liked)
     if req.intent in ("smalltalk", "ask_item") or (req.intent == "reset" and not req.has_signal):
         action = "answer"
     elif req.unfilterable and not req.has_signal:
         action = "answer"  # nothing we can search by was asked: say so rather than show a list
     else:  # with nothing to go on (an ambiguous title alone included), ask
         action = "retrieve" if session.has_signal or has_long_term else "ask"
-    return {"session": session.model_dump(), "applied": applied.model_dump(), "notes": notes, "action": action,
-            "_detail": f"action={action}"}
+    return {"session": session, "turn": _turn_context(session, profile, history, applied), "notes": notes,
+            "action": action, "_detail": f"action={action}"}
 
 
-def _unfilterable_note(req: Request, session: SessionPrefs, rec: Recommender) -> str:
+def _turn_context(session: SessionPrefs, profile: UserProfile, history: list[int], applied: Applied) -> TurnContext:
+    """What ranks and filters for this person this turn: the session's constraints plus memory's
+    dislikes; everything seen, rated or shown left out; the remembered likes that count now."""
+    asked = session.constraints
+    remembered_out = [g for g in profile.genres_disliked if g not in asked.genres]
+    exclude = (set(history) | set(session.disliked_items) | set(profile.disliked_items)
+               | set(session.shown) | set(session.liked_items) | set(profile.liked_items))
+    strong, weak = taste.remembered_likes(session, profile)
+    return TurnContext(asked=asked.model_copy(update={"genres_none": asked.genres_none + remembered_out}),
+                       exclude=sorted(exclude), strong=strong, weak=weak, applied=applied,
+                       vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
+
+
+def _unfilterable_note(req: Request, session: SessionPrefs) -> str:
     asked = ", ".join(f"{u.kind} (\u201c{u.text}\u201d)" for u in req.unfilterable)
     note = f"I can't search by {asked}: the catalog has no cast or director data. I can filter by {CAN_FILTER_BY}."
     if req.has_signal:
         return note + " The list below is not filtered by that."
-    earlier = describe(_filter(session, {}, [], rec))
+    earlier = session.constraints.describe()
     return note + (f" What you asked before still applies ({earlier}); say \u201cstart over\u201d to clear it."
                    if earlier else "")
 
@@ -152,7 +157,7 @@ def route(state: TurnState, tools: Toolbox) -> str:
 
 
 def ask(state: TurnState, tools: Toolbox) -> dict[str, Any]:
-    req = _request(state)
+    req = state["request"]
     if req.ambiguous_titles:
         title, ids = next(iter(req.ambiguous_titles.items()))
         options = ", ".join(i.label for i in tools.catalog.get(ids[:4]))
@@ -161,12 +166,12 @@ def ask(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         question = ("What are you in the mood for? Tell me a film you liked, a genre, or a decade "
                     "(for example: \u201csomething like Fargo, but funnier\u201d).")
     text = " ".join([*state.get("notes", []), question])
-    return {"reply": {"text": text, "question": question, "items": []}, "ranked": []}
+    return {"reply": Reply(text=text, question=question, session_id=state["session_id"]), "ranked": []}
 
 
 def answer(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     """No retrieval: reset, small talk, a question about one item, or a request we cannot filter by."""
-    req, notes = _request(state), state.get("notes", [])
+    req, notes = state["request"], state.get("notes", [])
     if req.intent == "reset":
         text = "Starting over. What would you like to watch?"
     elif req.intent == "ask_item" and req.ask_about is not None and req.ask_about in tools.catalog:
@@ -182,76 +187,64 @@ def answer(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         text = ""  # the note already says what we can and cannot do
     else:
         text = "Happy to help. Tell me a film you liked, a genre or a decade, and I'll suggest some."
-    return {"reply": {"text": " ".join([*notes, text]).strip(), "items": []}, "ranked": []}
+    return {"reply": Reply(text=" ".join([*notes, text]).strip(), session_id=state["session_id"]), "ranked": []}
 
 
-def _filter(session: SessionPrefs, profile: dict, history: list[int], rec: Recommender) -> ItemFilter:
-    """The session's constraints plus memory's dislikes; everything seen, rated or shown excluded."""
-    remembered_out = [g for g in profile.get("genres_disliked", []) if g not in session.genres_in]
-    exclude = (set(history) | set(session.disliked_items) | set(profile.get("disliked_items", []))
-               | set(session.shown) | set(session.liked_items) | set(profile.get("liked_items", [])))
-    return rec.constraints(genres=session.genres_in, genres_none=session.genres_out + remembered_out,
-                           year_min=session.year_min, year_max=session.year_max,
-                           popularity=session.popularity, exclude=exclude)  # type: ignore[arg-type]
-
-
-def _ranking_context(state: TurnState, tools: Toolbox, flt: ItemFilter) -> ToolContext:
+def _ranking_context(state: TurnState, tools: Toolbox) -> ToolContext:
     """What ranks for this person this turn (``retrieve`` and the LLM's ``act`` alike): what this
     session says weighs most; a remembered like as much when it is close to the message, else like
     the long-term history. Liked films the person picked from lists we showed ("more like the third
     one") resemble what is wanted on their face and say less of a taste than a film named unprompted."""
-    session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
-    strong, weak = taste.remembered_likes(session, profile)
+    session, turn, history = state["session"], state["turn"], state.get("history") or []
     shown = set(session.shown)
-    return context(state, tools, history=history + weak, liked=session.liked_items + strong, must=flt,
-                   turn=session.turns, remembered=strong + weak, picked=[i for i in session.liked_items if i in shown],
-                   vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
+    return context(state, tools, history=history + turn.weak, liked=session.liked_items + turn.strong,
+                   asked=turn.asked, exclude=turn.exclude, turn=session.turns, remembered=turn.strong + turn.weak,
+                   picked=[i for i in session.liked_items if i in shown], vibe=turn.vibe)
 
 
 def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
-    session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
-    rec, notes = tools.recommender, list(state.get("notes", []))
-    flt = _filter(session, profile, history, rec)
-    ctx = _ranking_context(state, tools, flt)
+    session, profile, turn = state["session"], state["profile"], state["turn"]
+    rec, notes = tools.recommender, []
+    ctx = _ranking_context(state, tools)
     found: Retrieval = REGISTRY.call("recommend", {"k": rec.n_candidates}, ctx)
-    extra = taste.taste_candidates(flt, session, profile, rec, ctx.signals())
+    extra = taste.taste_candidates(ctx.must, session, profile, rec, ctx.signals())
     have = {c.item_id for c in found.candidates}
     found.candidates += [c for c in extra if c.item_id not in have]
     if not found.candidates:
-        notes.append(_nothing_left(flt, session, rec))
+        notes.append(_nothing_left(turn, session, rec))
     elif found.blend and found.blend_available < tools.k:
         both, either = " and ".join(found.blend), " or ".join(found.blend)
         notes.append(f"Only {_films(found.blend_available)} left {'is' if found.blend_available == 1 else 'are'} "
                      f"{both}; they come first, then films that are {either}." if found.blend_available else
                      f"No film left is {both}, so these are {either}.")
-    notes += _memory_notes(flt, session, profile, rec.catalog)
-    return {"constraints": flt.model_dump(), "candidates": [c.model_dump() for c in found.candidates],
-            "preferred": found.preferred, "notes": notes, "rerank_weight": found.rerank_weight,
+    notes += _memory_notes(turn.asked, session, profile, rec.catalog)
+    return {"found": found, "notes": notes,
             "_detail": f"allowed={found.available} blend={found.blend_available if found.blend else '-'} "
                        f"candidates={len(found.candidates)} evidence={found.evidence.regime}"}  # fmt: skip
 
 
-def _memory_notes(flt: ItemFilter, session: SessionPrefs, profile: dict, catalog: Catalog) -> list[str]:
+def _memory_notes(asked: Constraints, session: SessionPrefs, profile: UserProfile, catalog: Catalog) -> list[str]:
     """What the reply says about remembered dislikes: applied, or set aside because asked for now."""
     notes = []
-    remembered = [g for g in flt.genres_none if g in profile.get("genres_disliked", []) and g not in session.genres_out]
+    remembered = [g for g in asked.excluded_genres if g in profile.genres_disliked
+                  and g not in session.constraints.genres_none]
     if remembered:
         notes.append(f"You told me before that you dislike {', '.join(remembered)}, so I left those out.")
-    asked_again = [g for g in profile.get("genres_disliked", []) if g in session.genres_in]
+    asked_again = [g for g in profile.genres_disliked if g in session.constraints.genres]
     if asked_again:
         notes.append(f"You told me before that you dislike {', '.join(asked_again)}, but you asked for it now, "
                      "so I included it.")
-    items_again = [i for i in profile.get("disliked_items", []) if i in session.liked_items]
+    items_again = [i for i in profile.disliked_items if i in session.liked_items]
     if items_again:
         names = ", ".join(i.label for i in catalog.get(items_again))
         notes.append(f"You told me before that you disliked {names}; I'm going by what you say now.")
     return notes
 
 
-def _nothing_left(flt: ItemFilter, session: SessionPrefs, rec: Recommender) -> str:
+def _nothing_left(turn: TurnContext, session: SessionPrefs, rec: Recommender) -> str:
     """Why the list is empty, truthfully: nothing matches, or everything that matches was shown."""
-    wanted = describe(flt) or "what you asked for"
-    unexcluded = flt.model_copy(update={"exclude": []})
+    wanted = turn.asked.describe() or "what you asked for"
+    unexcluded = turn.asked.to_filter(rec)
     matched = rec.count(unexcluded)
     if matched == 0:
         text = f"No film in the catalog is {wanted}."
@@ -261,11 +254,11 @@ def _nothing_left(flt: ItemFilter, session: SessionPrefs, rec: Recommender) -> s
     else:
         text = (f"{'The only film' if matched == 1 else f'All {matched} films'} that {_be(matched)} {wanted} "
                 f"{_be(matched)} ones you have seen, rated or been shown.")
-    loosen = rec.loosest(flt)
+    loosen = rec.loosest(turn.asked, turn.exclude)
     if loosen is not None:
         more = f"{loosen.available} more film" + ("" if loosen.available == 1 else "s")
-        text += (f" Without the {LOOSEN_NAME[loosen.constraint]} limit, {more} would match: "
-                 f"say \u201c{LOOSEN_PHRASE[loosen.constraint]}\u201d to drop it.")
+        kind = KINDS[loosen.constraint]
+        text += f" Without the {kind.name} limit, {more} would match: say \u201c{kind.lift}\u201d to drop it."
     return text
 
 
@@ -278,18 +271,15 @@ def _be(n: int) -> str:
 
 
 def rerank(state: TurnState, tools: Toolbox) -> dict[str, Any]:
-    candidates = [Candidate(**c) for c in state.get("candidates", [])]
-    session, profile = _session(state), state.get("profile") or {}
-    strong, weak = taste.remembered_likes(session, profile)
-    ranked = _reranked(candidates, state, tools, history=(state.get("history") or []) + weak,
-                       liked=strong + session.liked_items, preferred=state.get("preferred", []),
-                       weight=state.get("rerank_weight", 1.0))
+    found, session, turn = state["found"], state["session"], state["turn"]
+    ranked = _reranked(found.candidates, state, tools, history=(state.get("history") or []) + turn.weak,
+                       liked=turn.strong + session.liked_items, preferred=found.preferred, weight=found.rerank_weight)
     detail = "retrieval order" if tools.recommender.reranker is None else f"generative rerank of {len(ranked)}"
-    boost = taste.affinity(tools.catalog.get([c.item_id for c in ranked]), profile)
+    boost = taste.affinity(tools.catalog.get([c.item_id for c in ranked]), state["profile"])
     if any(boost):  # remembered genre and era tastes: a share of the list, never a filter
-        ranked = taste.make_room(ranked, boost, tools.k, keep=set(state.get("preferred", [])))
+        ranked = taste.make_room(ranked, boost, tools.k, keep=set(found.preferred))
         detail += f"; remembered tastes: {sum(b > 0 for b in boost)} candidates"
-    return {"ranked": [c.model_dump() for c in ranked], "_detail": detail}
+    return {"ranked": ranked, "_detail": detail}
 
 
 def _reranked(candidates: list[Candidate], state: TurnState, tools: Toolbox, **ctx_fields: Any) -> list[Candidate]:
@@ -305,139 +295,130 @@ def _reranked(candidates: list[Candidate], state: TurnState, tools: Toolbox, **c
 
 
 def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
-    session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
-    ranked = [Candidate(**c) for c in state.get("ranked", [])][: tools.k]
-    flt = ItemFilter(**state["constraints"]) if state.get("constraints") else ItemFilter()
-    anchors = list(dict.fromkeys(session.liked_items + profile.get("liked_items", []))) or history[-30:]
-    reasons = tools.recommender.explain(ranked, anchors=anchors, flt=flt, vibe=session.vibe)
+    session, profile, history = state["session"].model_copy(deep=True), state["profile"], state.get("history") or []
+    ranked, asked = state.get("ranked", [])[: tools.k], state["turn"].asked
+    anchors = list(dict.fromkeys(session.liked_items + profile.liked_items)) or history[-30:]
+    reasons = tools.recommender.explain(ranked, anchors=anchors, asked=asked, vibe=session.vibe)
     recs = [RecItem(item_id=it.item_id, title=it.title, year=it.year, genres=it.genres, score=round(c.score, 4),
                     reason=reason)
             for it, c, reason in zip(tools.catalog.get([c.item_id for c in ranked]), ranked, reasons, strict=True)]
-    notes = state.get("notes", [])
-    if len(flt.genres_any) > 1 and recs and all(set(flt.genres_any) <= set(r.genres) for r in recs):
-        flt = flt.model_copy(update={"genres_all": flt.genres_any})  # the blend held for the whole list
-    wanted = describe(flt)
+    # the blend held for the whole list: "Comedy and Horror"
+    wanted = asked.describe(every_genre=len(asked.genres) > 1 and bool(recs)
+                            and all(set(asked.genres) <= set(r.genres) for r in recs))
     head = (f"Here are {len(recs)} picks" + (f" ({wanted})" if wanted else "") + ".") if recs else ""
-    text = " ".join([*notes, head]).strip() or "I have nothing to show for that."
-    session.last_shown = [r.item_id for r in recs]
-    session.last_years = [r.year for r in recs if r.year]
-    session.shown = list(dict.fromkeys(session.shown + session.last_shown))
+    text = " ".join([*state.get("notes", []), head]).strip() or "I have nothing to show for that."
+    session.show(recs)
     # the per-turn lists are dropped here so the checkpoint written at the end of the turn stays small
-    loop = state.get("llm") or {}  # its summary stays for the reply; messages and pool go
-    return {"reply": {"text": text, "items": [r.model_dump() for r in recs]}, "session": session.model_dump(),
-            "candidates": [], "ranked": [], "preferred": [],
-            "llm": {k: loop[k] for k in ("fallback", "fallback_reason", "llm_ms", "calls", "accepted") if k in loop}}
+    loop = state.get("llm")  # its summary stays for the reply; messages and pool go
+    return {"reply": Reply(text=text, items=recs, session_id=state["session_id"]), "session": session,
+            "found": None, "ranked": [],
+            "llm": loop and loop.model_copy(update={"messages": [], "pending": [], "pool": []})}
 
 
 # ---- the LLM planner: llm_plan -> act (-> llm_plan ...) -> compose -> respond ---------------------
 def llm_plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     """Ask the LLM for the next tool calls. The first call of a turn starts the turn's deadline."""
     assert tools.planner is not None
-    loop = dict(state.get("llm") or {})
-    if not loop:
-        loop = {"deadline": tools.planner.client.deadline().end, "calls": 0,
-                "pool": [], "llm_ms": 0.0, "messages": tools.planner.first_messages(state["message"], _session(state))}
-    deadline = Deadline.at(loop["deadline"])
+    loop = state.get("llm")
+    loop = loop.model_copy() if loop is not None else LLMLoop(
+        deadline=tools.planner.client.deadline().end,
+        messages=tools.planner.first_messages(state["message"], state["session"]))
     t0 = time.perf_counter()
     try:
-        steps = tools.planner.next_steps(loop["messages"], deadline, loop["calls"])
+        steps = tools.planner.next_steps(loop.messages, Deadline.at(loop.deadline), loop.calls)
     except (LLMUnavailable, PlanRejected) as e:
         return _fall_back(loop, f"{type(e).__name__}: {e}", e.reason, t0)
-    loop["llm_ms"] += (time.perf_counter() - t0) * 1000
-    loop["pending"] = [s.model_dump() for s in steps]
+    loop.llm_ms += (time.perf_counter() - t0) * 1000
+    loop.pending = steps
     return {"llm": loop, "_detail": f"llm asked for {[s.tool for s in steps] or 'no more tools'} "
                                     f"in {(time.perf_counter() - t0) * 1000:.0f}ms"}
 
 
-def _fall_back(loop: dict[str, Any], why: str, reason: FallbackReason, t0: float | None = None) -> dict[str, Any]:
+def _fall_back(loop: LLMLoop, why: str, reason: FallbackReason, t0: float | None = None) -> dict[str, Any]:
     """Give the turn to the offline planner: ``why`` goes to the trace, ``reason`` to the reply."""
     if t0 is not None:
-        loop["llm_ms"] += (time.perf_counter() - t0) * 1000
+        loop.llm_ms += (time.perf_counter() - t0) * 1000
     log.warning("LLM planner fell back to the offline planner (%s): %s", reason, why[:300])
-    loop.update(pending=[], fallback=why[:300], fallback_reason=reason, messages=[])
-    return {"llm": loop, "_detail": f"fallback to the offline planner (llm {loop['llm_ms']:.0f}ms): {why[:240]}"}
+    loop.pending, loop.fallback, loop.fallback_reason, loop.messages = [], why[:300], reason, []
+    return {"llm": loop, "_detail": f"fallback to the offline planner (llm {loop.llm_ms:.0f}ms): {why[:240]}"}
 
 
 def act(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     """Run the LLM's tool calls through the registry (arguments validated by each tool's model)
     under the person's own constraints; the items they return make the pool a reply draws from."""
     assert tools.planner is not None
-    loop = dict(state["llm"])
-    session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
-    ctx = _ranking_context(state, tools, _filter(session, profile, history, tools.recommender))
-    pool, done, dropped = list(loop["pool"]), [], []
+    loop, session = state["llm"].model_copy(), state["session"]
+    ctx = _ranking_context(state, tools)
+    pool, done, dropped = list(loop.pool), [], []
     native = tools.planner.mode == "tools"
-    for raw in loop.pop("pending", []):
-        step = PlanStep(**raw)
+    steps, loop.pending = loop.pending, []
+    for step in steps:
         try:  # the LLM's arguments as it wrote them first; then only what the person said stays
             REGISTRY.specs[step.tool].args.model_validate(step.args)
             grounded, ungrounded = tools.planner.grounded(step, state["message"], session)
             dropped += ungrounded
             if grounded is None:  # a native tool call is still answered, or the next request is malformed
                 if native:
-                    loop["messages"].append(tools.planner.result_message(step, "skipped: the person named no such film"))
+                    loop.messages.append(tools.planner.result_message(step, "skipped: the person named no such film"))
                 continue
             result = REGISTRY.call(grounded.tool, grounded.args, ctx)
         except (ValidationError, ToolError, KeyError) as e:
             return _fall_back(loop, f"tool {step.tool} rejected its arguments: {str(e)[:200]}", "invalid arguments")
-        loop["calls"] += 1
+        loop.calls += 1
         items = result_items(result)
-        pool += [c.model_dump() for c in items]
+        pool += items
         if native:  # only a native tool-calling loop reads the results back; a JSON plan is one round
-            loop["messages"].append(tools.planner.result_message(step, tools.planner.describe(step, result)))
+            loop.messages.append(tools.planner.result_message(step, tools.planner.describe(step, result)))
         done.append(f"{step.tool}({json.dumps(grounded.args)[:120]})->{len(items)}")
-    loop["pool"] = pool
-    return {"llm": loop, "_detail": f"called {done}; pool={len({c['item_id'] for c in pool})}"
+    loop.pool = pool
+    return {"llm": loop, "_detail": f"called {done}; pool={len({c.item_id for c in pool})}"
                                     + (f"; dropped what was not said: {dropped}" if dropped else "")}
 
 
 def after_plan(state: TurnState) -> str:
     loop = state["llm"]
-    if loop.get("fallback"):
+    if loop.fallback:
         return "retrieve"
-    return "act" if loop.get("pending") else "compose"
+    return "act" if loop.pending else "compose"
 
 
 def after_act(state: TurnState, tools: Toolbox) -> str:
     """Native tool calls loop while calls and time are left; a JSON plan is one round."""
     loop = state["llm"]
-    if loop.get("fallback"):
+    if loop.fallback:
         return "retrieve"
     assert tools.planner is not None
-    more = (tools.planner.mode == "tools" and loop["calls"] < tools.planner.max_calls
-            and Deadline.at(loop["deadline"]).remaining() > MIN_CALL_SECONDS)
+    more = (tools.planner.mode == "tools" and loop.calls < tools.planner.max_calls
+            and Deadline.at(loop.deadline).remaining() > MIN_CALL_SECONDS)
     return "llm_plan" if more else "compose"
 
 
 def compose(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     """The reply's candidates: every item the tools returned (nothing else), each meeting the
     person's constraints, reranked for them by the ``rerank`` tool."""
-    loop = dict(state["llm"])
-    session, profile, history = _session(state), state.get("profile") or {}, state.get("history") or []
-    flt = _filter(session, profile, history, tools.recommender)
+    loop, session, turn = state["llm"].model_copy(), state["session"], state["turn"]
+    flt = turn.asked.to_filter(tools.recommender, turn.exclude)
     seen: dict[int, Candidate] = {}
-    for c in (Candidate(**c) for c in loop["pool"]):
+    for c in loop.pool:
         seen.setdefault(c.item_id, c)
     ok = tools.catalog.satisfies(list(seen), flt)
     pool = [c for c, good in zip(seen.values(), ok, strict=True) if good]
     if not pool:
-        return {**_fall_back(loop, "the tools the LLM chose found no film", "no film found"), "candidates": []}
-    strong, weak = taste.remembered_likes(session, profile)
+        return _fall_back(loop, "the tools the LLM chose found no film", "no film found")
     preferred = []
     if len(flt.genres_any) > 1:  # a blend ("a funny horror film"): films with every genre first, as offline
         every = tools.catalog.satisfies([c.item_id for c in pool], flt.model_copy(update={"genres_all": flt.genres_any}))
         preferred = [c.item_id for c, good in zip(pool, every, strict=True) if good]
-    ranked = _reranked(pool, state, tools, history=history + weak, liked=strong + session.liked_items,
-                       preferred=preferred)
-    notes = list(state.get("notes", [])) + _memory_notes(flt, session, profile, tools.catalog)
-    return {"llm": {**loop, "accepted": True, "messages": []}, "ranked": [c.model_dump() for c in ranked],
-            "constraints": flt.model_dump(), "notes": notes,
-            "_detail": f"llm plan accepted: {loop['calls']} tool calls, {len(pool)} films in the pool, "
-                       f"llm {loop['llm_ms']:.0f}ms"}
+    ranked = _reranked(pool, state, tools, history=(state.get("history") or []) + turn.weak,
+                       liked=turn.strong + session.liked_items, preferred=preferred)
+    loop.accepted, loop.messages = True, []
+    return {"llm": loop, "ranked": ranked, "notes": _memory_notes(turn.asked, session, state["profile"], tools.catalog),
+            "_detail": f"llm plan accepted: {loop.calls} tool calls, {len(pool)} films in the pool, "
+                       f"llm {loop.llm_ms:.0f}ms"}
 
 
 def after_compose(state: TurnState) -> str:
-    return "retrieve" if state["llm"].get("fallback") else "respond"
+    return "retrieve" if state["llm"].fallback else "respond"
 
 
 def remember(state: TurnState, tools: Toolbox) -> dict[str, Any]:
@@ -453,9 +434,9 @@ def remember(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     """
     if tools.memory is None:
         return {"_detail": "memory off"}
-    applied = Applied(**(state.get("applied") or {}))  # shown-list references already resolved by plan
-    records = taste.turn_records(_request(state), applied, state["message"], state["user_id"],
-                                 state.get("session_id"), state.get("profile") or {}, tools.catalog)
+    # shown-list references already resolved by plan (TurnContext.applied)
+    records = taste.turn_records(state["request"], state["turn"].applied, state["message"], state["user_id"],
+                                 state.get("session_id"), state["profile"], tools.catalog)
     t0 = time.perf_counter()
     if records:
         notes = [{"kind": r.kind, "text": r.text[:300], "item": r.item_id, "genre": r.genre, "era": r.era}
@@ -465,8 +446,11 @@ def remember(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 
 
 def final_reply(state: TurnState) -> Reply:
-    r, loop = state.get("reply") or {"text": "", "items": []}, state.get("llm") or {}
-    planner = "offline" if not loop else "llm-fallback" if loop.get("fallback") else "llm"
-    return Reply(text=r["text"], items=r.get("items", []), question=r.get("question"),
-                 trace=state.get("trace", []), session_id=state["session_id"], warnings=state.get("notes", []),
-                 planner=planner, llm_ms=round(loop.get("llm_ms", 0.0), 1), fallback_reason=loop.get("fallback_reason"))
+    """The turn's reply with what the whole turn adds: its trace, notes and who planned it."""
+    loop = state.get("llm")
+    reply = state.get("reply") or Reply(text="", session_id=state["session_id"])
+    return reply.model_copy(update={
+        "trace": list(state.get("trace", [])), "warnings": list(state.get("notes", [])),
+        "planner": "offline" if loop is None else "llm-fallback" if loop.fallback else "llm",
+        "llm_ms": round(loop.llm_ms, 1) if loop is not None else 0.0,
+        "fallback_reason": loop.fallback_reason if loop is not None else None})

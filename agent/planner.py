@@ -13,15 +13,17 @@ then runs the offline planner for the turn and the trace says why.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.llm import Deadline, FallbackReason, LLMClient
 from agent.registry import REGISTRY, result_items
-from agent.state import SessionPrefs
 from agent.vocabulary import MAX_MESSAGE
 from tools.catalog import Catalog, normalize_title
+
+if TYPE_CHECKING:  # agent.state holds the loop's PlanSteps
+    from agent.state import SessionPrefs
 
 Mode = Literal["tools", "json-chat", "json-completion"]
 
@@ -86,15 +88,15 @@ class Plan(BaseModel):
 
 def known_so_far(session: SessionPrefs, catalog: Catalog) -> str:
     """The session's established constraints in a line, so the LLM plans the whole request."""
-    parts = []
-    if session.genres_in:
-        parts.append("genres " + ", ".join(session.genres_in))
-    if session.genres_out:
-        parts.append("not " + ", ".join(session.genres_out))
-    if session.year_min or session.year_max:
-        parts.append(f"years {session.year_min or ''}-{session.year_max or ''}")
-    if session.popularity:
-        parts.append(session.popularity)
+    parts, asked = [], session.constraints
+    if asked.genres:
+        parts.append("genres " + ", ".join(asked.genres))
+    if asked.genres_none:
+        parts.append("not " + ", ".join(asked.genres_none))
+    if asked.year_min or asked.year_max:
+        parts.append(f"years {asked.year_min or ''}-{asked.year_max or ''}")
+    if asked.popularity:
+        parts.append(asked.popularity)
     if session.liked_items:
         parts.append("liked: " + ", ".join(i.label for i in catalog.get(session.liked_items[-5:])))
     return "; ".join(parts) or "nothing"

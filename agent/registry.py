@@ -16,6 +16,7 @@ import copy
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, get_type_hints
 
 from langchain_core.tools import StructuredTool
@@ -23,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from agent.vocabulary import MAX_MESSAGE
 from tools.catalog import Catalog, ItemFilter
+from tools.constraints import Constraints
 from tools.recommend import Recommender, Retrieval
 from tools.retrievers import Candidate
 
@@ -46,7 +48,8 @@ class ToolContext:
     liked: list[int] = field(default_factory=list)  # films liked in this conversation (weigh most)
     remembered: list[int] = field(default_factory=list)  # of history and liked, the likes memory holds
     picked: list[int] = field(default_factory=list)  # of liked, films picked from lists shown to the person
-    must: ItemFilter = field(default_factory=ItemFilter)  # the person's plain constraints and exclusions
+    asked: Constraints = field(default_factory=Constraints)  # the person's own constraints
+    exclude: list[int] = field(default_factory=list)  # items the person has seen, rated or been shown
     vibe: str = ""  # the person's own words beyond the constraints (joined to a tool's query)
     use_cf: bool = True
     use_text: bool = True
@@ -56,6 +59,11 @@ class ToolContext:
     def catalog(self) -> Catalog:
         return self.recommender.catalog
 
+    @cached_property
+    def must(self) -> ItemFilter:
+        """The catalog's query for the person's constraints and exclusions: every item-producing tool's floor."""
+        return self.asked.to_filter(self.recommender, self.exclude)
+
     def signals(self) -> dict[str, Any]:
         """What ``Recommender.candidates`` ranks by for this person, besides the filter."""
         return dict(liked=self.liked, history=self.history, vibe=self.vibe, use_cf=self.use_cf,
@@ -63,16 +71,14 @@ class ToolContext:
 
 
 # ---- argument and result models -------------------------------------------------------------
-class Constraints(BaseModel):
-    """Hard constraints a retrieval tool may add; the person's own (``ToolContext.must``) win."""
-
-    model_config = {"extra": "forbid"}
+class ToolConstraints(Constraints):
+    """The person's ``Constraints`` model as a tool's arguments, bounded for an LLM's schema: the
+    person's own (``ToolContext.asked``) win."""
 
     genres: list[str] = Field(default_factory=list, max_length=6, description="any of these genres")
     genres_none: list[str] = Field(default_factory=list, max_length=6, description="none of these genres")
     year_min: int | None = Field(None, ge=1900, le=2030)
     year_max: int | None = Field(None, ge=1900, le=2030)
-    popularity: Literal["popular", "obscure"] | None = None
 
 
 class ItemList(BaseModel):
@@ -99,11 +105,11 @@ class TitlesFound(BaseModel):
     titles: list[TitleFound]
 
 
-class FilterArgs(Constraints):
+class FilterArgs(ToolConstraints):
     k: int = Field(20, ge=1, le=MAX_ITEMS)
 
 
-class RecommendArgs(Constraints):
+class RecommendArgs(ToolConstraints):
     liked: list[ItemRef] = Field(default_factory=list, max_length=20,
                                  description="films to find more like (ids or titles), besides the person's")
     query: str = Field("", max_length=MAX_MESSAGE, description="words describing what is wanted, beyond the constraints")
@@ -116,7 +122,7 @@ class SimilarArgs(BaseModel):
     k: int = Field(20, ge=1, le=MAX_ITEMS)
 
 
-class SearchArgs(Constraints):
+class SearchArgs(ToolConstraints):
     query: str = Field(min_length=1, max_length=300, description="what the films should be about")
     k: int = Field(20, ge=1, le=MAX_ITEMS)
 
@@ -289,28 +295,17 @@ def resolve_items(refs: Sequence[ItemRef], catalog: Catalog) -> tuple[list[int],
     return list(dict.fromkeys(found)), missing
 
 
-def effective_filter(args: Constraints, ctx: ToolContext) -> ItemFilter:
-    """The arguments' constraints under the person's own: what they said plainly wins.
-
-    Wanted genres: the person's when they named any (an argument adding one would widen "any
-    of"), else the arguments'. Excluded genres: both, except a genre the person asked for.
-    Years and popularity: the person's bound where they set one. Exclusions: the person's."""
-    must, catalog = ctx.must, ctx.catalog
-    genres = [g for g in (catalog.canonical_genre(x) for x in args.genres) if g]
-    none = [g for g in (catalog.canonical_genre(x) for x in args.genres_none) if g]
+def effective_filter(args: ToolConstraints, ctx: ToolContext) -> ItemFilter:
+    """The arguments' constraints under the person's own (``Constraints.within``), with the
+    person's exclusions; genre names are made the catalog's."""
+    catalog = ctx.catalog
     unknown = [x for x in [*args.genres, *args.genres_none] if catalog.canonical_genre(x) is None]
     if unknown:
         raise ToolError(f"not catalog genres: {unknown}; genres are {', '.join(catalog.genres)}")
-    wanted = must.genres_any or [g for g in genres if g not in must.genres_none]
-    flt = ctx.recommender.constraints(
-        genres=wanted, genres_none=[g for g in dict.fromkeys(must.genres_none + none) if g not in wanted],
-        year_min=must.year_min if must.year_min is not None else args.year_min,
-        year_max=must.year_max if must.year_max is not None else args.year_max,
-        popularity=args.popularity, exclude=must.exclude)
-    if must.min_popularity is not None or must.max_popularity is not None:
-        flt.min_popularity, flt.max_popularity = must.min_popularity, must.max_popularity
-    flt.genres_all = list(must.genres_all)
-    return flt
+    own = Constraints(**args.model_dump(include=set(Constraints.model_fields)))
+    own.genres = [catalog.canonical_genre(x) for x in args.genres]
+    own.genres_none = [catalog.canonical_genre(x) for x in args.genres_none]
+    return own.within(ctx.asked).to_filter(ctx.recommender, ctx.exclude)
 
 
 def result_items(result: BaseModel) -> list[Candidate]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
+
+from tools.constraints import Constraints, Kind
 
 Intent = Literal["recommend", "refine", "feedback", "ask_item", "reset", "smalltalk"]
-Constraint = Literal["genres", "years", "popularity"]
 
 
 class Unfilterable(BaseModel):
@@ -18,7 +19,10 @@ class Unfilterable(BaseModel):
 
 
 class Request(BaseModel):
-    """A parsed message. Item ids are catalog ``item_id`` values, already resolved."""
+    """A parsed message. Item ids are catalog ``item_id`` values, already resolved.
+
+    ``constraints`` are what the message says of the films; how they change the session's is said
+    by ``mode``, ``genres_drop``, ``clear`` and ``relative_year`` (``SessionPrefs.apply``)."""
 
     intent: Intent = "recommend"
     liked_items: list[int] = Field(default_factory=list, description="items the user likes / wants more like")
@@ -27,12 +31,9 @@ class Request(BaseModel):
     unknown_liked: list[str] = Field(default_factory=list, description="of those, the ones wanted more like "
                                      "(their words still steer the text retrieval)")
     ambiguous_titles: dict[str, list[int]] = Field(default_factory=dict, description="title -> candidate ids")
-    genres_in: list[str] = Field(default_factory=list, description="catalog genre names wanted")
-    genres_out: list[str] = Field(default_factory=list, description="catalog genre names excluded")
-    year_min: int | None = None
-    year_max: int | None = None
+    constraints: Constraints = Field(default_factory=Constraints, description="genres wanted and excluded, "
+                                     "year bounds, popularity, as said in this message")
     relative_year: Literal["older", "newer"] | None = Field(None, description="relative to what was shown")
-    popularity: Literal["popular", "obscure"] | None = None
     shown_liked: list[int] = Field(default_factory=list, description="0-based positions in the last list shown")
     shown_disliked: list[int] = Field(default_factory=list, description="0-based positions in the last list shown")
     ask_about: int | None = Field(None, description="item the user asks about (intent ask_item)")
@@ -42,22 +43,14 @@ class Request(BaseModel):
                           "'replace' them (instead, actually); None: genres replace, liked items add")
     genres_drop: list[str] = Field(default_factory=list, description="genres no longer wanted (no more X, not X anymore)")
     items_drop: list[int] = Field(default_factory=list, description="liked items to forget, without disliking them")
-    clear: list[Constraint] = Field(default_factory=list, description="constraints lifted: any year, any genre")
+    clear: list[Kind] = Field(default_factory=list, description="constraints lifted: any year, any genre")
     unfilterable: list[Unfilterable] = Field(default_factory=list, description="asked, but not in the data")
     warnings: list[str] = Field(default_factory=list, description="what could not be honoured, told to the user")
-
-    @field_validator("year_min", "year_max")
-    @classmethod
-    def _plausible_year(cls, v: int | None) -> int | None:
-        if v is not None and not 1800 <= v <= 2100:
-            raise ValueError(f"year {v} is not plausible")
-        return v
 
     @property
     def has_signal(self) -> bool:
         """Anything to recommend from (besides memory and history, which the graph adds)."""
         return bool(
-            self.liked_items or self.genres_in or self.vibe.strip() or self.year_min or self.year_max
-            or self.unknown_liked
-            or self.shown_liked or self.relative_year or self.popularity
+            self.liked_items or self.constraints.says_what_is_wanted or self.vibe.strip() or self.unknown_liked
+            or self.shown_liked or self.relative_year
         )

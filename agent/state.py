@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import operator
 from statistics import median
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict, get_args, get_type_hints
 
 from pydantic import BaseModel, Field
 
 from agent.llm import FallbackReason
+from agent.planner import PlanStep
 from agent.request import Request
+from memory.preferences import UserProfile
 from tools.catalog import item_label
+from tools.constraints import Constraints
+from tools.recommend import Retrieval
+from tools.retrievers import Candidate
 
 
 class Applied(BaseModel):
@@ -25,11 +31,7 @@ class SessionPrefs(BaseModel):
 
     liked_items: list[int] = Field(default_factory=list)
     disliked_items: list[int] = Field(default_factory=list)
-    genres_in: list[str] = Field(default_factory=list)
-    genres_out: list[str] = Field(default_factory=list)
-    year_min: int | None = None
-    year_max: int | None = None
-    popularity: str | None = None
+    constraints: Constraints = Field(default_factory=Constraints, description="what the person asked of the films")
     vibe: str = ""
     shown: list[int] = Field(default_factory=list, description="every item shown this session")
     last_shown: list[int] = Field(default_factory=list, description="the last list, in order")
@@ -47,6 +49,7 @@ class SessionPrefs(BaseModel):
         - years: a request giving both bounds replaces both; one bound replaces its side and
           keeps the other while they are compatible; "older"/"newer" pivot on the median year of
           the last list and yield to an explicit bound on the same side ("older, before 1980").
+        - any other constraint (popularity): a value given replaces the session's.
         - ``clear`` lifts genres, years or popularity ("any year").
         """
         liked = _dedup(req.liked_items + [self.last_shown[p] for p in req.shown_liked if p < len(self.last_shown)])
@@ -55,13 +58,15 @@ class SessionPrefs(BaseModel):
             self.liked_items = []
         self.liked_items = _merge(self.liked_items, liked, drop=disliked + req.items_drop)
         self.disliked_items = _merge(self.disliked_items, disliked, drop=liked)
-        new_out = [g for g in req.genres_out if g not in self.genres_out]
-        self._apply_genres(req)
-        self._apply_years(req)
-        if "popularity" in req.clear:
-            self.popularity = None
-        if req.popularity:
-            self.popularity = req.popularity
+        asked = req.constraints
+        new_out = [g for g in asked.genres_none if g not in self.constraints.genres_none]
+        kept = self.constraints.lifted(*req.clear)
+        genres, genres_none = self._merged_genres(kept, req)
+        year_min, year_max = self._merged_years(kept, req)
+        rest = {f: getattr(asked, f) if getattr(asked, f) is not None else getattr(kept, f)
+                for f in Constraints.model_fields if f not in ("genres", "genres_none", "year_min", "year_max")}
+        self.constraints = Constraints(genres=genres, genres_none=genres_none, year_min=year_min, year_max=year_max,
+                                       **rest)
         # a film outside the catalog still says something: its title's words join the vibe
         words = " ".join([*req.unknown_liked, req.vibe.strip()]).strip()
         if words:
@@ -69,41 +74,45 @@ class SessionPrefs(BaseModel):
         self.turns += 1
         return Applied(liked=liked, disliked=disliked, genres_out=new_out)
 
-    def _apply_genres(self, req: Request) -> None:
-        if "genres" in req.clear:
-            self.genres_in, self.genres_out = [], []
-        if req.genres_in:
-            self.genres_in = _merge(self.genres_in, req.genres_in) if req.mode == "add" else list(req.genres_in)
+    @staticmethod
+    def _merged_genres(kept: Constraints, req: Request) -> tuple[list[str], list[str]]:
+        asked = req.constraints
+        genres, genres_none = list(kept.genres), list(kept.genres_none)
+        if asked.genres:
+            genres = _merge(genres, asked.genres) if req.mode == "add" else list(asked.genres)
         for g in req.genres_drop:
-            if g in self.genres_in:
-                self.genres_in.remove(g)
-            elif g not in self.genres_out:
-                self.genres_out.append(g)
-        self.genres_out = _merge(self.genres_out, req.genres_out, drop=req.genres_in)
-        self.genres_in = [g for g in self.genres_in if g not in req.genres_out]
+            if g in genres:
+                genres.remove(g)
+            elif g not in genres_none:
+                genres_none.append(g)
+        genres_none = _merge(genres_none, asked.genres_none, drop=asked.genres)
+        return [g for g in genres if g not in asked.genres_none], genres_none
 
-    def _apply_years(self, req: Request) -> None:
-        if "years" in req.clear:
-            self.year_min = self.year_max = None
-        lo, hi = req.year_min, req.year_max
+    def _merged_years(self, kept: Constraints, req: Request) -> tuple[int | None, int | None]:
+        year_min, year_max = kept.year_min, kept.year_max
+        lo, hi = req.constraints.year_min, req.constraints.year_max
         if req.relative_year and self.last_years:
             pivot = int(median(self.last_years))
             rel = (None, pivot - 1) if req.relative_year == "older" else (pivot + 1, None)
-            self.year_min = lo if lo is not None else rel[0]
-            self.year_max = hi if hi is not None else rel[1]
-        elif lo is not None and hi is not None:
-            self.year_min, self.year_max = lo, hi
-        elif lo is not None:
-            self.year_min = lo
-            self.year_max = self.year_max if self.year_max is not None and self.year_max >= lo else None
-        elif hi is not None:
-            self.year_max = hi
-            self.year_min = self.year_min if self.year_min is not None and self.year_min <= hi else None
+            return lo if lo is not None else rel[0], hi if hi is not None else rel[1]
+        if lo is not None and hi is not None:
+            return lo, hi
+        if lo is not None:
+            return lo, year_max if year_max is not None and year_max >= lo else None
+        if hi is not None:
+            return year_min if year_min is not None and year_min <= hi else None, hi
+        return year_min, year_max
+
+    def show(self, items: list[RecItem]) -> None:
+        """Record a list shown (the only place shown items change): what "the second one" and
+        "older" refer to next, and what is never shown again this session."""
+        self.last_shown = [r.item_id for r in items]
+        self.last_years = [r.year for r in items if r.year]
+        self.shown = list(dict.fromkeys(self.shown + self.last_shown))
 
     @property
     def has_signal(self) -> bool:
-        return bool(self.liked_items or self.genres_in or self.vibe or self.year_min or self.year_max
-                    or self.popularity)
+        return bool(self.liked_items or self.constraints.says_what_is_wanted or self.vibe)
 
 
 def _merge(old: list, new: list, drop: list = ()) -> list:
@@ -159,25 +168,62 @@ class Reply(BaseModel):
         0, description="items outside the catalog the guard found in the turn's reply and dropped (0 normally)")
 
 
+class TurnContext(BaseModel):
+    """What this turn filters and ranks by, built once by ``plan`` from the session, memory and
+    history; ``retrieve``, ``rerank`` and the LLM's ``act`` and ``compose`` read it."""
+
+    asked: Constraints = Field(default_factory=Constraints, description="the session's constraints and memory's dislikes")
+    exclude: list[int] = Field(default_factory=list, description="seen, rated, shown, liked or disliked: never shown")
+    strong: list[int] = Field(default_factory=list, description="remembered likes close to the message (as if said now)")
+    weak: list[int] = Field(default_factory=list, description="the other remembered likes (join the history)")
+    vibe: str = Field("", description="the session's words and the remembered notes close to them")
+    applied: Applied = Field(default_factory=Applied, description="what this turn's request changed (for remember)")
+
+
+class LLMLoop(BaseModel):
+    """The LLM planner's loop for one turn: its deadline, the chat so far, the calls asked for and made,
+    and the items they returned; ``fallback`` says why the turn went to the offline planner."""
+
+    deadline: float
+    calls: int = 0
+    llm_ms: float = 0.0
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+    pending: list[PlanStep] = Field(default_factory=list)
+    pool: list[Candidate] = Field(default_factory=list)
+    fallback: str | None = None
+    fallback_reason: FallbackReason | None = None
+    accepted: bool = False
+
+
 class TurnState(TypedDict, total=False):
     """LangGraph state. ``session`` persists across turns through the checkpointer; the rest is
-    rewritten every turn. Values are plain JSON so any checkpointer can store them."""
+    rewritten every turn (``ConvRec.chat`` resets it). Values are pydantic models, which LangGraph's
+    serializer checkpoints; ``trace`` and ``notes`` add up: a node returns only its new entries."""
 
     user_id: str
     session_id: str
     message: str
-    request: dict[str, Any]  # agent.request.Request
-    session: dict[str, Any]  # SessionPrefs
-    profile: dict[str, Any]  # long-term memory merged in this turn
+    session: SessionPrefs
+    request: Request
+    profile: UserProfile  # long-term memory merged in this turn (empty with memory off)
     history: list[int]  # the user's known interactions (ml-100k users), item ids
-    action: str  # plan's decision: ask | retrieve | answer
-    applied: dict[str, Any]  # agent.state.Applied: what this turn's request changed (for remember)
-    constraints: dict[str, Any]  # the hard filter actually applied
-    candidates: list[dict[str, Any]]
-    preferred: list[int]  # candidates with every genre of a blend, kept first through reranking
-    rerank_weight: float  # the evidence's share of the reranker's order (tools.recommend.WEIGHTS)
-    ranked: list[dict[str, Any]]
-    reply: dict[str, Any]  # Reply
-    notes: list[str]  # things to tell the user (warnings, memory used, constraints unmet)
-    trace: list[dict[str, Any]]
-    llm: dict[str, Any]  # the LLM planner's loop: deadline, messages, pending calls, pool, fallback
+    action: str  # plan's decision: ask | answer | retrieve
+    turn: TurnContext | None  # built by plan
+    found: Retrieval | None  # retrieve's candidates (taste candidates included)
+    ranked: list[Candidate]
+    reply: Reply | None  # text, items and question; final_reply adds the rest
+    llm: LLMLoop | None  # None: the offline planner
+    notes: Annotated[list[str], operator.add]  # things to tell the user (warnings, memory used, constraints unmet)
+    trace: Annotated[list[TraceStep], operator.add]
+
+
+def state_models() -> list[type[BaseModel]]:
+    """The pydantic models ``TurnState`` holds: what a checkpoint hands back."""
+    found: dict[type[BaseModel], None] = {}
+    todo = list(get_type_hints(TurnState).values())
+    while todo:
+        t = todo.pop(0)
+        if isinstance(t, type) and issubclass(t, BaseModel):
+            found[t] = None
+        todo += get_args(t)
+    return list(found)

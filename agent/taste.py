@@ -6,6 +6,7 @@ from __future__ import annotations
 from agent.request import Request
 from agent.state import Applied, SessionPrefs
 from agent.vocabulary import DURABLE_AGAINST, DURABLE_FOR, MARKER_WORDS, MIN_NOTE_WORDS
+from memory.preferences import UserProfile
 from tools.catalog import Catalog, ItemFilter
 from tools.recommend import Recommender
 from tools.retrievers import Candidate
@@ -24,7 +25,7 @@ NOTE_RELEVANT = 0.45
 FADE_AFTER_LIKES = 1
 
 
-def remembered_likes(session: SessionPrefs, profile: dict) -> tuple[list[int], list[int]]:
+def remembered_likes(session: SessionPrefs, profile: UserProfile) -> tuple[list[int], list[int]]:
     """Remembered likes not said this session, split by relevance to the message: (strong, weak),
     each least relevant first (the end of a history weighs most in sequence models).
 
@@ -33,37 +34,37 @@ def remembered_likes(session: SessionPrefs, profile: dict) -> tuple[list[int], l
     lists, and remembered dislikes and genre tastes still count)."""
     if len(session.liked_items) >= FADE_AFTER_LIKES:
         return [], []
-    rel = profile.get("relevance", {})
-    likes = sorted((i for i in profile.get("liked_items", []) if i not in session.liked_items),
+    rel = profile.relevance
+    likes = sorted((i for i in profile.liked_items if i not in session.liked_items),
                    key=lambda i: rel.get(f"item:{i}", 0.0))
     strong = [i for i in likes if rel.get(f"item:{i}", 0.0) >= LIKE_RELEVANT]
     return strong, [i for i in likes if i not in strong]
 
 
-def taste_candidates(flt: ItemFilter, session: SessionPrefs, profile: dict, rec: Recommender,
+def taste_candidates(flt: ItemFilter, session: SessionPrefs, profile: UserProfile, rec: Recommender,
                       signals: dict) -> list[Candidate]:
     """The best films of each remembered genre or era the session did not narrow itself, so the
     affinity boost in ``rerank`` has them to move up (the main pool may hold few of them)."""
     narrowed = []
-    if profile.get("genres_liked") and not session.genres_in:
-        narrowed.append(flt.model_copy(update={"genres_any": profile["genres_liked"]}))
-    if session.year_min is None and session.year_max is None:
+    if profile.genres_liked and not session.constraints.genres:
+        narrowed.append(flt.model_copy(update={"genres_any": profile.genres_liked}))
+    if session.constraints.year_min is None and session.constraints.year_max is None:
         narrowed += [flt.model_copy(update={"year_min": max(flt.year_min or 0, e), "year_max": e + 9})
-                     for e in profile.get("eras_liked", [])]
+                     for e in profile.eras_liked]
     return [c for f in narrowed for c in rec.candidates(f, **signals).candidates[:TASTE_CANDIDATES]]
 
 
-def relevant_notes(profile: dict) -> list[str]:
-    rel = profile.get("relevance", {})
-    return [n.split(" ", 1)[1] for n in profile.get("notes", [])
+def relevant_notes(profile: UserProfile) -> list[str]:
+    rel = profile.relevance
+    return [n.split(" ", 1)[1] for n in profile.notes
             if n.startswith("loves ") and rel.get(f"note:{' '.join(n.casefold().split())}", 0.0) >= NOTE_RELEVANT]
 
 
-def affinity(items: list, profile: dict) -> list[float]:
+def affinity(items: list, profile: UserProfile) -> list[float]:
     """Per item, the relevance of the remembered genre or era tastes it matches (0 when none)."""
-    rel = profile.get("relevance", {})
-    genres = {g: max(rel.get(f"genre:{g.casefold()}", 0.0), AFFINITY_FLOOR) for g in profile.get("genres_liked", [])}
-    eras = {e: max(rel.get(f"era:{e}", 0.0), AFFINITY_FLOOR) for e in profile.get("eras_liked", [])}
+    rel = profile.relevance
+    genres = {g: max(rel.get(f"genre:{g.casefold()}", 0.0), AFFINITY_FLOOR) for g in profile.genres_liked}
+    eras = {e: max(rel.get(f"era:{e}", 0.0), AFFINITY_FLOOR) for e in profile.eras_liked}
     if not genres and not eras:
         return [0.0] * len(items)
     out = []
@@ -92,7 +93,7 @@ def make_room(ranked: list[Candidate], boost: list[float], k: int, keep: set[int
     return top + rest
 
 
-def turn_records(req: Request, applied: Applied, message: str, user: str, sid: str | None, profile: dict,
+def turn_records(req: Request, applied: Applied, message: str, user: str, sid: str | None, profile: UserProfile,
             catalog: Catalog) -> list:
     """The records a turn leaves in memory (see ``agent.nodes.remember`` for the rules)."""
     from memory import MemoryRecord
@@ -103,25 +104,25 @@ def turn_records(req: Request, applied: Applied, message: str, user: str, sid: s
     records = [MemoryRecord(user_id=user, kind="like", item_id=item.item_id, text=f"likes {item.label}", session_id=sid)
                for item in catalog.get(applied.liked)]
     for item in catalog.get(applied.disliked):
-        critique_before = profile.get("critiques", {}).get(f"item:{item.item_id}") not in (None, sid)
+        critique_before = profile.critiques.get(f"item:{item.item_id}") not in (None, sid)
         durable = item.item_id in named or against or critique_before
         records.append(MemoryRecord(user_id=user, kind="dislike" if durable else "critique", item_id=item.item_id,
                                     text=f"dislikes {item.label}" if durable else f"passed on {item.label} in one session",
                                     session_id=sid))
-    for g in req.genres_out:
+    for g in req.constraints.genres_none:
         key = f"genre:{g.casefold()}"
-        critique_before = profile.get("critiques", {}).get(key) not in (None, sid)
+        critique_before = profile.critiques.get(key) not in (None, sid)
         if against or critique_before:
             records.append(MemoryRecord(user_id=user, kind="genre_dislike", genre=g, text=f"dislikes {g} films",
                                         session_id=sid))
-        elif g not in profile.get("genres_disliked", []) and g not in profile.get("genres_liked", []):
+        elif g not in profile.genres_disliked and g not in profile.genres_liked:
             records.append(MemoryRecord(user_id=user, kind="critique", genre=g,
                                         text=f"wanted less {g} in one session", session_id=sid))
     if for_ and not against:
         records += [MemoryRecord(user_id=user, kind="genre_like", genre=g, text=f"loves {g} films", session_id=sid)
-                    for g in req.genres_in]
+                    for g in req.constraints.genres]
         records += [MemoryRecord(user_id=user, kind="era_like", era=d, text=f"loves films from the {d}s",
-                                 session_id=sid) for d in decades(req.year_min, req.year_max)]
+                                 session_id=sid) for d in decades(req.constraints.year_min, req.constraints.year_max)]
     note = " ".join(MARKER_WORDS.sub(" ", req.vibe).split())
     if (for_ or against) and len(note.split()) >= MIN_NOTE_WORDS:
         records.append(MemoryRecord(user_id=user, kind="note", text=f"{'avoids' if against else 'loves'} {note}",

@@ -43,6 +43,7 @@ from agent import vocabulary as V
 from agent.request import Request, Unfilterable
 from agent.titles import MASK, Mention, TitleFinding, title_keys
 from tools.catalog import Catalog, TitleResolution, normalize_title
+from tools.constraints import Constraints
 
 MAX_MESSAGE, MAX_VIBE_CHARS = V.MAX_MESSAGE, V.MAX_VIBE_CHARS  # re-exported for tests and callers
 
@@ -517,8 +518,9 @@ class _MessageParse(TitleFinding):
             intent=intent, mode=mode,
             liked_items=list(found.liked), disliked_items=list(found.disliked), items_drop=list(found.dropped),
             unknown_titles=found.unknown, unknown_liked=found.unknown_liked, ambiguous_titles=found.ambiguous,
-            genres_in=list(genres_in), genres_out=list(genres_out), genres_drop=list(genres_drop),
-            year_min=year_min, year_max=year_max, relative_year=relative, popularity=popularity,
+            constraints=Constraints(genres=list(genres_in), genres_none=list(genres_out), year_min=year_min,
+                                    year_max=year_max, popularity=popularity),
+            genres_drop=list(genres_drop), relative_year=relative,
             clear=self.clear, unfilterable=self.unfilterable,
             shown_liked=list(found.shown_liked), shown_disliked=list(found.shown_disliked),
             ask_about=found.ask_about, vibe=vibe, warnings=list(dict.fromkeys(self.warnings)),

@@ -2,12 +2,13 @@
 
     python bench/llm_engines.py --json reports/bench_llm_engines.json [--engines transformers,llama]
 
-Each engine is started as `convrec llm serve --engine E` (ready time = process start to the first
-200 from /v1/models). The request is the planner's own (``json-completion``): its few-shot prompt
+Each engine is started as `python -m tools.llm serve --engine E` (what `convrec llm serve` runs;
+ready time = process start to the first 200 from /v1/models). The request is the planner's own (``json-completion``): its few-shot prompt
 with one of four session tails, its plan schema over the registry's LLM tools, its default
 ``max_tokens`` (256). The first request is cold; the next ones change only the tail, so an engine
 that caches the prompt prefix prefills the tail only.
-Token rates come from each response's llama.cpp-style ``timings``.
+Token rates come from each response's llama.cpp-style ``timings``; ``valid`` is the answer
+parsing and validating under the schema.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+import jsonschema
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -81,9 +83,9 @@ def _requests(base: str, requests: int, ready: float) -> dict:
         out = r.json()
         text = out["choices"][0]["text"]
         try:
-            json.loads(text)
+            jsonschema.validate(json.loads(text), body["json_schema"])
             valid = True
-        except ValueError:
+        except (ValueError, jsonschema.ValidationError):
             valid = False
         timings = out.get("timings", {})
         rows.append({"seconds": round(seconds, 2), "prompt_tokens": out["usage"]["prompt_tokens"],
@@ -91,11 +93,12 @@ def _requests(base: str, requests: int, ready: float) -> dict:
                      "prefill_tokens_per_s": round(timings.get("prompt_per_second", 0), 1),
                      "completion_tokens": out["usage"]["completion_tokens"],
                      "decode_tokens_per_s": round(timings.get("predicted_per_second", 0), 1),
-                     "valid_json": valid, "text": text})
+                     "valid": valid, "text": text})
     warm = rows[1:] or rows
     return {"ready_seconds": round(ready, 1), "cold_request": rows[0],
             "warm_seconds_mean": round(statistics.mean(r["seconds"] for r in warm), 2),
             "warm_decode_tokens_per_s_mean": round(statistics.mean(r["decode_tokens_per_s"] for r in warm), 1),
+            "valid": f"{sum(r['valid'] for r in rows)}/{len(rows)}",
             "requests": rows}
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
+from pydantic import BaseModel
 
 from tools.config import Config
 
@@ -28,21 +31,22 @@ class StateUnavailable(RuntimeError):
     """The configured dialogue-state database cannot be reached or set up."""
 
 
-def open_checkpointer(config: Config) -> BaseCheckpointSaver:
+def open_checkpointer(config: Config, models: Iterable[type[BaseModel]] = ()) -> BaseCheckpointSaver:
     """The configured checkpointer: ``PostgresSaver`` over a connection pool when
     ``config.checkpoint_url`` is set, else a ``SqliteSaver`` over ``<state_dir>/checkpoints.sqlite``.
-    Close either with ``saver.conn.close()``."""
+    ``models``: the pydantic models the graph's state holds, read back from checkpoints (LangGraph
+    warns about, and will block, types it was not told of). Close either with ``saver.conn.close()``."""
     if config.checkpoint_url:
-        return postgres_checkpointer(config.checkpoint_url)
+        return postgres_checkpointer(config.checkpoint_url, models)
     config.state_dir.mkdir(parents=True, exist_ok=True)
     # check_same_thread=False: the UI runs turns on worker threads; SqliteSaver serialises with its own lock.
     conn = sqlite3.connect(config.state_dir / "checkpoints.sqlite", check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")  # readers (evals, UI) do not block the writer
     conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives a killed process; fewer fsyncs
-    return SqliteSaver(conn)
+    return SqliteSaver(conn, serde=_serde(models))
 
 
-def postgres_checkpointer(url: str):
+def postgres_checkpointer(url: str, models: Iterable[type[BaseModel]] = ()):
     """LangGraph's own ``PostgresSaver`` on a psycopg pool; creates its tables on first use."""
     from langgraph.checkpoint.postgres import PostgresSaver
     from psycopg import Connection
@@ -71,12 +75,18 @@ def postgres_checkpointer(url: str):
     pool = ConnectionPool(url, min_size=1, max_size=POOL_MAX, timeout=POOL_TIMEOUT_S, kwargs=kwargs,
                           check=ConnectionPool.check_connection, open=True, name="convrec-checkpoints")
     log.info("dialogue state: postgres %s", _redacted(url))
-    return PostgresSaver(pool)
+    return PostgresSaver(pool, serde=_serde(models))
 
 
-def memory_checkpointer() -> InMemorySaver:
+def memory_checkpointer(models: Iterable[type[BaseModel]] = ()) -> InMemorySaver:
     """A checkpointer that forgets everything with the process (tests, ablations)."""
-    return InMemorySaver()
+    return InMemorySaver(serde=_serde(models))
+
+
+def _serde(models: Iterable[type[BaseModel]]) -> JsonPlusSerializer | None:
+    """LangGraph's serializer, allowed to rebuild ``models`` (None: its default, for no models)."""
+    allowed = [(m.__module__, m.__name__) for m in models]
+    return JsonPlusSerializer(allowed_msgpack_modules=allowed) if allowed else None
 
 
 def _redacted(url: str) -> str:

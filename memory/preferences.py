@@ -299,21 +299,24 @@ class PreferenceMemory:
 
     # reads ------------------------------------------------------------------------------------
     def read(self, user_id: str, query: str | np.ndarray) -> tuple[list[MemoryRecord], dict[str, float]]:
-        """What one turn needs, in one Chroma query: every record of the user (oldest first) and
+        """What one turn needs, in one Chroma read: every record of the user (oldest first) and
         each one's similarity to ``query`` (text, or its unit vector), by record key."""
         vector = self.encoder.encode_one(query) if isinstance(query, str) else np.asarray(query)
-        res = self.collection.query(
-            query_embeddings=[vector],
-            n_results=READ_LIMIT,
-            where={"user_id": check_user_id(user_id)},
-            include=["documents", "metadatas", "distances"],
+        # an exact read: a filtered HNSW query is approximate and was seen to miss one of a user's
+        # records (tests/memory: concurrent writers); a user's records are few, so their
+        # similarities are computed here from the stored unit vectors
+        res = self.collection.get(
+            where={"user_id": check_user_id(user_id)}, include=["documents", "metadatas", "embeddings"],
+            limit=READ_LIMIT,
         )
-        rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)
+        if not res["ids"]:
+            return [], {}
+        sims = np.asarray(res["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
         records, relevance = [], {}
-        for i, d, m, dist in rows:
+        for i, d, m, sim in zip(res["ids"], res["documents"], res["metadatas"], sims, strict=True):
             r = MemoryRecord.from_chroma(i, d, m)
             records.append(r)
-            relevance[r.key] = round(max(0.0, 1.0 - float(dist)), 4)  # cosine distance -> similarity
+            relevance[r.key] = round(max(0.0, float(sim)), 4)  # cosine similarity of unit vectors
         return sorted(records, key=lambda r: r.created_at), relevance
 
     def all(self, user_id: str) -> list[MemoryRecord]:

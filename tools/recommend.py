@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from scipy.special import comb
 
 from tools.catalog import Catalog, Item, ItemFilter
+from tools.constraints import KINDS, Constraints, Kind
 from tools.retrievers import Candidate, CFRetriever, ItemIndex, SemanticRetriever, fuse
 from tools.vectors import zscore
 
@@ -26,7 +27,6 @@ TEXT_WEIGHT_VIBE = 1.0  # CF carries taste, text carries what was said...
 TEXT_WEIGHT_TITLES = 0.5  # ...and without words said, text only adds "like X" content
 TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what you said" is true
 RECENT_LAST = 10  # recent popularity: how often an item is among its viewers' last this-many items
-Popularity = Literal["popular", "obscure"]
 Regime = Literal["known", "remembered", "named", "picked", "words", "constraints"]
 
 
@@ -98,9 +98,9 @@ class Retrieval(BaseModel):
 
 
 class Loosening(BaseModel):
-    """Dropping one constraint: which, and how many more items it would allow."""
+    """Dropping one kind of constraint: which, and how many more items it would allow."""
 
-    constraint: Literal["genres", "years", "popularity"]
+    constraint: Kind
     available: int
 
 
@@ -125,35 +125,22 @@ class Recommender:
         self.obscure_max_ = max(1, int(np.percentile(pop, OBSCURE_PERCENTILE)))
 
     # ---- constraints ----------------------------------------------------------------------------
-    def constraints(self, *, genres: Sequence[str] = (), genres_none: Sequence[str] = (),
-                    year_min: int | None = None, year_max: int | None = None,
-                    popularity: Popularity | None = None, exclude: Sequence[int] = ()) -> ItemFilter:
-        """The hard filter for plain constraints (any of ``genres``, none of ``genres_none``)."""
-        flt = ItemFilter(genres_any=list(genres), genres_none=[g for g in genres_none if g not in genres],
-                         year_min=year_min, year_max=year_max, exclude=sorted(set(exclude)))
-        if popularity == "popular":
-            flt.min_popularity = self.popular_min_
-        elif popularity == "obscure":
-            flt.max_popularity = self.obscure_max_
-        return flt
+    def constraints(self, exclude: Sequence[int] = (), **asked) -> ItemFilter:
+        """The hard filter for ``Constraints`` given as fields (``genres=["Comedy"]``)."""
+        return Constraints(**asked).to_filter(self, exclude)
 
     def count(self, flt: ItemFilter) -> int:
         return len(self.catalog.filter(flt))
 
-    def loosest(self, flt: ItemFilter) -> Loosening | None:
-        """The one constraint whose removal allows the most items (exclusions kept), if any helps."""
-        options = {
-            "genres": {"genres_any": [], "genres_all": [], "genres_none": []},
-            "years": {"year_min": None, "year_max": None},
-            "popularity": {"min_popularity": None, "max_popularity": None},
-        }
+    def loosest(self, asked: Constraints, exclude: Sequence[int] = ()) -> Loosening | None:
+        """The one kind of constraint whose removal allows the most items (exclusions kept), if any helps."""
         best = None
-        for name, update in options.items():
-            if all(getattr(flt, f) in (None, []) for f in update):
+        for kind in KINDS:
+            if not asked.constrains(kind):
                 continue  # not constrained: nothing to loosen
-            n = self.count(flt.model_copy(update=update))
+            n = self.count(asked.lifted(kind).to_filter(self, exclude))
             if n > 0 and (best is None or n > best.available):
-                best = Loosening(constraint=name, available=n)
+                best = Loosening(constraint=kind, available=n)
         return best
 
     # ---- candidates -----------------------------------------------------------------------------
@@ -283,45 +270,24 @@ class Recommender:
         return self.index.to_ids(top)
 
     def explain(self, candidates: Sequence[Candidate], *, anchors: Sequence[int] = (),
-                flt: ItemFilter | None = None, vibe: str = "") -> list[str]:
+                asked: Constraints | None = None, vibe: str = "") -> list[str]:
         """One reason per candidate, each from a signal that really ranked it, never invented."""
-        flt = flt or ItemFilter()
+        asked = asked or Constraints()
         items = {it.item_id: it for it in self.catalog.get([c.item_id for c in candidates])}
-        return [self._reason(items[c.item_id], c, anchors, flt, vibe) for c in candidates if c.item_id in items]
+        return [self._reason(items[c.item_id], c, anchors, asked, vibe) for c in candidates if c.item_id in items]
 
-    def _reason(self, item: Item, c: Candidate, anchors: Sequence[int], flt: ItemFilter, vibe: str) -> str:
+    def _reason(self, item: Item, c: Candidate, anchors: Sequence[int], asked: Constraints, vibe: str) -> str:
         parts = []
         neighbours = self.cf.neighbours_of(item.item_id, list(anchors), k=2) if c.cf is not None and self.cf else []
         if neighbours:
             parts.append(f"people who liked {' and '.join(n.label for n in self.catalog.get(neighbours))} often watch this")
         if c.text is not None and c.text > TEXT_REASON_MIN:
             parts.append(f"close to \u201c{vibe[:40]}\u201d" if vibe else "similar in content to what you liked")
-        matched = [g for g in item.genres if g in flt.genres_any]
-        if matched or flt.year_min or flt.year_max:
+        matched = [g for g in item.genres if g in asked.genres]
+        if matched or asked.year_min or asked.year_max:
             parts.append(f"a {'/'.join(matched) or 'film'} from {item.year}, as asked")
         if not parts:
             parts.append(f"popular: {item.popularity} viewers in the data")
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
 
-
-def describe(flt: ItemFilter) -> str:
-    """The constraints in words: 'Comedy or Horror, without Drama, from 1990-1999, popular'."""
-    parts = []
-    if flt.genres_all:
-        parts.append(" and ".join(flt.genres_all))
-    elif flt.genres_any:
-        parts.append(" or ".join(flt.genres_any))
-    if flt.genres_none:
-        parts.append("without " + ", ".join(flt.genres_none))
-    if flt.year_min and flt.year_max:
-        parts.append(f"from {flt.year_min}" if flt.year_min == flt.year_max else f"from {flt.year_min}-{flt.year_max}")
-    elif flt.year_min:
-        parts.append(f"from {flt.year_min} on")
-    elif flt.year_max:
-        parts.append(f"up to {flt.year_max}")
-    if flt.min_popularity:
-        parts.append("popular")
-    if flt.max_popularity:
-        parts.append("lesser-known")
-    return ", ".join(parts)

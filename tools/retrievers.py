@@ -119,7 +119,7 @@ def fuse(
     Scores are standardised over the allowed set so the signals speak the same units; a
     missing signal simply drops out. Popularity is a weak prior that breaks ties for known users;
     ``priors`` adds named item-level signals ``name -> (score per item index, weight)`` (recent
-    popularity, a crowd's CF vector), which a stranger's ranking leans on (tools.recommend).
+    popularity, genre specificity), which a stranger's ranking leans on (tools.recommend).
     """
     allowed_iidx = np.asarray(allowed_iidx, dtype=np.int64)
     if len(allowed_iidx) == 0:

@@ -231,7 +231,7 @@ def test_reset_with_a_new_request_recommends_at_once(rec):
     rec.chat(user, "a 90s comedy")
     r = rec.chat(user, "start over, I want westerns")
     assert r.items and all("Western" in i.genres for i in r.items)
-    assert rec.session(user).year_min is None
+    assert rec.session(user).constraints.year_min is None
 
 
 # ---- the edges: running out, what the data lacks, blends (phrasings written for these tests) ----
@@ -291,7 +291,7 @@ def test_also_adds_a_genre_and_prefers_items_with_both(rec):
     user = new_user()
     rec.chat(user, "a romance")
     r = rec.chat(user, "it should also be a drama")
-    assert set(rec.session(user).genres_in) == {"Romance", "Drama"}
+    assert set(rec.session(user).constraints.genres) == {"Romance", "Drama"}
     assert r.items and {"Romance", "Drama"} <= set(r.items[0].genres)
     assert all({"Romance", "Drama"} & set(i.genres) for i in r.items)
 

@@ -24,19 +24,19 @@ def catalog_items(small_artifacts):
 
 def _allowed(items, session, excluded):
     """The items the session's constraints allow, computed here from the catalog rows."""
-    out = []
+    out, session = [], session.constraints
     for it in items:
-        if it.item_id in excluded or set(it.genres) & set(session.genres_out):
+        if it.item_id in excluded or set(it.genres) & set(session.genres_none):
             continue
-        if session.genres_in and not set(it.genres) & set(session.genres_in):
+        if session.genres and not set(it.genres) & set(session.genres):
             continue
         if session.year_min is not None and (it.year is None or it.year < session.year_min):
             continue
         if session.year_max is not None and (it.year is None or it.year > session.year_max):
             continue
         out.append(it)
-    if len(session.genres_in) > 1:  # "a funny horror film": every genre asked, when enough films have them
-        both = [it for it in out if set(session.genres_in) <= set(it.genres)]
+    if len(session.genres) > 1:  # "a funny horror film": every genre asked, when enough films have them
+        both = [it for it in out if set(session.genres) <= set(it.genres)]
         out = both if len(both) >= 10 else out
     return out
 
@@ -77,8 +77,9 @@ def test_constraints_pop_ranks_by_popularity_within_the_constraints(baseline, ca
         excluded = history | shown | set(prefs.liked_items) | set(prefs.disliked_items)
         _assert_popularity_order(items, _allowed(catalog_items, prefs, excluded))
         shown |= {i.item_id for i in reply.items}
-    assert prefs.genres_in and prefs.year_min is not None and prefs.genres_out  # the constraints were heard
-    assert prefs.popularity is None
+    asked = prefs.constraints
+    assert asked.genres and asked.year_min is not None and asked.genres_none  # the constraints were heard
+    assert asked.popularity is None
 
 
 def test_constraints_pop_is_not_personal(baseline):

@@ -32,10 +32,11 @@ def gemma_rec(real_llm, small_artifacts, small_config, tmp_path_factory):
 
 def _holds(item, session) -> bool:
     """Does a shown item meet what the session established from the person's words?"""
-    ok = (not session.genres_in or set(item.genres) & set(session.genres_in)) \
-        and not set(item.genres) & set(session.genres_out) \
-        and (session.year_min is None or item.year >= session.year_min) \
-        and (session.year_max is None or item.year <= session.year_max)
+    asked = session.constraints
+    ok = (not asked.genres or set(item.genres) & set(asked.genres)) \
+        and not set(item.genres) & set(asked.genres_none) \
+        and (asked.year_min is None or item.year >= asked.year_min) \
+        and (asked.year_max is None or item.year <= asked.year_max)
     return bool(ok) and item.item_id not in session.disliked_items
 
 

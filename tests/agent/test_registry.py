@@ -9,12 +9,14 @@ from agent.registry import (
     REGISTRY,
     ItemList,
     Registry,
+    ToolConstraints,
     ToolContext,
     ToolError,
     effective_filter,
     result_items,
 )
 from tools.catalog import ItemFilter
+from tools.constraints import Constraints
 from tools.retrievers import Candidate
 
 
@@ -84,31 +86,37 @@ def test_unknown_tools_and_bad_arguments_raise_clear_errors(rec):
         REGISTRY.call("rerank", {"item_ids": [99999]}, ctx_for(rec))
 
 
-@pytest.mark.parametrize("must,args,check", [
+@pytest.mark.parametrize("asked,args,check", [
     # the person's wanted genres are not widened by the arguments'
-    (dict(genres_any=["Comedy"]), dict(genres=["Horror"]), lambda f: f.genres_any == ["Comedy"]),
+    (dict(genres=["Comedy"]), dict(genres=["Horror"]), lambda f: f.genres_any == ["Comedy"]),
     # the person's exclusion wins over an argument that asks for that genre
     (dict(genres_none=["Drama"]), dict(genres=["Drama", "War"]), lambda f: f.genres_any == ["War"] and "Drama" in f.genres_none),
     # an argument cannot exclude what the person asked for
-    (dict(genres_any=["Horror"]), dict(genres_none=["Horror", "Romance"]), lambda f: f.genres_none == ["Romance"]),
+    (dict(genres=["Horror"]), dict(genres_none=["Horror", "Romance"]), lambda f: f.genres_none == ["Romance"]),
     # years: the person's bound on each side they set; the argument only fills a side they left open
     (dict(year_max=1969), dict(year_min=1950, year_max=1999), lambda f: (f.year_min, f.year_max) == (1950, 1969)),
     # what the rules found nothing for, the arguments may add
     (dict(), dict(genres=["Western"], popularity="popular"), lambda f: f.genres_any == ["Western"] and f.min_popularity),
-    # exclusions (seen, shown, disliked) always stay
-    (dict(exclude=[1, 2, 3]), dict(), lambda f: f.exclude == [1, 2, 3]),
+    # the person's popularity wins over the arguments'
+    (dict(popularity="obscure"), dict(popularity="popular"), lambda f: f.max_popularity and f.min_popularity is None),
 ])
-def test_the_persons_words_win_over_tool_arguments(rec, must, args, check):
-    from agent.registry import Constraints
-
-    flt = effective_filter(Constraints(**args), ctx_for(rec, must=ItemFilter(**must)))
+def test_the_persons_words_win_over_tool_arguments(rec, asked, args, check):
+    flt = effective_filter(ToolConstraints(**args), ctx_for(rec, asked=Constraints(**asked), exclude=[3, 1, 2]))
     assert check(flt), flt
+    assert flt.exclude == [1, 2, 3]  # exclusions (seen, shown, disliked) always stay
+
+
+def test_a_tool_takes_the_persons_constraints_model_bounded_for_an_llm(rec):
+    assert issubclass(ToolConstraints, Constraints)
+    schema = REGISTRY.json_schema("recommend", rec.catalog.genres)["properties"]
+    assert schema["genres"]["maxItems"] == 6 and schema["year_min"]["anyOf"][0]["minimum"] == 1900
+    with pytest.raises(ValidationError):
+        ToolConstraints(year_min=1850)  # plausible for a person ("before 1850"), not an LLM's argument
 
 
 def test_item_tools_keep_to_the_persons_constraints(rec):
     fargo = rec.catalog.resolve_title("Fargo").item_id
-    must = ItemFilter(genres_none=["Crime", "Drama"], year_min=1980)
-    ctx = ctx_for(rec, must=must)
+    ctx = ctx_for(rec, asked=Constraints(genres_none=["Crime", "Drama"], year_min=1980))
     for name, args in [("similar_items", {"item": "Fargo", "k": 15}), ("recommend", {"liked": [fargo], "k": 30}),
                        ("semantic_search", {"query": "a kidnapping in the snow", "k": 15}),
                        ("filter_catalog", {"genres": ["Comedy"], "k": 15})]:

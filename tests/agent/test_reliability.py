@@ -106,7 +106,7 @@ def test_feedback_survives_sigkill_and_session_resumes(small_artifacts, small_co
     try:
         assert any(m.kind == "dislike" and m.item_id == disliked for m in again.memories("crash-user"))
         session = again.session("crash-user", "s1")
-        assert session.genres_in == ["Comedy"] and session.last_shown
+        assert session.constraints.genres == ["Comedy"] and session.last_shown
         r = again.chat("crash-user", "something else", session_id="s1")
         assert r.items and disliked not in [i.item_id for i in r.items]
         assert all("Comedy" in i.genres and 1990 <= i.year <= 1999 for i in r.items)

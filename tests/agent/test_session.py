@@ -10,6 +10,7 @@ from agent.request import Request
 from agent.state import SessionPrefs
 from agent.understand import OfflineUnderstander
 from tools.catalog import Catalog
+from tools.constraints import Constraints
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +37,13 @@ def title(understander, name: str) -> int:
 ])
 def test_also_adds_a_genre_to_the_ones_asked(understander, second):
     s = say(understander, SessionPrefs(), "a romance", second)
-    assert set(s.genres_in) == {"Romance", "Drama"}
+    assert set(s.constraints.genres) == {"Romance", "Drama"}
 
 
 @pytest.mark.parametrize("message", ["something funnier", "funnier but still horror", "a bit more comedy"])
 def test_a_comparative_keeps_what_was_asked_and_adds(understander, message):
     s = say(understander, SessionPrefs(), "a horror film", message)
-    assert set(s.genres_in) == {"Horror", "Comedy"}
+    assert set(s.constraints.genres) == {"Horror", "Comedy"}
 
 
 # ---- genres: replace ------------------------------------------------------------------------
@@ -52,7 +53,7 @@ def test_a_comparative_keeps_what_was_asked_and_adds(understander, message):
 ])
 def test_instead_or_a_plain_new_genre_replaces(understander, second):
     s = say(understander, SessionPrefs(), "a romance", second)
-    assert s.genres_in == ["Western"]
+    assert s.constraints.genres == ["Western"]
 
 
 # ---- genres: remove -------------------------------------------------------------------------
@@ -63,24 +64,24 @@ def test_instead_or_a_plain_new_genre_replaces(understander, second):
 ])
 def test_no_more_withdraws_a_wanted_genre_without_excluding_it(understander, second):
     s = say(understander, SessionPrefs(), "a romantic drama", second)
-    assert s.genres_in == ["Romance"] and "Drama" not in s.genres_out
+    assert s.constraints.genres == ["Romance"] and "Drama" not in s.constraints.genres_none
 
 
 def test_no_more_of_a_genre_never_asked_for_excludes_it(understander):
     s = say(understander, SessionPrefs(), "something like Fargo", "no more thrillers")
-    assert s.genres_out == ["Thriller"] and s.genres_in == []
+    assert s.constraints.genres_none == ["Thriller"] and s.constraints.genres == []
 
 
 @pytest.mark.parametrize("second", ["no horror", "I hate horror", "anything but horror"])
 def test_an_excluded_genre_leaves_the_wanted_ones(understander, second):
     s = say(understander, SessionPrefs(), "a horror comedy", second)
-    assert s.genres_in == ["Comedy"] and s.genres_out == ["Horror"]
+    assert s.constraints.genres == ["Comedy"] and s.constraints.genres_none == ["Horror"]
 
 
 @pytest.mark.parametrize("message", ["any genre is fine", "the genre doesn't matter", "forget the genre filter"])
 def test_lifting_the_genres(understander, message):
     s = say(understander, SessionPrefs(), "a comedy, no horror", message)
-    assert s.genres_in == [] and s.genres_out == []
+    assert s.constraints.genres == [] and s.constraints.genres_none == []
 
 
 # ---- years ----------------------------------------------------------------------------------
@@ -98,13 +99,13 @@ def shown_from(years: list[int]) -> SessionPrefs:
 ])
 def test_relative_and_absolute_years_together(understander, message, year_min, year_max):
     s = say(understander, shown_from([1985, 1988, 1990, 1992, 1995]), message)  # median 1990
-    assert (s.year_min, s.year_max) == (year_min, year_max)
+    assert (s.constraints.year_min, s.constraints.year_max) == (year_min, year_max)
 
 
 @pytest.mark.parametrize("message", ["older", "something earlier", "not as recent please"])
 def test_relative_years_pivot_on_the_last_list(understander, message):
     s = say(understander, shown_from([1970, 1980, 1990]), message)
-    assert (s.year_min, s.year_max) == (None, 1979)
+    assert (s.constraints.year_min, s.constraints.year_max) == (None, 1979)
 
 
 @pytest.mark.parametrize("message, year_min, year_max", [
@@ -116,26 +117,26 @@ def test_relative_years_pivot_on_the_last_list(understander, message):
 ])
 def test_a_list_of_years_covers_its_span(understander, message, year_min, year_max):
     req = understander.parse(message)
-    assert req.warnings == [] and (req.year_min, req.year_max) == (year_min, year_max)
+    assert req.warnings == [] and (req.constraints.year_min, req.constraints.year_max) == (year_min, year_max)
     s = say(understander, SessionPrefs(), message)
-    assert (s.year_min, s.year_max) == (year_min, year_max)
+    assert (s.constraints.year_min, s.constraints.year_max) == (year_min, year_max)
 
 
 def test_one_bound_keeps_the_compatible_other(understander):
     s = say(understander, SessionPrefs(), "a 90s comedy", "before 1995")
-    assert (s.year_min, s.year_max) == (1990, 1994)
+    assert (s.constraints.year_min, s.constraints.year_max) == (1990, 1994)
     s = say(understander, s, "after 1970")  # compatible with the upper bound: only the lower moves
-    assert (s.year_min, s.year_max) == (1971, 1994)
+    assert (s.constraints.year_min, s.constraints.year_max) == (1971, 1994)
     s = say(understander, s, "from 1996 on")  # incompatible with 1994: the old upper bound goes
-    assert (s.year_min, s.year_max) == (1996, None)
+    assert (s.constraints.year_min, s.constraints.year_max) == (1996, None)
     s = say(understander, s, "the 80s")  # both bounds given: both replaced
-    assert (s.year_min, s.year_max) == (1980, 1989)
+    assert (s.constraints.year_min, s.constraints.year_max) == (1980, 1989)
 
 
 @pytest.mark.parametrize("message", ["any year", "the decade doesn't matter", "forget the years", "old or new"])
 def test_lifting_the_years(understander, message):
     s = say(understander, SessionPrefs(), "a comedy from the 80s", message)
-    assert (s.year_min, s.year_max) == (None, None) and s.genres_in == ["Comedy"]
+    assert (s.constraints.year_min, s.constraints.year_max) == (None, None) and s.constraints.genres == ["Comedy"]
 
 
 # ---- items ----------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ def test_a_dislike_cancels_a_like_and_shown_references_resolve_to_ids():
 
 
 def test_apply_does_not_change_the_request():
-    req = Request(shown_liked=[0], genres_in=["Comedy"], mode="add")
+    req = Request(shown_liked=[0], constraints=Constraints(genres=["Comedy"]), mode="add")
     before = req.model_dump()
     SessionPrefs(last_shown=[3]).apply(req)
     assert req.model_dump() == before

@@ -281,12 +281,12 @@ def _got(req: Request, row: dict) -> dict:
         "disliked_items": sorted(req.disliked_items),
         "unknown_titles": req.unknown_titles,
         "ambiguous_titles": ambiguous,
-        "genres_in": sorted(req.genres_in),
-        "genres_out": sorted(req.genres_out),
-        "year_min": req.year_min,
-        "year_max": req.year_max,
+        "genres_in": sorted(req.constraints.genres),
+        "genres_out": sorted(req.constraints.genres_none),
+        "year_min": req.constraints.year_min,
+        "year_max": req.constraints.year_max,
         "relative_year": req.relative_year,
-        "popularity": req.popularity,
+        "popularity": req.constraints.popularity,
         "shown_liked": sorted(req.shown_liked),
         "shown_disliked": sorted(req.shown_disliked),
         "ask_about": req.ask_about,
@@ -317,8 +317,8 @@ def test_ambiguous_candidates_are_the_films_meant(understander, catalog):
 
 
 def test_recent_is_relative_to_the_catalog_not_the_clock(catalog):
-    assert OfflineUnderstander(catalog).parse("something recent").year_min == 1998 - 3
-    assert OfflineUnderstander(catalog, now_year=2024).parse("something recent").year_min == 2021
+    assert OfflineUnderstander(catalog).parse("something recent").constraints.year_min == 1998 - 3
+    assert OfflineUnderstander(catalog, now_year=2024).parse("something recent").constraints.year_min == 2021
 
 
 def test_references_beyond_the_list_are_ignored_with_a_warning(understander, item_id):
@@ -398,7 +398,7 @@ def test_parse_never_fails_and_ids_come_from_the_catalog(understander, catalog, 
     assert not set(req.liked_items) & set(req.disliked_items)
     assert all(0 <= p < len(shown) for p in [*req.shown_liked, *req.shown_disliked])
     assert not set(req.shown_liked) & set(req.shown_disliked)
-    assert set(req.genres_in) <= set(catalog.genres) and set(req.genres_out) <= set(catalog.genres)
+    assert set(req.constraints.genres) <= set(catalog.genres) and set(req.constraints.genres_none) <= set(catalog.genres)
     assert len(req.vibe) <= MAX_VIBE_CHARS
     Request.model_validate(req.model_dump())  # what the graph stores must load back
 

@@ -8,6 +8,7 @@ from typing import Annotated, TypedDict
 
 import pytest
 from langgraph.graph import END, START, StateGraph
+from pydantic import BaseModel
 
 from memory import memory_checkpointer, open_checkpointer
 from tools.config import Config
@@ -127,3 +128,45 @@ def test_unreachable_postgres_says_what_to_do(tmp_path):
     assert "secret" not in str(err.value) and ":***@" in str(err.value)
     with pytest.raises(ValueError, match="postgresql://"):
         open_checkpointer(Config(home=tmp_path, checkpoint_url="mysql://x@127.0.0.1/db"))
+
+
+# pydantic models in the state: checkpointed and read back as models ------------------------------
+class Said(BaseModel):
+    text: str
+    n: int = 0
+
+
+class Spoken(TypedDict):
+    last: Said | None
+
+
+def build_typed(checkpointer):
+    graph = StateGraph(Spoken)
+    graph.add_node("echo", lambda state: {"last": Said(text="turn", n=(state["last"].n if state["last"] else 0) + 1)})
+    graph.add_edge(START, "echo")
+    graph.add_edge("echo", END)
+    return graph.compile(checkpointer=checkpointer)
+
+
+def _said_twice(saver) -> None:
+    graph, thread = build_typed(saver), {"configurable": {"thread_id": "typed"}}
+    graph.invoke({"last": None}, thread)
+    graph.invoke({}, thread)
+    last = graph.get_state(thread).values["last"]
+    assert isinstance(last, Said) and last.n == 2
+
+
+def test_sqlite_reads_the_states_models_back(tmp_path: Path, caplog):
+    saver = open_checkpointer(Config(home=tmp_path), models=[Said])
+    with caplog.at_level("WARNING"):
+        _said_twice(saver)
+    assert not [r for r in caplog.records if "unregistered" in r.getMessage()]
+    saver.conn.close()
+
+
+def test_postgres_reads_the_states_models_back(postgres_url, tmp_path):
+    saver = open_checkpointer(Config(home=tmp_path, checkpoint_url=postgres_url), models=[Said])
+    try:
+        _said_twice(saver)
+    finally:
+        saver.conn.close()

@@ -6,10 +6,13 @@ Each request costs about a second or more on CPU, so the prompts are few and eac
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import httpx
 import jsonschema
 import pytest
+from pydantic import BaseModel, Field
 
 GENRES = ["Action", "Comedy", "Horror", "Sci-Fi", "Romance", "Animation"]
 
@@ -103,10 +106,40 @@ def test_chat_with_response_format_schema(real_llm):
     jsonschema.validate(json.loads(response.json()["choices"][0]["message"]["content"]), schema)
 
 
-def test_broken_schema_is_a_clear_client_error(real_llm):
-    broken = {"type": "object", "properties": {"genre": {"type": "strnig"}}, "required": ["genre"]}
-    response = _post(real_llm, "/completions", {"prompt": "Genre:", "max_tokens": 8, "json_schema": broken})
-    assert 400 <= response.status_code < 500, response.text
-    assert "error" in response.json()
+class DecadeArgs(BaseModel):  # the README's worked example of a new tool
+    decade: int = Field(ge=1900, le=2020, multiple_of=10)
+    k: int = Field(5, ge=1, le=50)
+
+
+def test_the_readme_tool_schema_gives_valid_arguments(real_llm):
+    """Its schema as pydantic writes it (`multipleOf`, `default`, `title`; other keys allowed)."""
+    schema = DecadeArgs.model_json_schema()
+    prompt = ('Best films of the eighties: {"decade": 1980, "k": 5}\n'
+              'Best films of the fifties: {"decade": 1950, "k": 5}\nBest films of the seventies: ')
+    response = _post(real_llm, "/completions", {"prompt": prompt, "max_tokens": 40, "temperature": 0,
+                                                "json_schema": schema})
+    assert response.status_code == 200, response.text
+    text = response.json()["choices"][0]["text"]
+    jsonschema.validate(json.loads(text), schema)
+    assert DecadeArgs.model_validate_json(text).decade % 10 == 0
+
+
+@pytest.mark.parametrize("schema,words", [
+    ({"type": "object", "properties": {"genre": {"type": "strnig"}}, "required": ["genre"]}, "strnig"),
+    ({"type": "array", "items": {"type": "integer"}, "uniqueItems": True}, "uniqueItems"),
+])
+def test_a_schema_the_decoder_cannot_compile_is_a_clear_client_error(real_llm, schema, words):
+    response = _post(real_llm, "/completions", {"prompt": "Genre:", "max_tokens": 8, "json_schema": schema})
+    assert response.status_code == 400, response.text
+    assert words in response.json()["error"]["message"]
     # the server is still serving
     assert httpx.get(f"{real_llm.base_url}/models", timeout=10).status_code == 200
+
+
+def test_the_server_has_its_own_entry_point():
+    """`python -m tools.llm serve` (what `convrec llm serve` runs) refuses an unknown engine by name,
+    before loading anything."""
+    process = subprocess.run([sys.executable, "-m", "tools.llm", "serve", "--engine", "vllm", "--port", "1"],
+                             capture_output=True, text=True, timeout=60)
+    assert process.returncode == 1
+    assert "unknown engine 'vllm'" in process.stderr

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from tools.catalog import Catalog, ItemFilter
+from tools.catalog import Catalog
 from tools.cf.ease import EASE
-from tools.recommend import WEIGHTS, Evidence, Recommender, describe
+from tools.constraints import Constraints
+from tools.recommend import WEIGHTS, Evidence, Recommender
 from tools.retrievers import CFRetriever, ItemIndex, SemanticRetriever, fuse
 
 # id: (title, year, genres). 30 and 60 are both Comedy and Horror.
@@ -90,12 +91,13 @@ def test_a_blend_prefers_items_with_every_genre_and_counts_them(world):
 
 def test_exhausted_constraints_tell_what_matched_and_what_to_loosen(world):
     rec, _, _ = world
-    flt = rec.constraints(genres=["Western"], year_min=1990, exclude=[120])
+    asked = Constraints(genres=["Western"], year_min=1990)
+    flt = asked.to_filter(rec, exclude=[120])
     assert rec.candidates(flt).candidates == [] and rec.candidates(flt).available == 0
-    assert rec.count(flt.model_copy(update={"exclude": []})) == 1
-    loosen = rec.loosest(flt)
+    assert rec.count(asked.to_filter(rec)) == 1
+    loosen = rec.loosest(asked, exclude=[120])
     assert loosen is not None and loosen.constraint == "genres" and loosen.available == 7  # every film from 1990 on but 120
-    assert rec.loosest(rec.constraints(exclude=list(FILMS))) is None  # nothing to loosen
+    assert rec.loosest(Constraints(), exclude=list(FILMS)) is None  # nothing to loosen
 
 
 def test_popularity_constraints_use_the_catalog_percentiles(world):
@@ -117,17 +119,20 @@ def test_explain_gives_only_true_reasons(world):
     rec, _, _ = world
     flt = rec.constraints(genres=["Comedy"])
     found = rec.candidates(flt, liked=[10, 20])
-    reasons = rec.explain(found.candidates[:3], anchors=[10, 20], flt=flt)
+    reasons = rec.explain(found.candidates[:3], anchors=[10, 20], asked=Constraints(genres=["Comedy"]))
     assert len(reasons) == 3 and all("as asked" in r for r in reasons)
     assert any("people who liked laugh" in r.lower() for r in reasons)
     plain = rec.candidates(rec.constraints(), use_cf=False, use_text=False)
     assert rec.explain(plain.candidates[:1])[0].startswith("Popular:")
 
 
-def test_describe_says_the_constraints_in_words():
-    assert describe(ItemFilter(genres_any=["Comedy", "Horror"], year_min=1995, year_max=1995)) == "Comedy or Horror, from 1995"
-    assert describe(ItemFilter(genres_all=["Comedy", "Horror"], year_max=1979)) == "Comedy and Horror, up to 1979"
-    assert describe(ItemFilter()) == ""
+def test_constraints_become_the_catalogs_query(world):
+    rec, _, _ = world
+    flt = Constraints(genres=["Comedy"], genres_none=["Comedy", "Drama"], year_max=1995, popularity="popular") \
+        .to_filter(rec, exclude=[3, 1, 3])
+    assert (flt.genres_any, flt.genres_none, flt.year_max, flt.exclude) == (["Comedy"], ["Drama"], 1995, [1, 3])
+    assert flt.min_popularity == rec.popular_min_ and flt.max_popularity is None
+    assert rec.constraints(genres=["Comedy"], exclude=[2]) == Constraints(genres=["Comedy"]).to_filter(rec, [2])
 
 
 # ---- the evidence a turn holds decides the weights (issue 16) ------------------------------------

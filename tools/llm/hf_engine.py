@@ -1,4 +1,4 @@
-"""The transformers engine: Gemma on CPU in fp32, greedy, JSON-schema constrained, KV prefix cache."""
+"""The transformers engine: Gemma on CPU in fp32, greedy, JSON-schema constrained (llguidance), KV prefix cache."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from tools.llm import hf_model
-from tools.llm.constrained import SchemaDecoder, TokenTable
+from tools.llm.constrained import compile_schema, decode, token_table
 
 
 @dataclass
@@ -66,7 +66,7 @@ class GemmaEngine:
     def __init__(self, home: Path, threads: int | None = None):
         torch.set_num_threads(threads or os.cpu_count() or 1)
         self.model, self.tokenizer, self.load_seconds = hf_model.load(home)
-        self.table = TokenTable.build(self.tokenizer)
+        self.table = token_table(self.tokenizer)
         self.lock = threading.Lock()
         self.stop_ids = {i for i in (self.tokenizer.eos_token_id,
                                      self.tokenizer.convert_tokens_to_ids("<end_of_turn>")) if i is not None
@@ -77,7 +77,7 @@ class GemmaEngine:
         self._hidden: torch.Tensor | None = None
         self._head = self.model.get_output_embeddings().weight
 
-    # -- the Stepper the constrained decoder drives
+    # -- the Stepper the constrained decoder drives (tools.llm.constrained)
     def feed(self, ids: list[int]) -> None:
         from transformers import DynamicCache
 
@@ -135,13 +135,9 @@ class GemmaEngine:
             reused = self._start(ids)
             prefill = time.perf_counter() - start
             if schema is not None:
-                decoder = SchemaDecoder(self, self.tokenizer, self.table, max_tokens)
-                decoder.value(schema)
-                text = "".join(decoder.parts)
-                # the closing punctuation is written, not fed: nothing is decided after it
-                produced = len(self._cached) - len(ids) + len(self.tokenizer.encode(decoder.pending,
-                                                                                 add_special_tokens=False))
-                reason = "length" if decoder.truncated else "stop"
+                out, finished = decode(self, self.table, compile_schema(schema), max_tokens)
+                text = self.tokenizer.decode(out, skip_special_tokens=True)
+                produced, reason = len(out), "stop" if finished else "length"
             else:
                 text, produced, reason = self._free(max_tokens, stop)
         return Generation(text, len(ids), produced, reason, reused, time.perf_counter() - start, prefill)

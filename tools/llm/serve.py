@@ -1,4 +1,5 @@
-"""``convrec llm serve``: the Gemma GGUF behind an OpenAI-compatible server on 127.0.0.1.
+"""The Gemma GGUF behind an OpenAI-compatible server on 127.0.0.1 (``python -m tools.llm serve``,
+which ``convrec llm serve`` also runs).
 
 Two engines, one interface. ``llama`` runs llama.cpp's ``llama-server`` (a real serving engine,
 built by ``make llm``); ``transformers`` runs the model in this process on torch (the fallback on
@@ -92,16 +93,16 @@ def serve(engine: str, port: int, home: Path, threads: int | None = None) -> Non
 
 @contextmanager
 def started(engine: str, port: int, log_path: Path, timeout: float = 900.0) -> Iterator[str]:
-    """`convrec llm serve` in a child process until the block ends; yields its base URL once
+    """``python -m tools.llm serve`` in a child process until the block ends; yields its base URL once
     ``/v1/models`` answers. Raises ``RuntimeMissing`` (with the log's tail) when it exits or is not
     ready within ``timeout`` seconds (the first transformers conversion takes minutes)."""
     root = Path(__file__).resolve().parents[2]
     base = f"http://127.0.0.1:{port}/v1"
     with log_path.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "ui.cli", "llm", "serve", "--engine", engine,
+        process = subprocess.Popen([sys.executable, "-m", "tools.llm", "serve", "--engine", engine,
                                     "--port", str(port)], cwd=root, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_http(f"{base}/models", process, timeout, "`convrec llm serve` (run `make llm` if it is missing)",
+        wait_http(f"{base}/models", process, timeout, "the local LLM server (run `make llm` if it is missing)",
                   log_path, error=RuntimeMissing)
         yield base
     finally:

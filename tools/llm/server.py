@@ -3,8 +3,9 @@
 ``/v1/completions`` and ``/v1/chat/completions`` take a JSON schema either as llama.cpp's
 top-level ``json_schema`` or as OpenAI's ``response_format`` ({"type": "json_schema",
 "json_schema": {"schema": ...}}, or {"type": "json_object", "schema": ...}); the text returned
-then parses and validates under it (``stop`` applies to free text only). Decoding is greedy
-whatever the temperature; streaming is refused. ``tools`` on a
+then parses and validates under it, unless ``max_tokens`` cuts it (``finish_reason`` "length", as
+llama-server does; ``stop`` applies to free text only). A schema the decoder cannot compile is a
+400 naming why. Decoding is greedy whatever the temperature; streaming is refused. ``tools`` on a
 chat request are accepted and not called: this base model does not make tool calls.
 """
 
@@ -20,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.llm.constrained import SchemaError, check_schema
+from tools.llm.constrained import SchemaError, compile_schema
 from tools.llm.install import MODEL_ID
 
 MAX_TOKENS = 512
@@ -75,7 +76,7 @@ def _schema_of(request: _Request) -> dict[str, Any] | None:
             raise BadRequest(f"response_format.type {kind!r} is not one of text, json_object, json_schema")
     if schema is not None:
         try:
-            check_schema(schema)
+            compile_schema(schema)
         except SchemaError as e:
             raise BadRequest(f"unsupported JSON schema: {e}") from e
     return schema
