@@ -182,3 +182,17 @@ def test_baselines_are_tuned_on_validation(fitted, small_split):
     # the kept fusion is the grid's best on validation (the test number plays no part)
     for name, fused in best.items():
         assert report[name]["valid"] == evaluate(fused, small_split, "valid")
+
+
+def test_a_new_cf_model_is_its_class_and_one_registry_line(small_split, monkeypatch):
+    """A model carries its own grid; `tune` needs nothing but its line in MODELS."""
+    from tools.cf.pop import Popularity
+    from tools.cf.tune import tune
+
+    class Twice(Popularity):
+        name = "twice"
+        grid = [{}, {}]
+
+    monkeypatch.setitem(MODELS, "twice", Twice)
+    report, best = tune(small_split, ["twice"], progress=False)
+    assert report["models"]["twice"]["grid"] == 2 and isinstance(best["twice"], Twice)

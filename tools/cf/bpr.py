@@ -72,6 +72,7 @@ class FactorModel(CFModel):
 
 class BPR(FactorModel):
     name = "bpr"
+    grid = [{"factors": 64, "epochs": 40, "lr": 0.005, "reg": r} for r in (1e-4, 1e-3)]
 
     def __init__(self, factors: int = 64, epochs: int = 40, lr: float = 0.005, reg: float = 1e-4,
                  batch: int = 4096, fold_in_weight: float = 1.0):

@@ -12,6 +12,7 @@ class EASE(CFModel):
     """Scores are ``x @ B``: the user's history row is the user vector, ``B.T`` the item factors."""
 
     name = "ease"
+    grid = [{"l2": l2} for l2 in (20.0, 50.0, 100.0, 300.0, 1000.0)]
 
     def __init__(self, l2: float = 500.0):
         super().__init__(l2=l2)

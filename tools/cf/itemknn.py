@@ -10,6 +10,7 @@ from tools.cf.base import CFModel
 
 class ItemKNN(CFModel):
     name = "itemknn"
+    grid = [{"neighbours": n, "shrink": s} for n in (50, 200) for s in (10.0, 50.0)]
 
     def __init__(self, neighbours: int = 100, shrink: float = 10.0):
         super().__init__(neighbours=neighbours, shrink=shrink)

@@ -30,6 +30,7 @@ def normalized_adjacency(X: sp.csr_matrix) -> torch.Tensor:
 
 class LightGCN(FactorModel):
     name = "lightgcn"
+    grid = [{"factors": 64, "layers": 3, "epochs": 50, "lr": 0.01, "reg": 1e-4, "batch": 8192}]
 
     def __init__(self, factors: int = 64, layers: int = 3, epochs: int = 50, lr: float = 0.01,
                  reg: float = 1e-4, batch: int = 8192, fold_in_weight: float = 1.0):

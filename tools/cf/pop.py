@@ -10,6 +10,7 @@ from tools.cf.base import CFModel
 
 class Popularity(CFModel):
     name = "pop"
+    grid = [{}]
 
     def fit(self, X: sp.csr_matrix, seed: int = 0, progress: bool = False, epochs_scale: float = 1.0,
             sequences=None) -> Popularity:

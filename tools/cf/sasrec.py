@@ -106,6 +106,9 @@ class SASRec(CFModel):
     """Sequential retriever; ``epochs`` of full-softmax training with Adam, deterministic under a seed."""
 
     name = "sasrec"
+    # one configuration, from a sweep on validation (README): 20 / 40 / 60 epochs, windows of 50 / 100
+    grid = [{"dim": 64, "layers": 2, "heads": 2, "max_len": 50, "dropout": 0.2, "epochs": 40, "lr": 0.002,
+             "batch": 256}]
 
     def __init__(self, dim: int = 64, layers: int = 2, heads: int = 2, max_len: int = 200, dropout: float = 0.2,
                  epochs: int = 60, lr: float = 0.001, batch: int = 128, weight_decay: float = 0.0):

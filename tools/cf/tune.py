@@ -18,19 +18,6 @@ from tools.split import Split
 
 log = logging.getLogger(__name__)
 
-# Each grid is small on purpose: the whole ml-100k build must stay under 5 minutes on 2 cores.
-GRIDS: dict[str, list[dict[str, Any]]] = {
-    "pop": [{}],
-    "itemknn": [{"neighbours": n, "shrink": s} for n in (50, 200) for s in (10.0, 50.0)],
-    "ease": [{"l2": l2} for l2 in (20.0, 50.0, 100.0, 300.0, 1000.0)],
-    "bpr": [{"factors": 64, "epochs": 40, "lr": 0.005, "reg": r} for r in (1e-4, 1e-3)],
-    "lightgcn": [{"factors": 64, "layers": 3, "epochs": 50, "lr": 0.01, "reg": 1e-4, "batch": 8192}],
-    # one configuration, from a sweep on validation (README): 20 / 40 / 60 epochs, windows of 50 / 100
-    "sasrec": [{"dim": 64, "layers": 2, "heads": 2, "max_len": 50, "dropout": 0.2, "epochs": 40, "lr": 0.002,
-                "batch": 256}],
-}
-
-
 # Test targets ranked from train + the validation item ("test"), or, as a robustness check, without
 # the validation item when it shares its timestamp with the target ("test-untied": in ml-100k many
 # ratings were entered in the same second, so "before" is not always known).
@@ -92,7 +79,7 @@ def tune(
         if name not in MODELS:
             raise ValueError(f"unknown CF model {name!r}; choose from {sorted(MODELS)}")
         trials = []
-        for params in GRIDS[name]:
+        for params in MODELS[name].grid:
             t0 = time.perf_counter()
             model = MODELS[name](**params).fit(X, seed=seed, progress=progress, epochs_scale=epochs_scale,
                                               sequences=seqs)
