@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.stats import fmt, paired
+
 # The goals issue #5 sets for the full agent (offline default), checked in every standard report.
 GOALS = {"success": 0.90, "avg_turns": 2.5, "turn1_vs_cf": 1.5, "cold_vs_warm": 0.6}
 # issues #11, #21: success by turn above the strongest dialogue baseline (constraints + popularity) at every
@@ -41,8 +43,6 @@ def format_table(report: dict[str, Any]) -> str:
 def format_comparisons(report: dict[str, Any], key: str = "comparisons") -> str:
     """Each "lead vs other" as the mean per-user difference and its paired 95% interval, per
     metric: success@N, success by each turn, NDCG at the end ('' when the report has none)."""
-    from evals.stats import fmt
-
     comps = {name: c for name, c in report.get(key, {}).items() if c}
     if not comps:
         return ""
@@ -110,8 +110,6 @@ def check_goals(report: dict[str, Any]) -> list[tuple[str, bool | None, str]]:
     for name, margin in GOALS_VS_BASELINE.items():
         comp = report.get("comparisons", {}).get(f"agent vs {name}")
         if name in systems and comp:
-            from evals.stats import fmt
-
             per_turn = [comp[f"success_by_turn_{t}"] for t in range(1, n + 1)]
             out.append((f"success by turn >= {name} + {margin} at every turn, 95% interval above 0",
                         all(c["mean"] >= margin and c["above_zero"] for c in per_turn),
@@ -268,7 +266,6 @@ def simulator_gap(dev: dict[str, Any], heldout: dict[str, Any], baseline: str = 
     targets, protocol and seed): success@N dev - held-out per user, with its paired interval; and
     the agent's drop minus ``baseline``'s, per user (a language gap the baseline does not share)."""
     from evals.runner import compare_outcomes
-    from evals.stats import paired
 
     n = dev["protocol"]["max_turns"]
     if heldout["protocol"]["max_turns"] != n or heldout["protocol"]["name"] != dev["protocol"]["name"]:
@@ -293,8 +290,6 @@ def simulator_gap(dev: dict[str, Any], heldout: dict[str, Any], baseline: str = 
 
 
 def format_gap(gap: dict[str, Any]) -> str:
-    from evals.stats import fmt
-
     lines = ["| system | development | held-out | drop (paired 95% interval) |", "|---|---|---|---|"]
     lines += [f"| {s} | {g['dev']:.3f} | {g['heldout']:.3f} | {fmt(g['drop'])} |" for s, g in gap["systems"].items()]
     for key, value in gap.items():
