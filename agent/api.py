@@ -133,7 +133,7 @@ class ConvRec:
         thread = {"configurable": {"thread_id": f"{user_id}\x1f{session_id}"}}
         # what the last turn left is reset; trace and notes add up within a turn, so they start afresh
         turn = {"user_id": user_id, "session_id": session_id, "message": message, "trace": Overwrite([]),
-                "notes": Overwrite([]), "turn": None, "found": None, "ranked": [], "reply": None, "llm": None}
+                "notes": Overwrite([]), "turn": None, "ranked": [], "reply": None, "llm": None}
         with self._lock_for(thread["configurable"]["thread_id"]):
             try:
                 # one checkpoint write per turn (at its end) instead of one per node

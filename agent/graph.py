@@ -2,12 +2,12 @@
 
     understand -> recall -> plan -+-> ask ---------------------------------------------+
                                   +-> answer ------------------------------------------+-> remember -> END
-                                  +-> retrieve -> rerank -> respond -------------------+
+                                  +-> retrieve -> respond -----------------------------+
                                   +-> llm_plan <-> act -> compose -> respond           |
                                         (any fault: -> retrieve, the offline planner)  |
 
-``retrieve -> rerank`` is the offline planner's fixed sequence of registry tool calls; with an
-LLM configured, ``llm_plan`` asks it for tool calls, ``act`` runs them (looping back while native
+``retrieve`` is the offline planner's one registry call, ``recommend`` (candidates in the
+reranker's order: item ids cross the tool boundary once); with an LLM configured, ``llm_plan`` asks it for tool calls, ``act`` runs them (looping back while native
 tool calls, calls and the turn's deadline are left), and ``compose`` reranks what they returned.
 """
 
@@ -24,7 +24,7 @@ from agent import nodes
 from agent.nodes import Toolbox
 from agent.state import TraceStep, TurnState
 
-NODES = ("understand", "recall", "plan", "ask", "answer", "retrieve", "rerank", "respond", "remember",
+NODES = ("understand", "recall", "plan", "ask", "answer", "retrieve", "respond", "remember",
          "llm_plan", "act", "compose")
 
 
@@ -50,8 +50,7 @@ def build_graph(tools: Toolbox, checkpointer=None):
     g.add_edge("recall", "plan")
     g.add_conditional_edges("plan", partial(nodes.route, tools=tools),
                             {"ask": "ask", "answer": "answer", "retrieve": "retrieve", "llm_plan": "llm_plan"})
-    g.add_edge("retrieve", "rerank")
-    g.add_edge("rerank", "respond")
+    g.add_edge("retrieve", "respond")
     g.add_conditional_edges("llm_plan", nodes.after_plan,
                             {"act": "act", "compose": "compose", "retrieve": "retrieve"})
     g.add_conditional_edges("act", partial(nodes.after_act, tools=tools),

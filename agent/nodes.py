@@ -4,7 +4,8 @@ Session changes happen in ``SessionPrefs.apply`` and ``SessionPrefs.show``; item
 registry's tools (``agent/registry.py``, over ``tools.Recommender``); the nodes read the state's
 models (``agent/state.py``; ``plan`` builds the turn's ``TurnContext`` once), call them, and return
 only what they change, new notes and trace steps included. The offline planner is a fixed sequence of tool calls (recall: ``memory_read``;
-retrieve: ``recommend``; rerank: ``rerank``; remember: ``memory_write``); with an LLM,
+retrieve: ``recommend``, candidates and the reranker's order in one call); ``remember`` writes what
+the turn revealed to memory itself (no message can ask for a write); with an LLM,
 ``llm_plan`` / ``act`` / ``compose`` run a bounded tool-calling loop instead, and any fault sends
 the turn back to ``retrieve``. ``agent/graph.py`` wires them.
 """
@@ -197,19 +198,23 @@ def _ranking_context(state: TurnState, tools: Toolbox) -> ToolContext:
     one") resemble what is wanted on their face and say less of a taste than a film named unprompted."""
     session, turn, history = state["session"], state["turn"], state.get("history") or []
     shown = set(session.shown)
-    return context(state, tools, history=history + turn.weak, liked=session.liked_items + turn.strong,
-                   asked=turn.asked, exclude=turn.exclude, turn=session.turns, remembered=turn.strong + turn.weak,
-                   picked=[i for i in session.liked_items if i in shown], vibe=turn.vibe)
+    ctx = context(state, tools, history=history + turn.weak, liked=turn.strong + session.liked_items,
+                  asked=turn.asked, exclude=turn.exclude, turn=session.turns, remembered=turn.strong + turn.weak,
+                  picked=[i for i in session.liked_items if i in shown], vibe=turn.vibe)
+    ctx.also = taste.taste_filters(ctx.must, session, state["profile"])
+    return ctx
 
 
 def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
+    """The offline planner's one ``recommend`` call (candidates in the reranker's order), then the
+    remembered genre and era tastes' share of the list."""
     session, profile, turn = state["session"], state["profile"], state["turn"]
     rec, notes = tools.recommender, []
-    ctx = _ranking_context(state, tools)
-    found: Retrieval = REGISTRY.call("recommend", {"k": rec.n_candidates}, ctx)
-    extra = taste.taste_candidates(ctx.must, session, profile, rec, ctx.signals())
-    have = {c.item_id for c in found.candidates}
-    found.candidates += [c for c in extra if c.item_id not in have]
+    found: Retrieval = REGISTRY.call("recommend", {"k": rec.n_candidates}, _ranking_context(state, tools))
+    ranked = found.candidates
+    boost = taste.affinity(tools.catalog.get([c.item_id for c in ranked]), profile)
+    if any(boost):  # remembered genre and era tastes: a share of the list, never a filter
+        ranked = taste.make_room(ranked, boost, tools.k, keep=set(found.preferred))
     if not found.candidates:
         notes.append(_nothing_left(turn, session, rec))
     elif found.blend and found.blend_available < tools.k:
@@ -218,9 +223,11 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                      f"{both}; they come first, then films that are {either}." if found.blend_available else
                      f"No film left is {both}, so these are {either}.")
     notes += _memory_notes(turn.asked, session, profile, rec.catalog)
-    return {"found": found, "notes": notes,
+    order = "retrieval order" if rec.reranker is None else "reranked"
+    return {"ranked": ranked, "notes": notes,
             "_detail": f"allowed={found.available} blend={found.blend_available if found.blend else '-'} "
-                       f"candidates={len(found.candidates)} evidence={found.evidence.regime}"}  # fmt: skip
+                       f"candidates={len(found.candidates)} ({order}) evidence={found.evidence.regime}"
+                       + (f"; remembered tastes: {sum(b > 0 for b in boost)} candidates" if any(boost) else "")}  # fmt: skip
 
 
 def _memory_notes(asked: Constraints, session: SessionPrefs, profile: UserProfile, catalog: Catalog) -> list[str]:
@@ -270,18 +277,6 @@ def _be(n: int) -> str:
     return "is" if n == 1 else "are"
 
 
-def rerank(state: TurnState, tools: Toolbox) -> dict[str, Any]:
-    found, session, turn = state["found"], state["session"], state["turn"]
-    ranked = _reranked(found.candidates, state, tools, history=(state.get("history") or []) + turn.weak,
-                       liked=turn.strong + session.liked_items, preferred=found.preferred, weight=found.rerank_weight)
-    detail = "retrieval order" if tools.recommender.reranker is None else f"generative rerank of {len(ranked)}"
-    boost = taste.affinity(tools.catalog.get([c.item_id for c in ranked]), state["profile"])
-    if any(boost):  # remembered genre and era tastes: a share of the list, never a filter
-        ranked = taste.make_room(ranked, boost, tools.k, keep=set(found.preferred))
-        detail += f"; remembered tastes: {sum(b > 0 for b in boost)} candidates"
-    return {"ranked": ranked, "_detail": detail}
-
-
 def _reranked(candidates: list[Candidate], state: TurnState, tools: Toolbox, **ctx_fields: Any) -> list[Candidate]:
     """The ``rerank`` tool over candidates, keeping their retrieval scores and signals."""
     if not candidates:
@@ -311,7 +306,7 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     # the per-turn lists are dropped here so the checkpoint written at the end of the turn stays small
     loop = state.get("llm")  # its summary stays for the reply; messages and pool go
     return {"reply": Reply(text=text, items=recs, session_id=state["session_id"]), "session": session,
-            "found": None, "ranked": [],
+            "ranked": [],
             "llm": loop and loop.model_copy(update={"messages": [], "pending": [], "pool": []})}
 
 
@@ -439,9 +434,7 @@ def remember(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                                  state.get("session_id"), state["profile"], tools.catalog)
     t0 = time.perf_counter()
     if records:
-        notes = [{"kind": r.kind, "text": r.text[:300], "item": r.item_id, "genre": r.genre, "era": r.era}
-                 for r in records]
-        REGISTRY.call("memory_write", {"memories": notes}, context(state, tools))
+        tools.memory.add_many(records)
     return {"_detail": f"stored {[r.kind for r in records]} in {(time.perf_counter() - t0) * 1000:.1f}ms"}
 
 

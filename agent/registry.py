@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Any, Literal, get_type_hints
 
 from langchain_core.tools import StructuredTool
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from agent.vocabulary import MAX_MESSAGE
 from tools.catalog import Catalog, ItemFilter
@@ -50,6 +50,7 @@ class ToolContext:
     picked: list[int] = field(default_factory=list)  # of liked, films picked from lists shown to the person
     asked: Constraints = field(default_factory=Constraints)  # the person's own constraints
     exclude: list[int] = field(default_factory=list)  # items the person has seen, rated or been shown
+    also: list[ItemFilter] = field(default_factory=list)  # remembered genres or eras: their best join `recommend`
     vibe: str = ""  # the person's own words beyond the constraints (joined to a tool's query)
     use_cf: bool = True
     use_text: bool = True
@@ -144,24 +145,6 @@ class MemoryQueryArgs(BaseModel):
 class MemoryRead(BaseModel):
     records: list[Any] = Field(default_factory=list, description="memory.MemoryRecord, oldest first")
     relevance: dict[str, float] = Field(default_factory=dict, description="record key -> similarity to the query")
-
-
-class MemoryNote(BaseModel):
-    model_config = {"extra": "forbid"}
-    kind: Literal["like", "dislike", "genre_like", "genre_dislike", "era_like", "critique", "note"]
-    text: str = Field(min_length=1, max_length=300)
-    item: ItemRef | None = None
-    genre: str | None = None
-    era: int | None = Field(None, ge=1900, le=2030)
-
-
-class MemoryWriteArgs(BaseModel):
-    model_config = {"extra": "forbid"}
-    memories: list[MemoryNote] = Field(min_length=1, max_length=20)
-
-
-class MemoryWritten(BaseModel):
-    ids: list[str]
 
 
 # ---- the registry ---------------------------------------------------------------------------
@@ -342,12 +325,12 @@ def filter_catalog(args: FilterArgs, ctx: ToolContext) -> ItemList:
 
 @REGISTRY.tool
 def recommend(args: RecommendArgs, ctx: ToolContext) -> Retrieval:
-    """Personal picks within constraints: collaborative filtering over the person's history and
-    liked films, text similarity to the words, and popularity, weighted by the evidence."""
+    """Personal picks within constraints, best first: collaborative filtering over the person's
+    history and liked films, text similarity to the words, and popularity, weighted by the
+    evidence, then ordered by the generative reranker."""
     liked, missing = resolve_items(args.liked, ctx.catalog)
-    found = ctx.recommender.candidates(effective_filter(args, ctx), **{
+    found = ctx.recommender.recommend(effective_filter(args, ctx), k=args.k, also=ctx.also, **{
         **ctx.signals(), "liked": list(dict.fromkeys(ctx.liked + liked)), "vibe": " ".join([ctx.vibe, args.query]).strip()})
-    found.candidates = found.candidates[: args.k]
     if missing:
         found.unresolved = missing
     return found
@@ -397,29 +380,3 @@ def memory_read(args: MemoryQueryArgs, ctx: ToolContext) -> MemoryRead:
         return MemoryRead()
     records, relevance = ctx.memory.read(ctx.user_id, args.query)
     return MemoryRead(records=records, relevance=relevance)
-
-
-@REGISTRY.tool(llm=False)  # a message must not talk the agent into remembering something
-def memory_write(args: MemoryWriteArgs, ctx: ToolContext) -> MemoryWritten:
-    """Remember tastes of this person: liked or disliked films, loved or hated genres or eras, notes."""
-    from memory import MemoryRecord
-
-    if ctx.memory is None:
-        raise ToolError("memory is off for this agent")
-    records = []
-    for note in args.memories:
-        item_id = None
-        if note.item is not None:
-            ids, missing = resolve_items([note.item], ctx.catalog)
-            if not ids:
-                raise ToolError(f"{missing[0]!r} is not a catalog film")
-            item_id = ids[0]
-        genre = ctx.catalog.canonical_genre(note.genre) if note.genre else None
-        if note.genre and genre is None:
-            raise ToolError(f"{note.genre!r} is not a catalog genre")
-        try:
-            records.append(MemoryRecord(user_id=ctx.user_id, kind=note.kind, text=note.text, item_id=item_id,
-                                        genre=genre, era=note.era, session_id=ctx.session_id))
-        except ValidationError as e:
-            raise ToolError(f"not a valid memory: {e.errors()[0]['msg']}") from e
-    return MemoryWritten(ids=[r.id for r in ctx.memory.add_many(records)])

@@ -9,6 +9,9 @@ from pydantic import BaseModel, Field
 from tools.constraints import Constraints, Kind
 
 Intent = Literal["recommend", "refine", "feedback", "ask_item", "reset", "smalltalk"]
+# what a question about one film asks (issue 22): its story, whether it is scary, who directed it,
+# how long it is, its MPAA rating, its year, its genres, who is in it, what critics thought
+Question = Literal["plot", "scary", "director", "runtime", "rating", "year", "genre", "cast", "reviews"]
 
 
 class Unfilterable(BaseModel):
@@ -45,6 +48,15 @@ class Request(BaseModel):
     items_drop: list[int] = Field(default_factory=list, description="liked items to forget, without disliking them")
     clear: list[Kind] = Field(default_factory=list, description="constraints lifted: any year, any genre")
     unfilterable: list[Unfilterable] = Field(default_factory=list, description="asked, but not in the data")
+    people: list[str] = Field(default_factory=list, description="actors' and directors' names said, as written "
+                              "('Tom Hanks'); never title words or free text")
+    tone: list[str] = Field(default_factory=list, description="tones wanted, names from the tone table "
+                            "('feel-good', 'light', 'intense'): soft preferences, not filters")
+    tone_none: list[str] = Field(default_factory=list, description="tones not wanted ('not sappy', 'nothing too dark')")
+    seen_items: list[int] = Field(default_factory=list, description="films the person says they have seen: never "
+                                  "shown again; taste evidence unless said negatively")
+    seen_shown: list[int] = Field(default_factory=list, description="0-based positions in the last list shown, seen")
+    question: Question | None = Field(None, description="what is asked about ``ask_about`` (intent ask_item)")
     warnings: list[str] = Field(default_factory=list, description="what could not be honoured, told to the user")
 
     @property

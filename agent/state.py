@@ -14,7 +14,6 @@ from agent.request import Request
 from memory.preferences import UserProfile
 from tools.catalog import item_label
 from tools.constraints import Constraints
-from tools.recommend import Retrieval
 from tools.retrievers import Candidate
 
 
@@ -209,8 +208,7 @@ class TurnState(TypedDict, total=False):
     history: list[int]  # the user's known interactions (ml-100k users), item ids
     action: str  # plan's decision: ask | answer | retrieve
     turn: TurnContext | None  # built by plan
-    found: Retrieval | None  # retrieve's candidates (taste candidates included)
-    ranked: list[Candidate]
+    ranked: list[Candidate]  # the reply's candidates, best first (retrieve, or the LLM's compose)
     reply: Reply | None  # text, items and question; final_reply adds the rest
     llm: LLMLoop | None  # None: the offline planner
     notes: Annotated[list[str], operator.add]  # things to tell the user (warnings, memory used, constraints unmet)

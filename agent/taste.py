@@ -8,7 +8,6 @@ from agent.state import Applied, SessionPrefs
 from agent.vocabulary import DURABLE_AGAINST, DURABLE_FOR, MARKER_WORDS, MIN_NOTE_WORDS
 from memory.preferences import UserProfile
 from tools.catalog import Catalog, ItemFilter
-from tools.recommend import Recommender
 from tools.retrievers import Candidate
 
 # Memory as soft signals. A remembered like at least this close to the message counts as if said
@@ -18,7 +17,6 @@ from tools.retrievers import Candidate
 LIKE_RELEVANT = 0.5
 AFFINITY_SHARE = 1.0
 AFFINITY_FLOOR = 0.3
-TASTE_CANDIDATES = 20  # per remembered genre or era, added to the pool
 NOTE_RELEVANT = 0.45
 # Remembered likes fade once the session has this many liked or named films of its own (validation,
 # docs/notes/issue12.md: dropping them then won more conversations than keeping them in the history).
@@ -41,17 +39,17 @@ def remembered_likes(session: SessionPrefs, profile: UserProfile) -> tuple[list[
     return strong, [i for i in likes if i not in strong]
 
 
-def taste_candidates(flt: ItemFilter, session: SessionPrefs, profile: UserProfile, rec: Recommender,
-                      signals: dict) -> list[Candidate]:
-    """The best films of each remembered genre or era the session did not narrow itself, so the
-    affinity boost in ``rerank`` has them to move up (the main pool may hold few of them)."""
+def taste_filters(flt: ItemFilter, session: SessionPrefs, profile: UserProfile) -> list[ItemFilter]:
+    """``flt`` narrowed to each remembered genre or era the session did not narrow itself: their
+    best films join the pool (``Recommender.recommend``'s ``also``), so the affinity boost in
+    ``retrieve`` has them to move up (the main pool may hold few of them)."""
     narrowed = []
     if profile.genres_liked and not session.constraints.genres:
         narrowed.append(flt.model_copy(update={"genres_any": profile.genres_liked}))
     if session.constraints.year_min is None and session.constraints.year_max is None:
         narrowed += [flt.model_copy(update={"year_min": max(flt.year_min or 0, e), "year_max": e + 9})
                      for e in profile.eras_liked]
-    return [c for f in narrowed for c in rec.candidates(f, **signals).candidates[:TASTE_CANDIDATES]]
+    return narrowed
 
 
 def relevant_notes(profile: UserProfile) -> list[str]:

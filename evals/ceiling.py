@@ -15,6 +15,7 @@ from typing import Any
 
 from evals.simulator import SimulatedUser, build_personas
 from tools.artifacts import Artifacts
+from tools.constraints import Constraints
 from tools.recommend import RECENT_LAST, WEIGHTS, Recommender
 from tools.retrievers import ItemIndex
 
@@ -33,7 +34,7 @@ def opener_ceiling(art: Artifacts, target: str = "test", seed: int = 0, k: int =
             said.append((user.genres[0], persona.target.item_id))
     counts = Counter(said)
     genres = {g for g, _ in said}
-    by_genre = {g: rec.constraints(genres=[g]) for g in genres}
+    by_genre = {g: Constraints(genres=[g]).to_filter(rec) for g in genres}
 
     def oracle(g: str) -> list[int]:
         allowed = rec.catalog.filter(by_genre[g])

@@ -8,6 +8,7 @@ agent. A new recommendation behaviour is one method here and one node in ``agent
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cached_property
 from typing import Literal, Protocol
@@ -27,6 +28,7 @@ TEXT_WEIGHT_VIBE = 1.0  # CF carries taste, text carries what was said...
 TEXT_WEIGHT_TITLES = 0.5  # ...and without words said, text only adds "like X" content
 TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what you said" is true
 RECENT_LAST = 10  # recent popularity: how often an item is among its viewers' last this-many items
+ALSO_K = 20  # per extra filter of ``Recommender.recommend`` (a remembered genre or era), films added to the pool
 Regime = Literal["known", "remembered", "named", "picked", "words", "constraints"]
 
 
@@ -125,10 +127,6 @@ class Recommender:
         self.obscure_max_ = max(1, int(np.percentile(pop, OBSCURE_PERCENTILE)))
 
     # ---- constraints ----------------------------------------------------------------------------
-    def constraints(self, exclude: Sequence[int] = (), **asked) -> ItemFilter:
-        """The hard filter for ``Constraints`` given as fields (``genres=["Comedy"]``)."""
-        return Constraints(**asked).to_filter(self, exclude)
-
     def count(self, flt: ItemFilter) -> int:
         return len(self.catalog.filter(flt))
 
@@ -186,6 +184,21 @@ class Recommender:
         rest = top(np.setdiff1d(allowed, every), self.n_candidates - len(first))
         return Retrieval(candidates=first + rest, available=len(allowed), blend=list(flt.genres_any),
                          blend_available=len(every), preferred=[c.item_id for c in first], **meta)
+
+    def recommend(self, flt: ItemFilter, *, k: int | None = None, also: Sequence[ItemFilter] = (), also_k: int = ALSO_K,
+                  liked: Sequence[int] = (), history: Sequence[int] = (), **signals) -> Retrieval:
+        """Candidates, then the reranker's order, in one call: the ``k`` best candidates meeting
+        ``flt`` (``candidates``), joined by the ``also_k`` best of each filter in ``also`` (a
+        remembered genre the main pool may hold few of), reordered by the reranker over the
+        history followed by the films liked now (``rerank``)."""
+        found = self.candidates(flt, liked=liked, history=history, **signals)
+        pool = {c.item_id: c for c in found.candidates[: self.n_candidates if k is None else k]}
+        for f in also:
+            for c in self.candidates(f, liked=liked, history=history, **signals).candidates[:also_k]:
+                pool.setdefault(c.item_id, c)
+        found.candidates = self.rerank(list(pool.values()), [*history, *liked], preferred=found.preferred,
+                                       weight=found.rerank_weight)
+        return found
 
     @cached_property
     def _genre_matrix(self) -> np.ndarray:
@@ -282,7 +295,7 @@ class Recommender:
         if neighbours:
             parts.append(f"people who liked {' and '.join(n.label for n in self.catalog.get(neighbours))} often watch this")
         if c.text is not None and c.text > TEXT_REASON_MIN:
-            parts.append(f"close to \u201c{vibe[:40]}\u201d" if vibe else "similar in content to what you liked")
+            parts += self._text_reason(item, anchors, vibe)
         matched = [g for g in item.genres if g in asked.genres]
         if matched or asked.year_min or asked.year_max:
             parts.append(f"a {'/'.join(matched) or 'film'} from {item.year}, as asked")
@@ -290,4 +303,40 @@ class Recommender:
             parts.append(f"popular: {item.popularity} viewers in the data")
         text = "; ".join(parts)
         return text[0].upper() + text[1:] + "."
+
+    def _text_reason(self, item: Item, anchors: Sequence[int], vibe: str) -> list[str]:
+        """Why the text ranked ``item`` high, from evidence only: the words said that the catalog
+        holds for it, else the genres it shares with a film liked; nothing when neither."""
+        known = knowledge_words(item)
+        said = [w for w in dict.fromkeys(WORD.findall(vibe.lower())) if w not in REASON_STOPWORDS and stem(w) in known]
+        if said:
+            return [f"close to \u201c{' '.join(said[:4])}\u201d, as you said"]
+        for other in self.catalog.get(list(anchors)[:5]):
+            shared = [g for g in item.genres if g in other.genres]
+            if shared and other.item_id != item.item_id:
+                return [f"{'/'.join(shared)}, like {other.label}"]
+        return []
+
+
+WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# words that say nothing of a film even when a title holds them ("the", "movie")
+REASON_STOPWORDS = frozenset("""a an the and or of to in on at for with by from about as is it its this that be
+    movie movies film films something some any one ones like more want watch see""".split())
+
+
+def stem(word: str) -> str:
+    """A word's crude stem, enough to match "dinosaurs" with "dinosaur" and "spies" with "spy"."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def knowledge_words(item: Item) -> set[str]:
+    """The stems of every word the catalog holds about ``item``: its title, year and genres, and
+    the film knowledge joined to it where there is some (director, rating, type, source)."""
+    fields = [item.title, str(item.year or ""), *item.genres,
+              *(str(getattr(item, f, None) or "") for f in ("director", "mpaa", "creative_type", "source"))]
+    return {stem(w) for f in fields for w in WORD.findall(f.lower())}
 

@@ -217,7 +217,7 @@ def test_api_validates_ids(rec):
 def test_trace_lists_nodes_with_timings(rec):
     r = rec.chat(new_user(), "a western")
     nodes = [s.node for s in r.trace]
-    assert nodes == ["understand", "recall", "plan", "retrieve", "rerank", "respond", "remember"]
+    assert nodes == ["understand", "recall", "plan", "retrieve", "respond", "remember"]
     assert all(s.ms >= 0 for s in r.trace)
 
 

@@ -29,6 +29,11 @@ COMEDY_FANS = [10, 20, 30, 40]
 HORROR_FANS = [50, 60, 70, 80]
 
 
+def must(rec: Recommender, exclude=(), **asked):
+    """The catalog's query for ``Constraints`` given as fields."""
+    return Constraints(**asked).to_filter(rec, exclude)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     ids = np.array(sorted(FILMS))
@@ -56,7 +61,7 @@ def world(tmp_path_factory):
 
 def test_candidates_are_catalog_ids_meeting_the_constraints(world):
     rec, _, _ = world
-    flt = rec.constraints(genres=["Horror"], year_max=1995, exclude=[50])
+    flt = must(rec, genres=["Horror"], year_max=1995, exclude=[50])
     found = rec.candidates(flt, liked=[70])
     ids = [c.item_id for c in found.candidates]
     assert sorted(ids) == [30, 60, 70]  # 70 is liked, but only what the filter excludes is left out
@@ -66,21 +71,21 @@ def test_candidates_are_catalog_ids_meeting_the_constraints(world):
 
 def test_collaborative_signal_ranks_the_liked_group_first(world):
     rec, _, _ = world
-    found = rec.candidates(rec.constraints(exclude=[10]), liked=[10], use_text=False)
+    found = rec.candidates(must(rec, exclude=[10]), liked=[10], use_text=False)
     assert {c.item_id for c in found.candidates[:3]} == {20, 30, 40}  # the rest of the comedy group
     assert found.candidates[0].cf is not None and found.candidates[0].text is None
 
 
 def test_without_any_signal_popularity_orders(world):
     rec, _, _ = world
-    found = rec.candidates(rec.constraints(), use_cf=False, use_text=False)
+    found = rec.candidates(must(rec), use_cf=False, use_text=False)
     scores = [c.score for c in found.candidates]
     assert scores == sorted(scores, reverse=True) and found.candidates[0].sources == ["popularity"]
 
 
 def test_a_blend_prefers_items_with_every_genre_and_counts_them(world):
     rec, _, _ = world
-    found = rec.candidates(rec.constraints(genres=["Comedy", "Horror"]), liked=[50])
+    found = rec.candidates(must(rec, genres=["Comedy", "Horror"]), liked=[50])
     ids = [c.item_id for c in found.candidates]
     assert found.blend == ["Comedy", "Horror"] and found.blend_available == 2
     assert set(ids[:2]) == {30, 60} and set(found.preferred) == {30, 60}
@@ -102,8 +107,8 @@ def test_exhausted_constraints_tell_what_matched_and_what_to_loosen(world):
 
 def test_popularity_constraints_use_the_catalog_percentiles(world):
     rec, _, _ = world
-    popular = rec.catalog.filter(rec.constraints(popularity="popular"))
-    obscure = rec.catalog.filter(rec.constraints(popularity="obscure"))
+    popular = rec.catalog.filter(must(rec, popularity="popular"))
+    obscure = rec.catalog.filter(must(rec, popularity="obscure"))
     pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
     assert popular and obscure and min(pops[i] for i in popular) > max(pops[i] for i in obscure)
 
@@ -117,12 +122,12 @@ def test_similar_goes_through_the_models_own_similar_items(world):
 
 def test_explain_gives_only_true_reasons(world):
     rec, _, _ = world
-    flt = rec.constraints(genres=["Comedy"])
+    flt = must(rec, genres=["Comedy"])
     found = rec.candidates(flt, liked=[10, 20])
     reasons = rec.explain(found.candidates[:3], anchors=[10, 20], asked=Constraints(genres=["Comedy"]))
     assert len(reasons) == 3 and all("as asked" in r for r in reasons)
     assert any("people who liked laugh" in r.lower() for r in reasons)
-    plain = rec.candidates(rec.constraints(), use_cf=False, use_text=False)
+    plain = rec.candidates(must(rec), use_cf=False, use_text=False)
     assert rec.explain(plain.candidates[:1])[0].startswith("Popular:")
 
 
@@ -132,7 +137,6 @@ def test_constraints_become_the_catalogs_query(world):
         .to_filter(rec, exclude=[3, 1, 3])
     assert (flt.genres_any, flt.genres_none, flt.year_max, flt.exclude) == (["Comedy"], ["Drama"], 1995, [1, 3])
     assert flt.min_popularity == rec.popular_min_ and flt.max_popularity is None
-    assert rec.constraints(genres=["Comedy"], exclude=[2]) == Constraints(genres=["Comedy"]).to_filter(rec, [2])
 
 
 # ---- the evidence a turn holds decides the weights (issue 16) ------------------------------------
@@ -152,7 +156,7 @@ def test_the_evidence_picks_the_regime():
 
 def test_a_film_picked_from_a_list_shown_is_its_own_regime(world):
     rec, _, _ = world
-    flt = rec.constraints(exclude=[50, 60])
+    flt = must(rec, exclude=[50, 60])
     assert rec.candidates(flt, liked=[50, 60], picked=[60]).evidence.model_dump(include={"liked", "picked"}) == \
         {"liked": 1, "picked": 1}
     assert rec.candidates(flt, liked=[60], picked=[60]).evidence.regime == "picked"
@@ -175,7 +179,7 @@ def test_specificity_is_how_likely_the_genres_said_name_the_item(world):
 def test_a_strangers_genre_request_puts_films_of_that_genre_alone_first(world, monkeypatch):
     rec, _, index = world
     flat = Recommender(rec.catalog, index, rec.cf, rec.semantic, np.full(len(FILMS), 5), n_candidates=20)
-    flt = flat.constraints(genres=["Comedy"])
+    flt = must(flat, genres=["Comedy"])
     monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"specific": 1.0}))
     ranked = [c.item_id for c in flat.candidates(flt).candidates]
     assert set(ranked[:3]) == {10, 20, 40} and set(ranked[3:]) == {30, 60}  # comedies alone, then horror-comedies
@@ -186,7 +190,7 @@ def test_a_strangers_genre_request_puts_films_of_that_genre_alone_first(world, m
 
 def test_remembered_likes_are_not_counted_as_a_history(world):
     rec, _, _ = world
-    flt = rec.constraints(exclude=HORROR_FANS[:3])
+    flt = must(rec, exclude=HORROR_FANS[:3])
     assert rec.candidates(flt, history=HORROR_FANS[:3], remembered=HORROR_FANS[:3]).evidence.regime == "remembered"
     assert rec.candidates(flt, history=HORROR_FANS[:3]).evidence.regime == "known"
     mixed = rec.candidates(flt, liked=[HORROR_FANS[0]], history=HORROR_FANS[1:3], remembered=HORROR_FANS[1:3])
@@ -195,7 +199,7 @@ def test_remembered_likes_are_not_counted_as_a_history(world):
 
 def test_a_strangers_vague_genre_request_ranks_that_genres_well_known_films_first(world):
     rec, _, _ = world
-    found = rec.candidates(rec.constraints(genres=["Comedy"]))
+    found = rec.candidates(must(rec, genres=["Comedy"]))
     assert found.evidence.regime == "constraints" and found.available == 5
     pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
     comedies = sorted((i for i in FILMS if "Comedy" in FILMS[i][2]), key=lambda i: -pops[i])
@@ -211,7 +215,7 @@ def test_recent_popularity_lifts_what_people_watch_lately_for_a_stranger_only(wo
     recent[index.to_iidx([horror[-1]])] = 50  # the least-viewed horror film is what everyone watches now
     lately = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, n_candidates=20, recent=recent)
     monkeypatch.setitem(WEIGHTS, "constraints", WEIGHTS["constraints"].model_copy(update={"pop": 1.0, "recent": 2.0}))
-    flt = lately.constraints(genres=["Horror"])
+    flt = must(lately, genres=["Horror"])
     top = lately.candidates(flt).candidates
     assert top[0].item_id == horror[-1] and "recent" in top[0].sources
     # a known user's ranking has no recent prior: what they watched decides
@@ -224,7 +228,7 @@ def test_recent_popularity_lifts_what_people_watch_lately_for_a_stranger_only(wo
 def test_a_stranger_who_names_a_film_gets_its_cf_neighbours(world):
     rec, _, _ = world
     for named, group in ((50, HORROR_FANS), (20, COMEDY_FANS)):
-        found = rec.candidates(rec.constraints(exclude=[named]), liked=[named], use_text=False)
+        found = rec.candidates(must(rec, exclude=[named]), liked=[named], use_text=False)
         assert found.evidence.regime == "named"
         top3 = [c.item_id for c in found.candidates[:3]]
         assert top3[0] in group and len(set(top3) & set(group)) >= 2, top3  # one random film per user is noise
@@ -233,7 +237,7 @@ def test_a_stranger_who_names_a_film_gets_its_cf_neighbours(world):
 def test_a_known_users_history_still_dominates_a_vague_request(world):
     rec, _, _ = world
     for history, group in ((HORROR_FANS[:3], HORROR_FANS), (COMEDY_FANS[1:], COMEDY_FANS)):
-        found = rec.candidates(rec.constraints(exclude=history), history=history, use_text=False)
+        found = rec.candidates(must(rec, exclude=history), history=history, use_text=False)
         assert found.evidence.regime == "known"
         assert found.candidates[0].item_id in set(group) - set(history)
 
@@ -249,7 +253,7 @@ class _Reversing:
 def test_the_rerank_weight_blends_the_rerankers_order_with_retrieval(world):
     rec, _, index = world
     with_reranker = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, reranker=_Reversing())
-    found = with_reranker.candidates(rec.constraints(), liked=[10], use_text=False).candidates
+    found = with_reranker.candidates(must(rec), liked=[10], use_text=False).candidates
     ids = [c.item_id for c in found]
     assert [c.item_id for c in with_reranker.rerank(found, [10], weight=1.0)] == ids[::-1]
     assert [c.item_id for c in with_reranker.rerank(found, [10], weight=0.0)] == ids
@@ -266,3 +270,54 @@ def test_fuse_priors_add_named_signals_and_zero_weights_drop_out(world):
     assert top[0].item_id == max(FILMS) and top[0].sources == ["lately"]
     plain = fuse(allowed, index, 3, popularity=pop, priors={"lately": (prior, 0.0), "none": (None, 1.0)})
     assert plain[0].sources == ["popularity"] and plain[0].item_id == min(FILMS)
+
+
+def test_recommend_is_candidates_then_the_rerankers_order_in_one_call(world):
+    """One call: the k best candidates, the best of each extra filter joined once, reordered by
+    the reranker over the history then the films liked now; nothing from outside the pool."""
+    rec, _, index = world
+    seen: list = []
+
+    class Spy(_Reversing):
+        def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k):
+            seen.append(index.to_ids(history_iidx))
+            return super().rerank(history_iidx, candidates_iidx, retrieval_scores, k)
+
+    ranked = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, reranker=Spy(), n_candidates=20)
+    flt, westerns = must(rec, genres=["Comedy"]), must(rec, genres=["Western"])
+    plain = ranked.candidates(flt, liked=[50], history=[90], use_text=False).candidates[:3]
+    extra = ranked.candidates(westerns, liked=[50], history=[90], use_text=False).candidates[:1]
+    found = ranked.recommend(flt, k=3, also=[westerns, westerns], also_k=1, liked=[50], history=[90], use_text=False)
+    pool = [c.item_id for c in plain + extra]
+    assert [c.item_id for c in found.candidates] == pool[::-1]  # the reranker's order of the pool, each once
+    assert seen == [[90, 50]]  # the history first, then what is liked now (the end weighs most)
+    bare = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, n_candidates=20)
+    assert [c.item_id for c in bare.recommend(flt, k=3, liked=[50], history=[90], use_text=False).candidates] == pool[:3]
+
+
+@pytest.mark.parametrize("vibe,cites", [
+    ("laughs for my son, he is 8", "\u201claugh\u201d"),  # only the word the catalog holds for the film
+    ("something scary, not sappy, laughs", "\u201cscary laugh\u201d"),
+    ("space while", None),  # words the film's knowledge lacks: no text reason at all
+    ("", None),
+])
+def test_a_text_reason_cites_only_words_the_catalog_holds_for_the_film(world, vibe, cites):
+    from tools.retrievers import Candidate
+
+    rec, _, _ = world
+    close = Candidate(item_id=30, score=1.0, text=2.0)  # "Scary Laughs" (1992), Comedy/Horror, ranked by text
+    reason = rec.explain([close], vibe=vibe)[0]
+    if cites is None:
+        assert "close to" not in reason.lower()
+    else:
+        assert f"close to {cites}" in reason.lower() or f"close to {cites.replace('laugh', 'laughs')}" in reason.lower()
+    assert "8" not in reason and "son" not in reason.split() and "while" not in reason
+
+
+def test_without_words_a_text_reason_names_the_genres_shared_with_a_liked_film(world):
+    from tools.retrievers import Candidate
+
+    rec, _, _ = world
+    reason = rec.explain([Candidate(item_id=30, score=1.0, text=2.0)], anchors=[50])[0]
+    assert "Horror, like Fright One (1993)" in reason
+    assert "close to" not in rec.explain([Candidate(item_id=30, score=1.0, text=2.0)], anchors=[90])[0].lower()
