@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from agent import taste
+from agent import taste, tones
 from agent.llm import MIN_CALL_SECONDS, Deadline, FallbackReason, LLMUnavailable
 from agent.planner import LLMPlanner, PlanRejected
 from agent.registry import REGISTRY, ItemList, ToolContext, ToolError, result_items
@@ -28,7 +28,7 @@ from agent.request import Request
 from agent.state import Applied, LLMLoop, RecItem, Reply, SessionPrefs, TurnContext, TurnState
 from agent.vocabulary import MAX_MESSAGE
 from memory.preferences import UserProfile
-from tools.catalog import Catalog
+from tools.catalog import Catalog, Item
 from tools.constraints import KINDS, Constraints, filterable
 from tools.recommend import Recommender, Retrieval
 from tools.retrievers import Candidate
@@ -115,14 +115,14 @@ def plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
              + ("; the picks below go by its title's words and the rest of what you said."
                 if title in req.unknown_liked and tools.use_text else ".") for title in req.unknown_titles]
     if req.unfilterable:
-        notes.append(_unfilterable_note(req, session))
+        notes.append(_unfilterable_note(req, session, tools.catalog))
     has_long_term = bool(history or profile.liked_items or profile.genres_liked or profile.eras_liked)
     if req.intent in ("smalltalk", "ask_item") or (req.intent == "reset" and not req.has_signal):
         action = "answer"
     elif req.unfilterable and not req.has_signal:
         action = "answer"  # nothing we can search by was asked: say so rather than show a list
     else:  # with nothing to go on (an ambiguous title alone included), ask
-        action = "retrieve" if session.has_signal or has_long_term else "ask"
+        action = "retrieve" if session.has_signal or has_long_term or req.anything else "ask"
     return {"session": session, "turn": _turn_context(session, profile, history, applied), "notes": notes,
             "action": action, "_detail": f"action={action}"}
 
@@ -132,17 +132,20 @@ def _turn_context(session: SessionPrefs, profile: UserProfile, history: list[int
     dislikes; everything seen, rated or shown left out; the remembered likes that count now."""
     asked = session.constraints
     remembered_out = [g for g in profile.genres_disliked if g not in asked.genres]
-    exclude = (set(history) | set(session.disliked_items) | set(profile.disliked_items)
+    exclude = (set(history) | set(session.disliked_items) | set(profile.disliked_items) | set(session.seen)
                | set(session.shown) | set(session.liked_items) | set(profile.liked_items))
     strong, weak = taste.remembered_likes(session, profile)
     return TurnContext(asked=asked.model_copy(update={"genres_none": asked.genres_none + remembered_out}),
                        exclude=sorted(exclude), strong=strong, weak=weak, applied=applied,
-                       vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip())
+                       vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip(),
+                       lean=tones.genre_leaning(session.tone, session.tone_none))
 
 
-def _unfilterable_note(req: Request, session: SessionPrefs) -> str:
+def _unfilterable_note(req: Request, session: SessionPrefs, catalog: Catalog) -> str:
     asked = ", ".join(f"{u.kind} (\u201c{u.text}\u201d)" for u in req.unfilterable)
-    note = f"I can't search by {asked}: the catalog has no cast or director data. I can filter by {CAN_FILTER_BY}."
+    lacks = "no cast data" + (f"; it knows the directors of {catalog.known('director'):,} of its {len(catalog):,} films, "
+                              "and not this one's" if any(u.kind == "director" for u in req.unfilterable) else "")
+    note = f"I can't search by {asked}: the catalog has {lacks}. I can filter by {CAN_FILTER_BY}."
     if req.has_signal:
         return note + " The list below is not filtered by that."
     earlier = session.constraints.describe()
@@ -177,11 +180,11 @@ def answer(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         text = "Starting over. What would you like to watch?"
     elif req.intent == "ask_item" and req.ask_about is not None and req.ask_about in tools.catalog:
         item = tools.catalog.get([req.ask_about])[0]
-        near = REGISTRY.call("similar_items", {"item": item.item_id, "k": 3}, context(state, tools))
-        similar = tools.catalog.get([c.item_id for c in near.items])
-        genres = ", ".join(item.genres) if item.genres else "of unknown genre"
-        text = (f"{item.label} is {genres}; {item.popularity} people in the data watched it."
-                + (f" People who liked it often watch {', '.join(s.label for s in similar)}." if similar else ""))
+        text = answer_about(item, req.question, tools.catalog)
+        if req.question in (None, "plot", "genre", "reviews"):
+            near = REGISTRY.call("similar_items", {"item": item.item_id, "k": 3}, context(state, tools))
+            similar = tools.catalog.get([c.item_id for c in near.items])
+            text += f" People who liked it often watch {', '.join(s.label for s in similar)}." if similar else ""
     elif req.intent == "ask_item":
         text = "I couldn't tell which film you mean; could you give its title?"
     elif req.unfilterable:
@@ -189,6 +192,49 @@ def answer(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     else:
         text = "Happy to help. Tell me a film you liked, a genre or a decade, and I'll suggest some."
     return {"reply": Reply(text=" ".join([*notes, text]).strip(), session_id=state["session_id"]), "ranked": []}
+
+
+def answer_about(item: Item, question: str | None, catalog: Catalog) -> str:
+    """A question about one film, answered from what the catalog knows of it, and honestly when
+    it knows nothing of the kind (ml-100k has no plots or cast; the film knowledge covers a minority)."""
+
+    def share(field: str) -> str:
+        return f"the catalog knows it for {catalog.known(field):,} of its {len(catalog):,} films"
+
+    genres = "/".join(item.genres) or "of no listed genre"
+    facts = [f"a {genres} film from {item.year}" if item.year else f"a {genres} film"]
+    if item.director:
+        facts.append(f"directed by {item.director}")
+    if item.mpaa:
+        facts.append(f"rated {item.mpaa}")
+    if item.runtime:
+        facts.append(f"{item.runtime} minutes long")
+    known = f"{item.label} is " + ", ".join(facts) + "."
+    scores = [s for s in (f"IMDb {item.imdb_rating:.1f}/10" if item.imdb_rating else "",
+                          f"Rotten Tomatoes {item.rt_rating}%" if item.rt_rating is not None else "") if s]
+    if question == "director":
+        return f"{item.label} was directed by {item.director}." if item.director else \
+            f"I don't know who directed {item.label}: {share('director')}. {known}"
+    if question == "runtime":
+        return f"{item.label} runs {item.runtime} minutes." if item.runtime else \
+            f"I don't know how long {item.label} is: {share('runtime')}. {known}"
+    if question == "rating":
+        return f"{item.label} is rated {item.mpaa}." if item.mpaa else \
+            f"I don't know {item.label}'s MPAA rating: {share('mpaa')}. {known}"
+    if question == "year":
+        return f"{item.label} came out in {item.year}." if item.year else f"I don't know when {item.label} came out."
+    if question == "scary":
+        scary = [g for g in item.genres if g in ("Horror", "Thriller")]
+        return (f"It is listed as {' and '.join(scary)}, so expect it to be scary or tense. {known}" if scary else
+                f"It is not listed as Horror or Thriller. {known}")
+    if question == "cast":
+        return f"I can't say who is in {item.label}: the catalog has no cast data. {known}"
+    if question == "reviews":
+        return (f"Critics and viewers: {', '.join(scores)}; {item.popularity} people in the data watched it. {known}"
+                if scores else f"I have no review scores for {item.label}; {item.popularity} people in the data watched it. {known}")
+    if question == "plot":
+        return f"I have no plot summaries, only what the catalog knows: {known[0].lower()}{known[1:]}"
+    return f"{known} {item.popularity} people in the data watched it."
 
 
 def _ranking_context(state: TurnState, tools: Toolbox) -> ToolContext:
@@ -200,7 +246,7 @@ def _ranking_context(state: TurnState, tools: Toolbox) -> ToolContext:
     shown = set(session.shown)
     ctx = context(state, tools, history=history + turn.weak, liked=turn.strong + session.liked_items,
                   asked=turn.asked, exclude=turn.exclude, turn=session.turns, remembered=turn.strong + turn.weak,
-                  picked=[i for i in session.liked_items if i in shown], vibe=turn.vibe)
+                  picked=[i for i in session.liked_items if i in shown], vibe=turn.vibe, lean=turn.lean)
     ctx.also = taste.taste_filters(ctx.must, session, state["profile"])
     return ctx
 
@@ -222,12 +268,19 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
         notes.append(f"Only {_films(found.blend_available)} left {'is' if found.blend_available == 1 else 'are'} "
                      f"{both}; they come first, then films that are {either}." if found.blend_available else
                      f"No film left is {both}, so these are {either}.")
-    notes += _memory_notes(turn.asked, session, profile, rec.catalog)
+    notes += _memory_notes(turn.asked, session, profile, rec.catalog) + _knowledge_notes(turn.asked, rec.catalog)
     order = "retrieval order" if rec.reranker is None else "reranked"
     return {"ranked": ranked, "notes": notes,
             "_detail": f"allowed={found.available} blend={found.blend_available if found.blend else '-'} "
                        f"candidates={len(found.candidates)} ({order}) evidence={found.evidence.regime}"
                        + (f"; remembered tastes: {sum(b > 0 for b in boost)} candidates" if any(boost) else "")}  # fmt: skip
+
+
+def _knowledge_notes(asked: Constraints, catalog: Catalog) -> list[str]:
+    """What a filter on film knowledge leaves out: the films whose director, rating, length or
+    reviews the catalog does not know (its knowledge covers a minority of the films)."""
+    return [f"The catalog knows the {spec.name} of {catalog.known(*spec.knows):,} of its {len(catalog):,} films, "
+            "so only those can be listed." for kind, spec in KINDS.items() if spec.knows and asked.constrains(kind)]
 
 
 def _memory_notes(asked: Constraints, session: SessionPrefs, profile: UserProfile, catalog: Catalog) -> list[str]:
@@ -298,8 +351,9 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                     reason=reason)
             for it, c, reason in zip(tools.catalog.get([c.item_id for c in ranked]), ranked, reasons, strict=True)]
     # the blend held for the whole list: "Comedy and Horror"
-    wanted = asked.describe(every_genre=len(asked.genres) > 1 and bool(recs)
-                            and all(set(asked.genres) <= set(r.genres) for r in recs))
+    wanted = ", ".join(filter(None, [asked.describe(every_genre=len(asked.genres) > 1 and bool(recs)
+                                                    and all(set(asked.genres) <= set(r.genres) for r in recs)),
+                                     tones.describe(session.tone, session.tone_none)]))
     head = (f"Here are {len(recs)} picks" + (f" ({wanted})" if wanted else "") + ".") if recs else ""
     text = " ".join([*state.get("notes", []), head]).strip() or "I have nothing to show for that."
     session.show(recs)

@@ -52,6 +52,7 @@ class ToolContext:
     exclude: list[int] = field(default_factory=list)  # items the person has seen, rated or been shown
     also: list[ItemFilter] = field(default_factory=list)  # remembered genres or eras: their best join `recommend`
     vibe: str = ""  # the person's own words beyond the constraints (joined to a tool's query)
+    lean: dict[str, float] = field(default_factory=dict)  # genre -> how the tones asked lean to it
     use_cf: bool = True
     use_text: bool = True
     turn: int = 0
@@ -68,7 +69,8 @@ class ToolContext:
     def signals(self) -> dict[str, Any]:
         """What ``Recommender.candidates`` ranks by for this person, besides the filter."""
         return dict(liked=self.liked, history=self.history, vibe=self.vibe, use_cf=self.use_cf,
-                    use_text=self.use_text, turn=self.turn, remembered=self.remembered, picked=self.picked)
+                    use_text=self.use_text, turn=self.turn, remembered=self.remembered, picked=self.picked,
+                    lean=self.lean)
 
 
 # ---- argument and result models -------------------------------------------------------------
@@ -80,6 +82,7 @@ class ToolConstraints(Constraints):
     genres_none: list[str] = Field(default_factory=list, max_length=6, description="none of these genres")
     year_min: int | None = Field(None, ge=1900, le=2030)
     year_max: int | None = Field(None, ge=1900, le=2030)
+    directors: list[str] = Field(default_factory=list, max_length=4, description="directed by any of these")
 
 
 class ItemList(BaseModel):
@@ -285,6 +288,10 @@ def effective_filter(args: ToolConstraints, ctx: ToolContext) -> ItemFilter:
     unknown = [x for x in [*args.genres, *args.genres_none] if catalog.canonical_genre(x) is None]
     if unknown:
         raise ToolError(f"not catalog genres: {unknown}; genres are {', '.join(catalog.genres)}")
+    directors = {d.lower() for d in catalog.directors}
+    strangers = [d for d in args.directors if d.lower() not in directors]
+    if strangers:  # a name the film knowledge lacks would filter everything out
+        raise ToolError(f"directors the catalog does not know: {strangers}")
     own = Constraints(**args.model_dump(include=set(Constraints.model_fields)))
     own.genres = [catalog.canonical_genre(x) for x in args.genres]
     own.genres_none = [catalog.canonical_genre(x) for x in args.genres_none]

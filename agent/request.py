@@ -57,6 +57,7 @@ class Request(BaseModel):
                                   "shown again; taste evidence unless said negatively")
     seen_shown: list[int] = Field(default_factory=list, description="0-based positions in the last list shown, seen")
     question: Question | None = Field(None, description="what is asked about ``ask_about`` (intent ask_item)")
+    anything: bool = Field(False, description="the choice is left to us ('surprise me', 'you pick'): a list, not a question")
     warnings: list[str] = Field(default_factory=list, description="what could not be honoured, told to the user")
 
     @property

@@ -32,6 +32,9 @@ class SessionPrefs(BaseModel):
     disliked_items: list[int] = Field(default_factory=list)
     constraints: Constraints = Field(default_factory=Constraints, description="what the person asked of the films")
     vibe: str = ""
+    tone: list[str] = Field(default_factory=list, description="tones wanted (agent/tones.py): soft, never a filter")
+    tone_none: list[str] = Field(default_factory=list, description="tones not wanted")
+    seen: list[int] = Field(default_factory=list, description="films the person said they have seen: never shown")
     shown: list[int] = Field(default_factory=list, description="every item shown this session")
     last_shown: list[int] = Field(default_factory=list, description="the last list, in order")
     last_years: list[int] = Field(default_factory=list, description="years of the last list: 'older' pivots on them")
@@ -48,8 +51,10 @@ class SessionPrefs(BaseModel):
         - years: a request giving both bounds replaces both; one bound replaces its side and
           keeps the other while they are compatible; "older"/"newer" pivot on the median year of
           the last list and yield to an explicit bound on the same side ("older, before 1980").
-        - any other constraint (popularity): a value given replaces the session's.
-        - ``clear`` lifts genres, years or popularity ("any year").
+        - any other constraint (popularity, audience, directors, rating, runtime, acclaim): a value
+          given replaces the session's; one not given keeps it (an empty list gives nothing), so
+          "for children" or the directors named stay until lifted.
+        - ``clear`` lifts a kind of constraint ("any year", "any director", "not just for children").
         """
         liked = _dedup(req.liked_items + [self.last_shown[p] for p in req.shown_liked if p < len(self.last_shown)])
         disliked = _dedup(req.disliked_items + [self.last_shown[p] for p in req.shown_disliked if p < len(self.last_shown)])
@@ -62,10 +67,14 @@ class SessionPrefs(BaseModel):
         kept = self.constraints.lifted(*req.clear)
         genres, genres_none = self._merged_genres(kept, req)
         year_min, year_max = self._merged_years(kept, req)
-        rest = {f: getattr(asked, f) if getattr(asked, f) is not None else getattr(kept, f)
+        rest = {f: getattr(asked if f in asked.given else kept, f)
                 for f in Constraints.model_fields if f not in ("genres", "genres_none", "year_min", "year_max")}
         self.constraints = Constraints(genres=genres, genres_none=genres_none, year_min=year_min, year_max=year_max,
                                        **rest)
+        self.tone = _merge(self.tone, req.tone, drop=req.tone_none)
+        self.tone_none = _merge(self.tone_none, req.tone_none, drop=req.tone)
+        self.seen = _merge(self.seen, req.seen_items + [self.last_shown[p] for p in req.seen_shown
+                                                        if p < len(self.last_shown)])
         # a film outside the catalog still says something: its title's words join the vibe
         words = " ".join([*req.unknown_liked, req.vibe.strip()]).strip()
         if words:
@@ -111,7 +120,7 @@ class SessionPrefs(BaseModel):
 
     @property
     def has_signal(self) -> bool:
-        return bool(self.liked_items or self.constraints.says_what_is_wanted or self.vibe)
+        return bool(self.liked_items or self.constraints.says_what_is_wanted or self.vibe or self.tone)
 
 
 def _merge(old: list, new: list, drop: list = ()) -> list:
@@ -176,6 +185,7 @@ class TurnContext(BaseModel):
     strong: list[int] = Field(default_factory=list, description="remembered likes close to the message (as if said now)")
     weak: list[int] = Field(default_factory=list, description="the other remembered likes (join the history)")
     vibe: str = Field("", description="the session's words and the remembered notes close to them")
+    lean: dict[str, float] = Field(default_factory=dict, description="genre -> how the tones asked lean to it (-1..1)")
     applied: Applied = Field(default_factory=Applied, description="what this turn's request changed (for remember)")
 
 

@@ -34,6 +34,7 @@ class Mention:
     head: Mention | None = None  # list continuation: "like Star Wars and Alien"
     polarity: int | None = None  # +1 liked, -1 disliked, 0 neutral (seen)
     opinion: bool = False
+    seen: bool = False  # "already seen X": never shown again, taste evidence unless said against
 
 
 class TitleFinding:
@@ -221,7 +222,8 @@ class TitleFinding:
             content = [t for t in words if t[2] not in V.ARTICLE] or words
             significant = [t for t in content if len(t[2]) > 3 or t is content[0]]  # not "of", "in"
             capitalised = not self.all_caps and all(self.text[t[0]].isupper() for t in significant)
-            alone = all(s <= t[0] < e or t[2] in ("the", "a", "an", "movie", "film") for t in self.tokens)
+            # alone: nothing else said but filler and chat ("the godfather pls")
+            alone = all(s <= t[0] < e or t[2] in ("the", "a", "an", "movie", "film") or t[2] in V.CHAT for t in self.tokens)
             if len(content) >= 2:
                 believable = alone or capitalised or not all(self._known(t[2]) or t[2] in V.EVERYDAY for t in content)
             else:
@@ -259,7 +261,8 @@ def title_keys(title: str) -> list[str]:
     if "(" in title:
         main, *aliases = re.split(r"\s*[()]\s*", title)
         keys += [normalize_title(display_title(t)) for t in (main, *aliases)]
-    return [k for k in dict.fromkeys(keys) if k]
+    # an alias that is a year or a letter ("... (V) (1995)") names no film
+    return [k for k in dict.fromkeys(keys) if k and not k.isdigit() and len(k) > 1]
 
 
 def _arabic(norm: str) -> str:

@@ -38,8 +38,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from rapidfuzz import fuzz, process
 
 from agent import vocabulary as V
+from agent.aspects import AspectFinding
 from agent.request import Request, Unfilterable
 from agent.titles import MASK, Mention, TitleFinding, title_keys
 from tools.catalog import Catalog, TitleResolution, normalize_title
@@ -81,13 +83,15 @@ class OfflineUnderstander:
                 for k in range(1, len(words) + 1):
                     self.title_prefixes_.add(" ".join(words[:k]))
         self.genres_ = {g: catalog.canonical_genre(g) for _, gs, _ in V.GENRE_TABLE for g in gs}
+        self.years_ = {it.item_id: it.year for it in items}
+        self.people_ = _people_patterns(items, set(self.titles_))
 
     def parse(self, message: str, shown: Sequence[int] = ()) -> Request:
         """Understand one message; `shown` is the list of item ids shown last turn, in order."""
         return _MessageParse(self, message, list(shown)).run()
 
 
-class _MessageParse(TitleFinding):
+class _MessageParse(TitleFinding, AspectFinding):
     """The state of parsing one message: the text, what is masked, and what was found."""
 
     def __init__(self, und: OfflineUnderstander, message: str, shown: list[int]):
@@ -114,6 +118,11 @@ class _MessageParse(TitleFinding):
         self.cue_starts: list[int] = []
         self.clear: list[str] = []
         self.unfilterable: list[Unfilterable] = []
+        self.people: list[str] = []
+        self.directors: list[str] = []
+        self.children = self.children_away = False
+        self.film: dict[str, object] = {}  # Constraints fields the film knowledge filters by (_knowledge)
+        self.tone_hits: list[tuple[int, int, str]] = []
 
     # -- entry ---------------------------------------------------------------------------------
 
@@ -122,7 +131,12 @@ class _MessageParse(TitleFinding):
             return Request(intent="smalltalk", warnings=self.warnings)
         self.reset = self._take_all(V.RESET)
         self.clear = [name for name, pattern in V.CLEAR if self._take_all(pattern)]
+        self._titled_years()
+        self._people()
         self._asks()
+        self._question_asks()
+        self._knowledge()
+        self._audience()
         self._quoted_titles()
         self._triggered_objects()
         self._untriggered_titles()
@@ -130,6 +144,7 @@ class _MessageParse(TitleFinding):
         self._unfilterable()
         year_min, year_max, relative = self._years()
         popularity = self._popularity()
+        self._tones()
         self._genres()
         self._find_cues()
         self._assign_polarity()
@@ -327,9 +342,13 @@ class _MessageParse(TitleFinding):
                 bound = (None, newest - V.RECENT_YEARS - 1) if neg else (newest - V.RECENT_YEARS, None)
                 bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
+        carried = -1  # a negation reaches the next era word over plain words: "no old black and white stuff"
         for m in V.OLD.finditer(self.work):
             if self._free(m.start(), m.end()) and not self._before(V.AGE, m.start()):
-                neg = bool(self._before(V.POP_NEG, m.start()))
+                gap = self.work[carried:m.start()] if carried >= 0 else "x"
+                neg = (bool(self._before(V.POP_NEG, m.start()) or self._before(V.NEG_BEFORE, m.start()))
+                       or not [w for w in V.TOKEN.findall(gap) if w not in V.FILLER])
+                carried = m.end() if neg else -1
                 bound = (V.OLD_YEAR_MAX + 1, None) if neg else (None, V.OLD_YEAR_MAX)
                 bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
@@ -416,6 +435,14 @@ class _MessageParse(TitleFinding):
             for m in pattern.finditer(self.work):
                 if self._free(m.start(), m.end()) and not any(s < m.end() and m.start() < e for s, e, _, _ in hits):
                     hits.append((m.start(), m.end(), genres, generic))
+        for m in V.TOKEN.finditer(self.work):  # a misspelt genre word: "comdy", "thriler"
+            word = m.group()
+            if (len(word) < 5 or word in V.FILLER or word in V.CHAT or word in self.und.title_prefixes_
+                    or any(s < m.end() and m.start() < e for s, e, _, _ in hits)):
+                continue
+            best = process.extractOne(word, list(V.GENRE_SPELLINGS), scorer=fuzz.ratio, score_cutoff=V.GENRE_TYPO_MIN)
+            if best is not None and best[0][0] == word[0]:
+                hits.append((m.start(), m.end(), (V.GENRE_SPELLINGS[best[0]],), True))
         self.genre_hits = sorted(hits)
         for s, e, _, generic in hits:
             if generic:
@@ -460,6 +487,7 @@ class _MessageParse(TitleFinding):
             if mention.head is not None:
                 continue
             cue = self._stance(mention.start)
+            mention.seen = mention.seen or bool(cue and cue.polarity == 0) or self._before(V.SEEN_BEFORE, mention.start)
             if mention.polarity is None:
                 mention.polarity = cue.polarity if cue else None
             mention.opinion = bool(cue and cue.opinion)
@@ -474,15 +502,21 @@ class _MessageParse(TitleFinding):
         for mention in self.mentions:
             if mention.head is not None:
                 mention.polarity, mention.opinion = mention.head.polarity, mention.head.opinion
+                mention.seen = mention.seen or mention.head.seen
 
     # -- vibe and the request ------------------------------------------------------------------
 
     def _vibe(self) -> str:
-        cue_spans = [(c.start, c.end) for c in self.cues]
+        cue_spans = [(c.start, c.end) for c in self.cues] + [(s, e) for s, e, *_ in self.genre_hits
+                                                           if self._against(s, e) or self._dropped(s, e)]
+        chat = self._small_talk()
         words = []
         for m in V.TOKEN.finditer(self.work):
             word = m.group()
-            if word in V.FILLER or word.isdigit() or any(s <= m.start() < e for s, e in cue_spans):
+            if any(s <= m.start() < e for s, e in chat):
+                continue
+            if (word in V.FILLER or word in V.CHAT or re.fullmatch(r"\d+(?:st|nd|rd|th|s)?", word)
+                    or any(s <= m.start() < e for s, e in cue_spans) or self._a_name(m.start(), word)):
                 continue
             cue = self._stance(m.start())
             if cue is not None and cue.polarity == -1:
@@ -493,16 +527,35 @@ class _MessageParse(TitleFinding):
             vibe = vibe[: vibe.rfind(" ", 0, V.MAX_VIBE_CHARS + 1)].strip() or vibe[:V.MAX_VIBE_CHARS]
         return vibe
 
+    def _small_talk(self) -> list[tuple[int, int]]:
+        """The clauses that ask for nothing ("just got home from a long shift"), when another
+        clause of the message does: no genre, title, tone or request word in them."""
+        points = ([h[0] for h in self.genre_hits] + [m.start for m in self.mentions] + [t[0] for t in self.tone_hits]
+                  + [m.start() for m in V.REQUEST_WORDS.finditer(self.low)])
+        clauses = [(s, e) for s, e in zip([0, *self.boundaries], [*self.boundaries, len(self.work)], strict=True) if e > s]
+        asking = [any(s <= p < e for p in points) for s, e in clauses]
+        return [c for c, a in zip(clauses, asking, strict=True) if not a] if any(asking) else []
+
+    def _a_name(self, pos: int, word: str) -> bool:
+        """A given name, capitalised ("Tom said you were good at this"): a person of the person's
+        life, not a word about films ("my friend Jessica" is masked by ``_people``)."""
+        return word in V.FIRST_NAMES and self.text[pos].isupper()
+
     def _assemble(self, year_min, year_max, relative, popularity, vibe) -> Request:
         found = self._items()
         genres_in, genres_out, genres_drop, comparative = self._genre_sets()
+        tone, tone_none = self._tone_sets()
+        audience = "children" if self.children and not self.children_away and "audience" not in self.clear else None
         constraints = bool(genres_in or genres_out or genres_drop or year_min or year_max or relative
-                           or popularity or vibe or self.clear)
+                           or popularity or vibe or self.clear or tone or tone_none or audience or self.directors
+                           or self.film)
         mentioned_titles = any(m.positions is None and not m.pronoun for m in self.mentions)
         if self.reset:
             intent = "reset"
         elif self.asked and (found.ask_about is not None or any(m.ask for m in self.mentions)):
             intent = "ask_item"
+        elif found.seen and not constraints and not V.ASKS_FOR_MORE.search(self.low):
+            intent = "feedback"  # "seen it": the list moves on without it
         elif (found.opinions and not found.requests and not constraints
               and not V.ASKS_FOR_MORE.search(self.low)):
             intent = "feedback"
@@ -519,11 +572,16 @@ class _MessageParse(TitleFinding):
             liked_items=list(found.liked), disliked_items=list(found.disliked), items_drop=list(found.dropped),
             unknown_titles=found.unknown, unknown_liked=found.unknown_liked, ambiguous_titles=found.ambiguous,
             constraints=Constraints(genres=list(genres_in), genres_none=list(genres_out), year_min=year_min,
-                                    year_max=year_max, popularity=popularity),
+                                    year_max=year_max, popularity=popularity, audience=audience,
+                                    directors=list(dict.fromkeys(self.directors)), **self.film),
             genres_drop=list(genres_drop), relative_year=relative,
             clear=self.clear, unfilterable=self.unfilterable,
             shown_liked=list(found.shown_liked), shown_disliked=list(found.shown_disliked),
             ask_about=found.ask_about, vibe=vibe, warnings=list(dict.fromkeys(self.warnings)),
+            people=list(dict.fromkeys(self.people)), tone=tone, tone_none=tone_none,
+            seen_items=list(found.seen), seen_shown=list(found.seen_shown),
+            question=self._question_kind() if intent == "ask_item" else None,
+            anything=bool(V.ANYTHING.search(self.low)),
         )  # fmt: skip
 
     def _items(self) -> _Found:
@@ -547,6 +605,13 @@ class _MessageParse(TitleFinding):
                     else:
                         self.warnings.append(f"I can't find '{mention.label}' in the catalog.")
             head = mention.head or mention
+            if mention.seen and not mention.ask:  # seen: never shown again; a taste unless said against
+                if target.item_id is not None and target.item_id in catalog:
+                    found.seen[target.item_id] = None
+                for p in target.positions or []:
+                    found.seen_shown[p] = None
+                if mention.polarity in (None, 0):
+                    mention.polarity = 1
             if target.item_id is not None and target.item_id in catalog:
                 if mention.ask:
                     continue
@@ -580,16 +645,27 @@ class _MessageParse(TitleFinding):
             target = Mention(mention.start, mention.end, mention.label, positions=[0])
         return target
 
+    def _dropped(self, s: int, e: int) -> bool:
+        """Whether the genre word at s:e is no longer wanted ("no more horror", "enough space")."""
+        return bool(self._before(V.DROP_BEFORE, s)) or V.DROP_AFTER.match(self.low, e) is not None
+
+    def _against(self, s: int, e: int) -> bool:
+        """Whether the genre word at s:e is said against ("not horror", "westerns bore me")."""
+        cue = self._stance(s)
+        return (cue is not None and cue.polarity == -1) or V.GENRE_NEG_AFTER.match(self.low, e) is not None
+
     def _genre_sets(self) -> tuple[dict[str, None], dict[str, None], dict[str, None], bool]:
         """Wanted, excluded and withdrawn genres, and whether one was said as a comparative ("funnier")."""
         genres_in: dict[str, None] = {}
         genres_out: dict[str, None] = {}
         genres_drop: dict[str, None] = {}
         comparative = False
-        for s, e, genres, _ in self.genre_hits:
-            cue = self._stance(s)
-            drop = self._before(V.DROP_BEFORE, s) or V.DROP_AFTER.match(self.low, e) is not None
-            negative = cue is not None and cue.polarity == -1
+        # a genre asked for by its own name ("comedy yes, romantic comedy no", "sci-fi but nothing
+        # with aliens") stays wanted when a blend or a theme word of it is said against
+        alone = {g for s, _, gs, generic in self.genre_hits if len(gs) == 1 and generic for g in gs
+                 if not (self._stance(s) and self._stance(s).polarity == -1)}
+        for s, e, genres, generic in self.genre_hits:
+            drop, negative = self._dropped(s, e), self._against(s, e)
             if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
                 comparative = True
             for g in genres:
@@ -600,6 +676,8 @@ class _MessageParse(TitleFinding):
                     genres_drop[name] = None
                     genres_in.pop(name, None)
                 elif negative:
+                    if (len(genres) > 1 or not generic) and g in alone:
+                        continue
                     genres_out[name] = None
                     genres_in.pop(name, None)
                 else:
@@ -621,6 +699,8 @@ class _Found:
     unknown_liked: list[str] = field(default_factory=list)
     ambiguous: dict[str, list[int]] = field(default_factory=dict)
     ask_about: int | None = None
+    seen: dict[int, None] = field(default_factory=dict)
+    seen_shown: dict[int, None] = field(default_factory=dict)
     opinions: int = 0
     requests: int = 0
 
@@ -667,3 +747,23 @@ def _year_span(text: str) -> tuple[int, int] | None:
     if part and hi - lo == 9:
         lo, hi = {"early": (lo, lo + 3), "mid": (lo + 3, lo + 6), "late": (lo + 6, hi)}[part.group(1)]
     return lo, hi
+
+
+def _people_patterns(items: list, title_keys: set[str]) -> tuple[re.Pattern, dict[str, str | None]]:
+    """One pattern over the original text for every person the understander knows by name, and
+    each name (lowercased) -> the director's catalog name, or None for an actor. A director's
+    surname alone counts when only one director has it and no title holds it as a word
+    ("kubrick", "Hitchcock"); an actor needs the whole name."""
+    directors = sorted({d for it in items if (d := getattr(it, "director", None))})
+    title_words = {w for k in title_keys for w in k.split()}
+    surnames: dict[str, list[str]] = {}
+    for d in directors:
+        surnames.setdefault(d.split()[-1].lower(), []).append(d)
+    names: dict[str, str | None] = {a.lower(): None for a in V.ACTOR_NAMES}
+    names.update({d.lower(): d for d in directors})
+    for surname, ds in surnames.items():
+        if (len(ds) == 1 and len(surname) > 3 and surname not in title_words and surname not in V.FILLER
+                and surname not in V.CHAT and surname not in V.EVERYDAY and not V.GENRE_WORD.fullmatch(surname)):
+            names.setdefault(surname, ds[0])
+    alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(rf"(?i)(?<![\w'])(?:{alternation})(?:'s)?(?![\w'])"), names

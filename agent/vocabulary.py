@@ -157,7 +157,7 @@ TRIGGER = re.compile(
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
-    r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|rewatch(?:ed)?|re-watch(?:ed)?"
+    r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|finished|rewatch(?:ed)?|re-watch(?:ed)?"
     r"|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
     r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
     r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
@@ -200,7 +200,7 @@ CUE = re.compile(
     r"|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
     r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E)"
-    r"|(?P<seen>seen|watched|saw|heard\s+(?:of|about))"
+    r"|(?P<seen>seen|watched|saw|finished|heard\s+(?:of|about))"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
     r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
     r"|instead|yes|please|dig|\U0001F44D)"
@@ -213,14 +213,15 @@ OPINION = re.compile(
 )
 OPINION_SUBJECT = re.compile(r"(?:\b(?:i|we|they|he|she|kids|you|really|also|both|totally|do|did|does)|n't|nt|\bdo\s+not|\bdid\s+not)\s+$")
 BOUNDARY = re.compile(
-    r"[.!?;,:\n()\[\]{}]|(?<![\w'])(?<!anything\s)(?<!nothing\s)(?<!all\s)(?:but|however|although|though|whereas|while|then|plus|also|anyway)(?![\w'])"
+    r"[.!?;,:\n()\[\]{}]|(?<![\w'])(?<!anything\s)(?<!nothing\s)(?<!all\s)(?:but|however|although|though|whereas|while|then|plus|also|anyway"
+    r"|what\s+about|how\s+about|what\s+if|maybe|perhaps|preferably)(?![\w'])"
 )
 RIGHT_EVAL = re.compile(  # after a title; its closing quote may already be masked (\x00)
     r"[\"'\x00]?\s*(?:was|is|were|are|looks?|looked|sounds?|sounded|seems?|seemed|'s)?\s*"
     r"(?:really\s+|so\s+|very\s+|pretty\s+|quite\s+|kind\s+of\s+|a\s+bit\s+|totally\s+|just\s+)?"
     r"(?:(?P<pos>great|amazing|awesome|good|fantastic|excellent|brilliant|perfect|wonderful|fun"
     r"|lovely|cool|interesting|superb|incredible|a\s+masterpiece|my\s+favou?rite)"
-    r"|(?P<neg>bad|terrible|awful|boring|horrible|meh|overrated|dull|lame|disappointing|stupid"
+    r"|(?P<neg>bad|terrible|awful|boring|horrible|meh|overrated|dull|lame|disappointing|stupid|dumb|too\s+much(?:\s+for\s+(?:me|us))?"
     r"|bland|a\s+bore|rubbish|garbage|not\s+(?:good|great|for\s+me|my\s+thing))"
     # "isn't for me", "is not what I want", "doesn't do it for me": said about an item, a no
     r"|(?P<negated>(?:(?:is|was|are|were|does|did|do)(?:n't|nt|\s+not)|not)\s+(?:really\s+|quite\s+)?"
@@ -321,7 +322,7 @@ OBSCURE = re.compile(
     r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie"
     r"|(?:most|many)\s+people\s+(?:have\s*n'?t|have\s+not|never|don'?t\s+know)(?:\s+(?:seen|watched|heard\s+of))?"
     r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|nobody\s+(?:has\s+)?(?:seen|knows)"
-    r"|off\s+the\s+beaten\s+(?:path|track))(?![\w'])"
+    r"|off\s+the\s+beaten\s+(?:path|track)|deep\s+cuts?|b[\s-]sides?)(?![\w'])"
 )
 POP_NEG = re.compile(r"(?<![\w'])(?:not|nothing|no|less|never|non)\s+(?:(?:too|so|very|that|really|as|super|overly)\s+)?$")
 
@@ -371,6 +372,13 @@ CLEAR: list[tuple[str, re.Pattern]] = [
     ("popularity", re.compile(
         r"(?<![\w'])(?:popular\s+or\s+not|(?:well[\s-]known|famous)\s+or\s+not|popularity\s+(?:does(?:n't|\s+not))\s+matter"
         r"|any\s+popularity)(?![\w'])")),
+    ("people", re.compile(r"(?<![\w'])(?:any\s+director|(?:the\s+)?director\s+(?:does(?:n't|\s+not))\s+matter"
+                          r"|(?:forget|drop)\s+(?:about\s+)?the\s+director)(?![\w'])")),
+    ("rating", re.compile(r"(?<![\w'])(?:any\s+(?:mpaa\s+)?rating|(?:the\s+)?rating\s+(?:does(?:n't|\s+not))\s+matter"
+                          r"|rated\s+anything)(?![\w'])")),
+    ("runtime", re.compile(r"(?<![\w'])(?:any\s+length|(?:the\s+)?length\s+(?:does(?:n't|\s+not))\s+matter"
+                           r"|long\s+(?:ones\s+)?(?:is|are)\s+(?:fine|ok(?:ay)?)|however\s+long)(?![\w'])")),
+    ("acclaim", re.compile(r"(?<![\w'])(?:acclaimed\s+or\s+not|(?:the\s+)?reviews\s+(?:do(?:n't|\s+not))\s+matter)(?![\w'])")),
 ]
 # Forgetting a liked title without disliking it: "forget about Fargo".
 ITEM_DROP = re.compile(r"(?<![\w'])(?:forget(?:\s+about)?|never\s*mind)\s+(?:(?:the\s+)?(?:film|movie)\s+)?$")
@@ -409,3 +417,231 @@ DURABLE_FOR = re.compile(
 )
 MARKER_WORDS = re.compile(r"\b(?:always|never|love|adore|hate|favou?rites?|fan|really|just|absolutely)\b")
 MIN_NOTE_WORDS = 2  # a note needs words of its own beyond the markers
+
+# ---------------------------------------------------------------------------------------------
+# People's words about themselves and their evening (issue 22): never the text query
+# ---------------------------------------------------------------------------------------------
+
+# Who is watching, what day it is, chat: words that say nothing of the film wanted. They leave
+# the vibe (a reason "close to 'girlfriend'" would be false), like FILLER.
+CHAT = set(
+    """
+    son sons daughter daughters kid kids kiddo kiddos child children boy boys girl girls baby babies
+    toddler toddlers teen teens teenager teenagers twins nephew nephews niece nieces grandkids
+    grandchildren grandson granddaughter grandma grandpa grandmother grandfather grandparents mom mum
+    mother dad father parents parent wife husband girlfriend boyfriend partner spouse fiance fiancee
+    friend friends buddy buddies mate mates roommate roommates family families folks relatives cousin
+    cousins brother sister sibling siblings uncle aunt in-laws inlaws laws babysitting babysit
+    coworkers colleagues guests people person everyone everybody someone somebody whole group crowd
+    little ones yr yrs yo old aged age ages ager birthday anniversary party reunion wedding guests
+    tonight tomorrow today yesterday weekend week weekday night nights evening morning afternoon day
+    days sunday monday tuesday wednesday thursday friday saturday hour hours minute minutes late early
+    work working job office school class home house couch bed sleep asleep tired bored boring
+    dinner lunch breakfast cooking cook coffee popcorn snacks pizza wine beer drink drinks
+    lol lmao rofl haha hahaha hehe ugh meh hmm idk tbh btw imo rn pls plz thx ty omg wow yay yeah
+    yep nope nah sorry thanks thank cool great awesome nice helpful help anyway anyways alright ok okay
+    man dude bro guys folks buddy honestly literally basically seriously totally super really
+    said say says saying tell telling told keep keeps kept asked asking ask prove suggest
+    turning turns turned putting put knocked spilled sit sitting through getting awkward
+    name names name's called call me myself i'm we're they're he's she's
+    date dates dating netflix chill hangout hang directed director starring featuring actor actress brain rough reply week weeks month months
+    zero one two three four five six seven eight nine ten eleven twelve twenty once twice thrice
+    while thoughts thought gf bf hope hoping surprise relax relaxing visiting visit taking care safe suitable
+    obsessed sleepover meant typo mondays weekends mood moods vibe shift shifts boss trip flight plane
+    """.split()
+)
+# "date night", "with my parents", "family movie night": an audience, not words to search.
+AUDIENCE_WORDS = re.compile(
+    r"(?<![\w'])(?:date\s+night|(?:first\s+)?date|movie\s+night|family\s+(?:movie\s+)?night|girls'?\s+night"
+    r"|guys'?\s+night|game\s+night|night\s+in|netflix\s+and\s+chill|with\s+(?:my|the|our)\s+\w+(?:\s+and\s+(?:my\s+)?\w+)?"
+    r"|for\s+(?:my|the|our)\s+\w+(?:\s+and\s+(?:my\s+)?\w+)?)(?![\w'])"
+)
+# A child in the audience: kids, family, "my 7-year-old", "my son is 8", little ones, grandkids.
+CHILD_NOUN = (r"kids?|kiddos?|children|child|little\s+ones?|toddlers?|grand[\s-]?kids|grand[\s-]?children"
+              r"|grand(?:son|daughter)s?|babies|baby|nephews?|nieces?|tweens?|pre[\s-]?teens?"
+              r"|(?:young|little|baby|kid)\s+(?:son|daughter|boy|girl|brother|sister|cousin)s?"
+              r"|kindergart(?:e|)ners?|pre[\s-]?schoolers?|grade[\s-]?schoolers?|(?:first|second|third|fourth|fifth|sixth"
+              r"|1st|2nd|3rd|4th|5th|6th)[\s-]+graders?|elementary[\s-]+school(?:ers?)?|(?:cub\s+)?scouts|brownies")
+# Someone of the family at a child's age: "my little brother is 9", "my twins just turned 8", "my boys (6 and 8)".
+KIN = r"son|daughter|boy|girl|kid|child|nephew|niece|grandson|granddaughter|brother|sister|cousin|twins|boys|girls|kids"
+CHILD_AGE = r"(?:[1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+CHILDREN = re.compile(
+    rf"(?<![\w'])(?:(?:my|our|the|his|her|their|two|three|some|a\s+few|with|for|lots\s+of)\s+(?:\w+\s+(?:of\s+)?)?(?:{CHILD_NOUN})"
+    rf"|(?:kid|child|family|children)[\s-]*(?:friendly|safe|appropriate|suitable|movies?|films?|flicks?|night)"
+    rf"|(?:for|with)\s+(?:the\s+)?(?:whole\s+)?family|famil(?:y|ies)\s+(?:film|movie|friendly|night|fun)s?|whole\s+family"
+    rf"|family[\s-]friendly|something\s+(?:the\s+)?(?:kids|children|family)|the\s+(?:kids|children|little\s+ones)"
+    rf"|{CHILD_AGE}\s*[-\s]?(?:years?|yrs?|yo)[\s-]*olds?|{CHILD_AGE}\s*(?:and|&|or)\s*{CHILD_AGE}\s*[-\s]?(?:years?|yrs?)[\s-]*olds?"
+    rf"|(?:{KIN})(?:'s|\s+(?:(?:just|only|who|will|both)\s+)?(?:is|are|'s|'re|who'?s|be|is\s+turning|turning|turned|turn|aged?))"
+    rf"\s+(?:only\s+|just\s+|about\s+)?{CHILD_AGE}(?![\d])|(?:she'?s|he'?s|they'?re|she\s+is|he\s+is|they\s+are)\s+(?:only\s+|just\s+)?{CHILD_AGE}(?![\d\w])"
+    rf"|(?:{KIN})\s*\(\s*(?:ages?\s+)?{CHILD_AGE}(?:\s*(?:and|&|,|-)\s*{CHILD_AGE})*\s*\)"
+    rf"|(?:pre[\s-]?school|kindergarten|kid|child|children)[\s-]+(?:friendly|safe|appropriate|suitable)"
+    rf"|(?:kids|children|ones)\s+under\s+(?:the\s+age\s+of\s+)?{CHILD_AGE}(?![\d])|babysit\w*"
+    rf"|(?:children'?s|kids'?)\s+(?:birthday\s+)?party|for\s+(?:young|little)\s+(?:kids|ones|children|viewers))(?![\w'])"
+)
+# Children mentioned but not watching: "put the kids to bed", "the kids are asleep", "without the kids".
+CHILDREN_AWAY = re.compile(
+    r"(?<![\w'])(?:kids?|children|little\s+ones)\s+(?:(?:are|is)\s+)?(?:to\s+bed|in\s+bed|asleep|sleeping|at\s+\w+'?s?|away|out)"
+    r"|(?:without|no)\s+(?:the\s+)?(?:kids|children)(?!'?s?\s*(?:movies?|films?|stuff|shows?|flicks?))|kid[\s-]?free|adults?\s+only|grown[\s-]?ups?\s+only"
+    r"|(?:kids|children|son|daughter|boys|girls)\s+(?:are|is)\s+(?:(?:all\s+)?grown(?:\s+up)?|adults?|teens|teenagers|in\s+college)"
+)
+# Lifting the children audience: "it's just me now", "for adults", "the kids went to bed".
+AUDIENCE_LIFT = re.compile(
+    r"(?<![\w'])(?:(?:it'?s\s+)?just\s+(?:me|us)(?:\s+(?:now|tonight))?|(?:for|only)\s+(?:the\s+)?adults?(?:\s+(?:now|only))?"
+    r"|grown[\s-]?ups?(?:\s+(?:only|now))?|kids?\s+(?:are|went|have\s+gone)\s+(?:to\s+bed|asleep|to\s+sleep|away|out)"
+    r"|(?:kids|children)\s+are\s+(?:in\s+bed|asleep)|(?:no|without)\s+(?:the\s+)?kids\s+(?:now|tonight)|adults?\s+only"
+    r"|any\s+audience|not\s+just\s+for\s+(?:the\s+)?(?:kids|children)|not\s+for\s+(?:the\s+)?(?:kids|children)\s+(?:any\s*more|now))(?![\w'])"
+)
+
+# ---- film knowledge a person asks by: rating, running time, acclaim ----------------------------
+RATINGS = ("G", "PG", "PG-13", "R", "NC-17")
+RATING = r"(?P<r>g|pg[\s-]?13|pg|r|nc[\s-]?17)"
+MAX_RATING = [  # (pattern, how the rating named relates: "max" at most it, "below" below it)
+    (re.compile(rf"(?<![\w'])(?:rated\s+)?{RATING}(?:[\s-]?rated)?\s+(?:or\s+(?:below|less|lower|milder|under|softer|tamer)"
+                rf"|at\s+most|max(?:imum)?|tops)(?![\w'])"), "max"),
+    (re.compile(rf"(?<![\w'])(?:at\s+most|max(?:imum)?|no\s+(?:more|higher|worse)\s+than|up\s+to)\s+(?:rated\s+)?{RATING}(?![\w'])"), "max"),
+    (re.compile(rf"(?<![\w'])(?:nothing|not|no|never)\s+(?:rated\s+)?{RATING}(?:[\s-]rated)?(?![\w'])"), "below"),
+    (re.compile(rf"(?<![\w'])(?:nothing|no)\s+(?:above|over|higher\s+than|stronger\s+than)\s+(?:rated\s+)?{RATING}(?![\w'])"), "max"),
+    (re.compile(rf"(?<![\w'])rated\s+{RATING}(?![\w'])"), "max"),
+    (re.compile(rf"(?<![\w']){RATING}[\s-]rated(?![\w'])"), "max"),
+    (re.compile(rf"(?<![\w'])(?:only\s+)?{RATING}(?=\s+(?:movies?|films?|only|please|stuff|comed(?:y|ies)|ones)(?![\w']))"), "max"),
+]
+RUNTIME = re.compile(
+    r"(?<![\w'])(?:under|less\s+than|shorter\s+than|no\s+(?:more|longer)\s+than|at\s+most|max(?:imum)?|within|below|not\s+over)"
+    r"\s+(?:an?\s+)?(?P<n>\d+(?:\.\d)?|an?|one|two|three|half)\s*(?P<half>and\s+a\s+half\s+)?(?P<unit>hours?|hrs?|h|minutes|mins?|m)(?![\w'])"
+    r"|(?P<n2>\d+(?:\.\d)?)\s*(?P<unit2>hours?|hrs?|h|minutes|mins?|m)\s+(?:max(?:imum)?|tops|or\s+(?:less|shorter|under)|at\s+most)(?![\w'])"
+    r"|(?P<short>short(?:er)?|quick|(?:not|nothing)\s+(?:too\s+|very\s+|that\s+)?long|brief)(?=\s+(?:one|movie|film|watch|thing|please|[.!?,]|$))"
+)
+SHORT_MINUTES = 100  # "something short": at most this long
+ACCLAIMED = re.compile(
+    r"(?<![\w'])(?:critically[\s-]+acclaimed|acclaimed|award[\s-]+winn(?:ing|ers?)|oscar[\s-]+winn(?:ing|ers?)|oscar[\s-]worthy"
+    r"|(?:highly|well|top)[\s-]+rated|best[\s-]+reviewed|great\s+reviews|good\s+reviews|critics?\s+(?:loved|liked|love|like|praised)"
+    r"|masterpieces?|must[\s-]+sees?|(?:all[\s-]time\s+)?greats?(?=\s+(?:movies?|films?))|classics\s+everyone\s+loves)(?![\w'])"
+)
+
+# ---- questions about one film: which kind ----------------------------------------------------
+QUESTION_KIND: list[tuple[str, re.Pattern]] = [  # first match wins
+    ("director", re.compile(r"(?<![\w'])(?:who\s+(?:directed|made|helmed)|director|directed\s+by\s+who(?:m)?)(?![\w'])")),
+    ("cast", re.compile(r"(?<![\w'])(?:who(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring)|who\s+(?:stars|starred|acts|plays)"
+                        r"|cast|actors?|actress(?:es)?|starring)(?![\w'])")),
+    ("runtime", re.compile(r"(?<![\w'])(?:how\s+long|running\s+time|run\s*time|length|how\s+many\s+(?:minutes|hours))(?![\w'])")),
+    ("rating", re.compile(r"(?<![\w'])(?:rated|rating|mpaa|pg|ok(?:ay)?\s+for\s+(?:kids|children|a\s+\d+)|appropriate|suitable"
+                          r"|age[\s-]?appropriate|for\s+kids)(?![\w'])")),
+    ("scary", re.compile(r"(?<![\w'])(?:scary|scar(?:e|es)\b|frightening|creepy|too\s+(?:scary|intense)|horror)(?![\w'])")),
+    ("year", re.compile(r"(?<![\w'])(?:when\s+(?:did|was)|what\s+year|how\s+old\s+is|released|come\s+out|came\s+out)(?![\w'])")),
+    ("reviews", re.compile(r"(?<![\w'])(?:any\s+good|good\??$|worth\s+(?:it|watching|seeing|a\s+watch)|reviews?|critics?"
+                           r"|rotten\s+tomatoes|imdb|how\s+(?:good|well)|score)(?![\w'])")),
+    ("genre", re.compile(r"(?<![\w'])(?:what\s+(?:kind|sort|type)\s+of|genre|what\s+is\s+it\s+like)(?![\w'])")),
+    ("plot", re.compile(r"(?<![\w'])(?:about|plot|story|synopsis|summary|premise|describe|tell\s+me)(?![\w'])")),
+]
+# A question about a shown or named film with no cue ASK finds: "is it scary?", "how long is it",
+# "what's it rated?", "who directed it?", "who's in the last one?".
+ASK_QUESTION = re.compile(
+    r"(?<![\w'])(?:is|was|are)\s+(?P<obj>it|that(?:\s+one)?|this(?:\s+one)?|the\s+\w+\s+one|[^?.!,;]{1,60}?)\s+"
+    r"(?:any\s+good|good|worth\s+(?:it|watching|seeing|a\s+watch)|(?:too\s+)?scary|(?:actually\s+)?scary|(?:ok(?:ay)?|appropriate|suitable|fine)\s+for)"
+    r"|how\s+long\s+is\s+(?P<obj2>[^?.!,;]{1,60}?)(?=\s*(?:[?.!,;]|$))"
+    r"|what(?:'s|\s+is|\s+was)\s+(?P<obj3>[^?.!,;]{1,60}?)\s+rated"
+    r"|who(?:'s|\s+is)?\s+(?:directed|made|in|starring\s+in|stars\s+in)\s+(?P<obj4>[^?.!,;]{1,60}?)(?=\s*(?:[?.!,;]|$))"
+    r"|when\s+did\s+(?P<obj5>[^?.!,;]{1,60}?)\s+come\s+out"
+    r"|what\s+(?:kind|sort|type)\s+of\s+(?:movie|film)\s+is\s+(?P<obj6>[^?.!,;]{1,60}?)(?=\s*(?:[?.!,;]|$))"
+    r"|what(?:'s|\s+is)\s+the\s+(?:plot|story|premise)\s+of\s+(?P<obj7>[^?.!,;]{1,60}?)(?=\s*(?:[?.!,;]|$))"
+    r"|what\s+did\s+(?:the\s+)?(?:critics|reviewers|people)\s+(?:say|think)\s+(?:about|of)\s+(?P<obj8>[^?.!,;]{1,60}?)(?=\s*(?:[?.!,;]|$))"
+)
+
+# ---- people ------------------------------------------------------------------------------------
+# Actors people name, well known for films of the catalog's years (ml-100k has no cast: they are
+# recognised as people, said back, and never read as titles or words). Directors come from the
+# catalog's own knowledge (tools.metadata), not from here.
+ACTORS = """
+Tom Hanks|Brad Pitt|Harrison Ford|Meg Ryan|Julia Roberts|Tom Cruise|Denzel Washington|Morgan Freeman
+|Jack Nicholson|Al Pacino|Robert De Niro|Marlon Brando|Clint Eastwood|John Wayne|James Stewart|Jimmy Stewart
+|Cary Grant|Audrey Hepburn|Katharine Hepburn|Humphrey Bogart|Ingrid Bergman|Marilyn Monroe|Grace Kelly
+|Bette Davis|Judy Garland|Fred Astaire|Gene Kelly|Charlie Chaplin|Buster Keaton|Gregory Peck|Paul Newman
+|Robert Redford|Steve McQueen|Dustin Hoffman|Meryl Streep|Sigourney Weaver|Jodie Foster|Susan Sarandon
+|Michelle Pfeiffer|Sandra Bullock|Nicole Kidman|Kevin Costner|Kevin Spacey|Kevin Bacon|Mel Gibson
+|Bruce Willis|Arnold Schwarzenegger|Sylvester Stallone|Jean-Claude Van Damme|Jackie Chan|Bruce Lee
+|Keanu Reeves|Johnny Depp|Leonardo DiCaprio|Matt Damon|Ben Affleck|Will Smith|Eddie Murphy|Jim Carrey
+|Robin Williams|Steve Martin|Bill Murray|Chevy Chase|Adam Sandler|Mike Myers|Dan Aykroyd|John Candy
+|Goldie Hawn|Whoopi Goldberg|Danny DeVito|Michael Douglas|Kirk Douglas|Sean Connery|Roger Moore
+|Pierce Brosnan|Anthony Hopkins|Emma Thompson|Kate Winslet|Hugh Grant|Colin Firth|Kenneth Branagh
+|Gwyneth Paltrow|Cameron Diaz|Drew Barrymore|Winona Ryder|Uma Thurman|John Travolta|Samuel L. Jackson
+|Samuel Jackson|Nicolas Cage|Nic Cage|John Cusack|Tim Robbins|Gene Hackman|Sean Penn|Gary Oldman
+|Christopher Walken|Wesley Snipes|Laurence Fishburne|Val Kilmer|Kurt Russell|Patrick Swayze|Demi Moore
+|Sharon Stone|Michael Keaton|Jack Lemmon|Walter Matthau|Shirley MacLaine|Elizabeth Taylor|Sophia Loren
+|Peter Sellers|Alec Guinness|Peter O'Toole|Richard Burton|Anthony Perkins|Janet Leigh|James Dean
+|Henry Fonda|Jane Fonda|Spencer Tracy|Sidney Poitier|Orson Welles|Woody Harrelson|Geena Davis
+|Ralph Fiennes|Liam Neeson|Daniel Day-Lewis|Juliette Binoche|Helen Hunt|Holly Hunter|Cher|Madonna
+|Antonio Banderas|Andy Garcia|Tommy Lee Jones|Harvey Keitel|Steve Buscemi|Frances McDormand|Joe Pesci
+|Ray Liotta|Robert Duvall|Diane Keaton|Mia Farrow|Glenn Close|Jessica Lange|Kathy Bates|Annette Bening
+|Warren Beatty|Faye Dunaway|Jeff Bridges|Jeff Goldblum|Laura Dern|Sam Neill|Bill Paxton|Ed Harris
+|Russell Crowe|Cate Blanchett|Halle Berry|Angela Bassett|Whitney Houston|Macaulay Culkin|Kevin Kline
+|Jamie Lee Curtis|Michelle Yeoh|Chow Yun-Fat|Vincent Price|Boris Karloff|Bela Lugosi|Christopher Lee
+|Peter Cushing|Lauren Bacall|Rita Hayworth|Greta Garbo|Clark Gable|Vivien Leigh|Errol Flynn|Groucho Marx
+|Marx Brothers|Laurel and Hardy|Leslie Nielsen|Rick Moranis|Billy Crystal|Dustin Hoffman|Emma Stone
+|Ryan Gosling|Scarlett Johansson|Jennifer Lawrence|Chris Pratt|Margot Robbie|Tom Hardy|Christian Bale
+"""
+ACTOR_NAMES = sorted({n.strip() for n in ACTORS.replace("\n", "").split("|") if n.strip()}, key=len, reverse=True)
+# First names that, capitalised and followed by a capitalised word, make a person's name ("Jessica",
+# "Dave", "Priya" alone are a friend's name: left out of the vibe, not searched).
+PERSON_CUE = re.compile(
+    r"(?<![\w'])(?:my\s+name(?:'s|\s+is)|i'?m|i\s+am|this\s+is|call\s+me|(?:my|our)\s+(?:friend|buddy|mate|brother|sister"
+    r"|cousin|wife|husband|girlfriend|boyfriend|partner|son|daughter|mom|mum|dad|kid|roommate|colleague|boss)(?:\s+named)?)"
+    r"\s+(?P<name>[A-Z][a-z]+)(?![\w'])"
+)
+# A negation right before an audience or a tone word: "no kids' movies", "nothing too dark".
+NEG_AUDIENCE = re.compile(r"(?<![\w'])(?:no|not|nothing|without|never)\s+(?:\w+\s+)?$")
+TONE_NEG = re.compile(
+    r"(?<![\w'])(?:not|nothing|no|less|without|never|isn'?t|aren'?t|too\s+much)\s+(?:(?:too|so|very|overly|super|that|as"
+    r"|really|remotely|even|at\s+all|anything|something)\s+){0,2}$"
+)
+# Given names: a capitalised one alone is a friend's name ("Tom said you were good at this").
+FIRST_NAMES = set(
+    """
+    tom dave david john mike michael chris sarah jessica jen jenny emily emma anna maria mary james
+    jim bob rob robert will bill steve steven paul peter mark matt matthew dan daniel sam alex kate
+    katie lisa laura amy rachel priya raj ali omar fatima mohammed ahmed yuki ken kenji li wei chen
+    carlos juan jose luis ana sofia lucas leo max ben jack jake josh ryan tyler kevin brian jason
+    nick tony joe joey liz beth megan hannah olivia mia noah liam ethan sophie chloe zoe lucy grace
+    """.split()
+)
+# "already seen", "I've watched", "I know X by heart" right before a title or reference.
+SEEN_BEFORE = re.compile(r"(?<![\w'])(?:already|have|i'?ve|we'?ve|just)\s+(?:seen|watched|saw|finished)\s+(?:(?:the|that)\s+)?$"
+                         r"|(?<![\w'])know\s+$")
+# Said after a genre, against it: "documentaries bore me", "romantic comedy no", "westerns aren't my thing".
+GENRE_NEG_AFTER = re.compile(
+    r"(?:\s+(?:films?|movies?|stuff))?\s*(?:,\s*)?(?:no(?=\s*(?:[.!?,;]|$))|nope|(?:are|is)\s+(?:so\s+)?boring"
+    r"|(?:bore|bores|depress|depresses|scare|scares|upset|upsets|annoy|annoys|exhaust|exhausts|stress|stresses)\s+(?:me|us)"
+    r"|(?:are|is)\s+(?:way\s+|just\s+|always\s+)?too\s+\w+|(?:are|is)\s+(?:so\s+)?(?:depressing|stressful|dull|annoying|cheesy)"
+    r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
+    r"|suck|(?:are|is)\s+(?:overrated|not\s+for\s+me)|(?:i|we)\s+(?:can'?t|cannot)\s+stand)(?![\w'])"
+)
+# A misspelt genre ("comdy", "thriler"): a word this close to one of these is that genre.
+GENRE_SPELLINGS = {
+    "action": "Action", "adventure": "Adventure", "adventures": "Adventure", "animation": "Animation",
+    "animated": "Animation", "comedy": "Comedy", "comedies": "Comedy", "documentary": "Documentary",
+    "documentaries": "Documentary", "drama": "Drama", "dramas": "Drama", "fantasy": "Fantasy", "horror": "Horror",
+    "musical": "Musical", "musicals": "Musical", "mystery": "Mystery", "mysteries": "Mystery", "romance": "Romance",
+    "romantic": "Romance", "thriller": "Thriller", "thrillers": "Thriller", "western": "Western", "westerns": "Western",
+    "science": "Sci-Fi", "crime": "Crime", "cartoon": "Animation", "cartoons": "Animation",
+}
+GENRE_TYPO_MIN = 80  # rapidfuzz ratio (0-100) for a misspelt genre word of five letters or more
+# A person's name with a cue the catalog has no table for: "a thing for Jude Law", "what has Carrie
+# Fisher done", "Sergio Leone westerns" (two capitalised words; not a title; not everyday words).
+PERSON_NAME = re.compile(
+    r"(?:(?<=thing\sfor\s)|(?<=fan\sof\s)|(?<=has\s)|(?<=with\s)|(?<=into\s)|(?<=love\s)|(?<=like\s)|(?<=by\s)"
+    r"|(?<=starring\s)|(?<=featuring\s)|^)(?P<name>[A-Z][a-z]+(?:\s+[A-Z][a-z']+){1,2})"
+    r"(?=(?:\s+\w+)?\s+(?:movies?|films?|flicks?|stuff|westerns?|comed(?:y|ies)|thrillers?|dramas?|horrors?|done|did|made)"
+    r"|\s*(?:[.!?,;]|$)|\s+(?:lately|recently|please))"
+)
+DIRECTOR_BEFORE = re.compile(r"(?i)(?:(?:directed|made|helmed)\s+by|(?:films?|movies?|something|anything)\s+by|director)\s+$")
+# A clause that asks for nothing (no film word, genre, title, tone or request word) is small talk
+# ("just got home from a long shift, need a comedy"): its words leave the vibe.
+REQUEST_WORDS = re.compile(
+    r"(?<![\w'])(?:movies?|films?|flicks?|something|anything|watch|watching|recommend\w*|suggest\w*|want\w*|need"
+    r"|looking|show|give|about|like|with|where|set\s+in|involving|featuring|story|stories|plot)(?![\w'])"
+)
+# The choice left to us: a list of what most people like, rather than a question back.
+ANYTHING = re.compile(
+    r"(?<![\w'])(?:surprise\s+(?:me|us)|you\s+(?:pick|choose|decide)|dealer'?s\s+choice|anything\s+(?:is\s+fine|goes|works)"
+    r"|whatever\s+you\s+(?:think|recommend|like|want)|(?:it'?s\s+)?up\s+to\s+you|(?:i\s+)?don'?t\s+(?:really\s+)?care"
+    r"|no\s+preference|just\s+(?:pick|give\s+me)\s+(?:something|anything))(?![\w'])"
+)

@@ -27,13 +27,14 @@ from tools.cf import CFModel, load_model
 from tools.cf.fusion import FusedModel, Part
 from tools.cf.tune import BASELINES, tune, tune_fusions
 from tools.config import Config
-from tools.data import Dataset, load_dataset, sha256_file
+from tools.data import MOVIES, VEGA, Dataset, load_dataset, sha256_file
+from tools.metadata import coverage
 from tools.split import Split, leave_last_out, load_split, save_split
 from tools.text import MODEL_NAME, TextEncoder
 from tools.vectors import count_chroma_items, write_chroma_items
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 2  # 2: fusions and baselines in the manifest, sequential models
+FORMAT_VERSION = 3  # 2: fusions and baselines in the manifest, sequential models; 3: film metadata in the catalog
 _UNCHECKED = ("manifest.json", "chroma")  # chroma rewrites its own files when opened
 
 
@@ -202,6 +203,9 @@ def build(config: Config, progress: bool = True) -> Path:
                 "n_train": len(split.train), "n_valid": len(split.valid), "n_test": len(split.test),
                 "cold_items": int(len(split.cold_items)),
             },
+            # the source's sha256 (None: built without it) and what it covers, so a changed source is seen
+            "metadata": {"source": f"{VEGA.spec} {VEGA.files[MOVIES][0]}", "sha256": dataset.metadata,
+                         "coverage": coverage(dataset.items)},
             "config": config.public(),
             "versions": library_versions(),
             "text_model": MODEL_NAME,

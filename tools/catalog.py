@@ -8,7 +8,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,8 @@ from rapidfuzz import fuzz, process
 _SCHEMA = """
 CREATE TABLE items (
     item_id INTEGER PRIMARY KEY, title TEXT NOT NULL, norm_title TEXT NOT NULL, year INTEGER,
-    genres TEXT NOT NULL, popularity INTEGER NOT NULL, text TEXT NOT NULL
+    genres TEXT NOT NULL, popularity INTEGER NOT NULL, text TEXT NOT NULL,
+    director TEXT, mpaa TEXT, runtime INTEGER, imdb_rating REAL, rt_rating INTEGER, creative_type TEXT, source TEXT
 );
 CREATE TABLE item_genres (item_id INTEGER NOT NULL, genre TEXT NOT NULL);
 CREATE INDEX item_genres_genre ON item_genres (genre, item_id);
@@ -26,6 +27,19 @@ CREATE INDEX items_year ON items (year);
 CREATE INDEX items_pop ON items (popularity DESC);
 """
 _ARTICLES = re.compile(r"^((the|a|an|il|la|le|les|das|der|die|el)\s+|l')")
+# what is known of a film beyond title, year and genres, with its dtype in a dataset's items
+# (tools.metadata joins it from movies.json; None: not known)
+FILM_FIELDS = {
+    "director": "object", "mpaa": "object", "runtime": "Int64", "imdb_rating": "float64",
+    "rt_rating": "Int64", "creative_type": "object", "source": "object",
+}  # fmt: skip
+MpaaRating = Literal["G", "PG", "PG-13", "R", "NC-17"]
+MPAA_RATINGS: tuple[str, ...] = get_args(MpaaRating)  # mildest first
+# "acclaimed": IMDb 7.5 or more (the best sixth of movies.json's films) or Rotten Tomatoes 80 or
+# more (the best quarter; RT's own "Certified Fresh" starts at 75). Either is enough: many films
+# carry only one of the two, and the two scales disagree on what a typical film gets.
+ACCLAIMED_IMDB = 7.5
+ACCLAIMED_RT = 80
 
 
 class Item(BaseModel):
@@ -34,6 +48,13 @@ class Item(BaseModel):
     year: int | None
     genres: list[str]
     popularity: int = Field(description="train interactions")
+    director: str | None = None
+    mpaa: MpaaRating | None = None
+    runtime: int | None = Field(None, description="minutes")
+    imdb_rating: float | None = None
+    rt_rating: int | None = Field(None, description="Rotten Tomatoes, 0-100")
+    creative_type: str | None = None
+    source: str | None = None
 
     @property
     def label(self) -> str:
@@ -46,7 +67,9 @@ def item_label(title: str, year: int | None) -> str:
 
 
 class ItemFilter(BaseModel):
-    """Hard constraints; every field optional. Genres compare case-insensitively."""
+    """Hard constraints; every field optional. Genres and directors compare case-insensitively. A
+    limit on metadata (rating, runtime, acclaim) passes only films where it is known, except
+    ``ratings_none``, which keeps films of unknown rating."""
 
     genres_any: list[str] = []
     genres_all: list[str] = []
@@ -57,6 +80,11 @@ class ItemFilter(BaseModel):
     include_only: list[int] | None = None
     min_popularity: int | None = None
     max_popularity: int | None = None
+    directors_any: list[str] = []
+    max_rating: MpaaRating | None = Field(None, description="this MPAA rating or milder")
+    ratings_none: list[MpaaRating] = Field(default_factory=list, description="not these MPAA ratings")
+    max_runtime: int | None = Field(None, description="minutes")
+    acclaimed: bool = Field(False, description=f"IMDb >= {ACCLAIMED_IMDB} or Rotten Tomatoes >= {ACCLAIMED_RT}")
 
 
 class TitleMatch(BaseModel):
@@ -77,6 +105,16 @@ class TitleResolution(BaseModel):
         return self.matches[0].item_id if self.status in ("exact", "fuzzy") else None
 
 
+def display_title(raw: str) -> str:
+    """'Usual Suspects, The' -> 'The Usual Suspects' (MovieLens moves articles to the end)."""
+    raw = raw.strip()
+    m = re.match(r"^(.*), (The|A|An|Il|La|Le|Les|L'|Das|Der|Die|El)(\s*\(.*\))?$", raw)
+    if m:
+        sep = "" if m.group(2).endswith("'") else " "
+        raw = f"{m.group(2)}{sep}{m.group(1)}{m.group(3) or ''}"
+    return raw
+
+
 def normalize_title(text: str) -> str:
     """Lowercase, accents and punctuation off, leading article off: 'The Godfather' -> 'godfather'."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
@@ -94,6 +132,10 @@ class Catalog:
             raise FileNotFoundError(f"catalog {self.path} does not exist; run `convrec build`")
         self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
+        columns = {r[1] for r in self._query("PRAGMA table_info(items)")}
+        if not set(FILM_FIELDS) <= columns:
+            raise ValueError(f"catalog {self.path} was built before films had metadata (director, rating, ...); "
+                             "rebuild with `convrec build --force`")
         rows = self._query("SELECT item_id, norm_title, year FROM items ORDER BY item_id")
         self._ids = np.array([r[0] for r in rows], dtype=np.int64)
         self._norm = [r[1] for r in rows]
@@ -109,13 +151,16 @@ class Catalog:
         conn = sqlite3.connect(path)
         with conn:
             conn.executescript(_SCHEMA)
+            meta = items.reindex(columns=list(FILM_FIELDS))
+            meta = meta.astype(object).where(meta.notna(), None)
             conn.executemany(
-                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO items VALUES ({', '.join('?' * (7 + len(FILM_FIELDS)))})",
                 (
-                    (int(i), t, normalize_title(t), None if pd.isna(y) else int(y), "|".join(g), int(p), x)
-                    for i, t, y, g, p, x in zip(
+                    (int(i), t, normalize_title(t), None if pd.isna(y) else int(y), "|".join(g), int(p), x,
+                     *_sql_values(m))
+                    for i, t, y, g, p, x, m in zip(
                         items.item_id, items.title, items.year, items.genres, popularity, items.text,
-                        strict=True,
+                        meta.itertuples(index=False), strict=True,
                     )
                 ),
             )
@@ -154,17 +199,30 @@ class Catalog:
         for chunk in range(0, len(ids), 900):  # SQLite's variable limit
             part = ids[chunk : chunk + 900]
             rows = self._query(
-                f"SELECT item_id, title, year, genres, popularity FROM items WHERE item_id IN ({','.join('?' * len(part))})",
+                f"SELECT item_id, title, year, genres, popularity, {', '.join(FILM_FIELDS)} FROM items "
+                f"WHERE item_id IN ({','.join('?' * len(part))})",
                 part,
             )
-            for i, t, y, g, p in rows:
-                found[i] = Item(item_id=i, title=t, year=y, genres=g.split("|") if g else [], popularity=p)
+            for i, t, y, g, p, *meta in rows:
+                found[i] = Item(item_id=i, title=t, year=y, genres=g.split("|") if g else [], popularity=p,
+                                **dict(zip(FILM_FIELDS, meta, strict=True)))
         return [found[i] for i in ids if i in found]
 
     def text(self, item_ids: Iterable[int]) -> list[str]:
         ids = [int(i) for i in item_ids]
         rows = dict(self._query(f"SELECT item_id, text FROM items WHERE item_id IN ({','.join('?' * len(ids))})", ids)) if ids else {}
         return [rows[i] for i in ids if i in rows]
+
+    def known(self, *fields: str) -> int:
+        """How many films the catalog knows any of these film-knowledge fields for ("director")."""
+        if not fields or not set(fields) <= set(FILM_FIELDS):
+            raise ValueError(f"not film-knowledge fields: {fields}; known ones are {list(FILM_FIELDS)}")
+        return self._query(f"SELECT COUNT(*) FROM items WHERE {' OR '.join(f'{f} IS NOT NULL' for f in fields)}")[0][0]
+
+    @property
+    def directors(self) -> list[str]:
+        """Every director the catalog's film knowledge names."""
+        return [r[0] for r in self._query("SELECT DISTINCT director FROM items WHERE director IS NOT NULL ORDER BY director")]
 
     def canonical_genre(self, name: str) -> str | None:
         low = name.strip().lower()
@@ -215,6 +273,22 @@ class Catalog:
         if flt.max_popularity is not None:
             clauses.append("popularity <= ?")
             params.append(int(flt.max_popularity))
+        if flt.directors_any:
+            clauses.append(f"lower(director) IN ({','.join('?' * len(flt.directors_any))})")
+            params += [d.lower() for d in flt.directors_any]
+        if flt.max_rating is not None:
+            milder = MPAA_RATINGS[: MPAA_RATINGS.index(flt.max_rating) + 1]
+            clauses.append(f"mpaa IN ({','.join('?' * len(milder))})")  # an unknown rating (NULL) is not in
+            params += milder
+        if flt.ratings_none:
+            clauses.append(f"(mpaa IS NULL OR mpaa NOT IN ({','.join('?' * len(flt.ratings_none))}))")
+            params += flt.ratings_none
+        if flt.max_runtime is not None:
+            clauses.append("runtime <= ?")
+            params.append(int(flt.max_runtime))
+        if flt.acclaimed:
+            clauses.append("(imdb_rating >= ? OR rt_rating >= ?)")
+            params += [ACCLAIMED_IMDB, ACCLAIMED_RT]
         if flt.exclude:
             clauses.append("item_id NOT IN (SELECT value FROM json_each(?))")
             params.append(_json_ids(flt.exclude))
@@ -265,6 +339,11 @@ class Catalog:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _sql_values(values: Iterable[object]) -> list[object]:
+    """numpy and pandas scalars as SQLite's own types."""
+    return [v.item() if hasattr(v, "item") else v for v in values]
 
 
 def _json_ids(ids: Iterable[int]) -> str:

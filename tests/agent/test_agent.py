@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from agent import MAX_MESSAGE, ConvRec, TurnFailed
+from tools.constraints import filterable
 
 
 @pytest.fixture(scope="module")
@@ -253,11 +254,20 @@ def test_running_out_says_how_many_matched_and_offers_to_loosen(rec):
     assert again.items and not {i.item_id for i in again.items} & shown
 
 
-@pytest.mark.parametrize("message", ["something with Bruce Willis", "a film starring Meg Ryan", "directed by Spielberg"])
+@pytest.mark.parametrize("message", ["something with Bruce Willis", "a film starring Meg Ryan",
+                                     "directed by Akira Kurosawa"])  # a director the catalog does not know
 def test_cast_or_director_is_not_faked(rec, message):
     r = rec.chat(new_user(), message)
     assert not r.items
-    assert "can't search by" in r.text and "genre, years and popularity" in r.text
+    assert "can't search by" in r.text and filterable() in r.text
+
+
+@pytest.mark.parametrize("message, director", [("something by Spielberg", "Steven Spielberg"),
+                                               ("any Hitchcock films?", "Alfred Hitchcock")])
+def test_a_director_the_catalog_knows_filters_and_says_how_much_it_knows(rec, message, director):
+    r = rec.chat(new_user(), message)
+    assert r.items and all(rec.tools.catalog.get([i.item_id])[0].director == director for i in r.items)
+    assert f"directed by {director}" in r.text and "knows the director of" in r.text  # said back, with the coverage
 
 
 def test_earlier_constraints_are_said_to_stay_when_cast_is_asked(rec):
@@ -342,3 +352,10 @@ def test_a_strangers_film_picked_from_our_list_is_not_taken_for_a_named_favourit
 def test_a_disliked_film_outside_the_catalog_steers_nothing(rec):
     r = rec.chat(new_user(), "I hated The Matrix")
     assert "The Matrix" in r.text and not r.items  # nothing to go on but a dislike: ask
+
+
+@pytest.mark.parametrize("message", ["surprise me", "idk, you pick", "whatever you think, I don't care"])
+def test_a_choice_left_to_us_gets_a_list_not_a_question(rec, message):
+    r = rec.chat(new_user(), message)
+    assert r.items and r.question is None
+    assert not any("close to" in i.reason.lower() for i in r.items)  # no words of the message are evidence

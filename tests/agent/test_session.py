@@ -3,20 +3,11 @@ offline understander on the ml-100k catalog (phrasings written for these tests).
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from agent.request import Request
 from agent.state import SessionPrefs
-from agent.understand import OfflineUnderstander
-from tools.catalog import Catalog
 from tools.constraints import Constraints
-
-
-@pytest.fixture(scope="module")
-def understander(ml100k, tmp_path_factory):
-    pop = np.arange(len(ml100k.items))[::-1]
-    return OfflineUnderstander(Catalog.create(tmp_path_factory.mktemp("session") / "catalog.sqlite", ml100k.items, pop))
 
 
 def say(understander, session: SessionPrefs, *messages: str) -> SessionPrefs:

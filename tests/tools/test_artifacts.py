@@ -58,6 +58,26 @@ def test_mismatched_dataset_is_refused(copy_of, small_config):
         Artifacts.load(copy_of)
 
 
+def test_the_build_records_the_film_metadata_it_joined(small_artifacts):
+    from tools.data import MOVIES, VEGA
+
+    meta = small_artifacts.manifest["metadata"]
+    assert meta["sha256"] == VEGA.files[MOVIES][1] and meta["source"] == "vega-datasets@3.2.1 package/data/movies.json"
+    assert meta["coverage"]["films"] == len(small_artifacts.catalog) and meta["coverage"]["director"] >= 350
+    jp = small_artifacts.catalog.resolve_title("Jurassic Park").item_id
+    assert small_artifacts.catalog.get([jp])[0].director == "Steven Spielberg"
+    assert "Directed by Steven Spielberg. Rated PG-13." in small_artifacts.catalog.text([jp])[0]
+
+
+def test_a_build_from_before_film_metadata_is_refused(copy_of, small_config):
+    manifest = json.loads((copy_of / "manifest.json").read_text())
+    manifest["format_version"] = 2  # what builds without director, rating and runtime columns wrote
+    (copy_of / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"format 2 != 3\. Rebuild with `convrec build --force`"):
+        Artifacts.load(copy_of)
+    assert not is_current(small_config.model_copy(update={"artifacts": copy_of}))  # so `convrec build` rebuilds
+
+
 def test_failed_build_leaves_old_folder_intact(small_config, copy_of, monkeypatch):
     """A build that dies half-way removes its temporary folder and never replaces a good one."""
     config = small_config.model_copy(update={"artifacts": copy_of})

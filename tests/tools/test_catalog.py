@@ -96,3 +96,93 @@ def test_normalize_title():
 def test_genres_all_requires_every_genre(catalog):
     ids = catalog.filter(ItemFilter(genres_all=["Comedy", "Horror"]))
     assert ids and all({"Comedy", "Horror"} <= set(i.genres) for i in catalog.get(ids))
+
+
+# ---- film metadata: directors, MPAA ratings, running time, acclaim ---------------------------
+
+def item_id(ml100k, title, year):
+    items = ml100k.items
+    return int(items[(items.title == title) & (items.year == year)].item_id.iloc[0])
+
+
+def test_items_carry_their_metadata(catalog, ml100k):
+    (jp,) = catalog.get([item_id(ml100k, "Jurassic Park", 1993)])
+    assert (jp.director, jp.mpaa, jp.imdb_rating, jp.rt_rating) == ("Steven Spielberg", "PG-13", 7.9, 87)
+    assert (jp.runtime, jp.creative_type, jp.source) == (None, "Science Fiction", "Based on Book/Short Story")
+    (kolya,) = catalog.get([item_id(ml100k, "Kolya", 1996)])
+    assert kolya.director is kolya.mpaa is kolya.runtime is kolya.imdb_rating is None
+
+
+def test_directors_filter(catalog, ml100k):
+    ids = catalog.filter(ItemFilter(directors_any=["steven spielberg", "Joel Coen"]))
+    assert {i.director for i in catalog.get(ids)} == {"Steven Spielberg", "Joel Coen"}
+    expect = ml100k.items[ml100k.items.director.isin(["Steven Spielberg", "Joel Coen"])]
+    assert sorted(ids) == sorted(expect.item_id) and item_id(ml100k, "Jurassic Park", 1993) in ids
+    assert catalog.filter(ItemFilter(directors_any=["Spielberg' OR 1=1 --"])) == []
+
+
+def test_max_rating_passes_only_known_milder_ratings(catalog, ml100k):
+    ids = catalog.filter(ItemFilter(max_rating="PG"))
+    assert ids and {i.mpaa for i in catalog.get(ids)} == {"G", "PG"}
+    assert len(ids) == ml100k.items.mpaa.isin(["G", "PG"]).sum()
+    assert item_id(ml100k, "Jurassic Park", 1993) not in ids and item_id(ml100k, "Kolya", 1996) not in ids
+    assert len(catalog.filter(ItemFilter(max_rating="NC-17"))) == ml100k.items.mpaa.notna().sum()
+
+
+def test_ratings_none_keeps_unknown_ratings(catalog, ml100k):
+    ids = catalog.filter(ItemFilter(ratings_none=["R", "NC-17"]))
+    assert not {"R", "NC-17"} & {i.mpaa for i in catalog.get(ids)}
+    assert len(ids) == (~ml100k.items.mpaa.isin(["R", "NC-17"])).sum()
+    assert item_id(ml100k, "Seven (Se7en)", 1995) not in ids and item_id(ml100k, "Kolya", 1996) in ids
+
+
+def test_max_runtime_passes_only_known_shorter_films(catalog, ml100k):
+    ids = catalog.filter(ItemFilter(max_runtime=100))
+    films = catalog.get(ids)
+    assert films and all(f.runtime is not None and f.runtime <= 100 for f in films)
+    assert len(ids) == (ml100k.items.runtime <= 100).sum()
+    assert item_id(ml100k, "Fargo", 1996) in ids and item_id(ml100k, "Good Will Hunting", 1997) not in ids  # 87, 126
+
+
+def test_acclaimed_is_either_score_high(catalog, ml100k):
+    from tools.catalog import ACCLAIMED_IMDB, ACCLAIMED_RT
+
+    ids = catalog.filter(ItemFilter(acclaimed=True))
+    films = catalog.get(ids)
+    assert films and all((f.imdb_rating or 0) >= ACCLAIMED_IMDB or (f.rt_rating or 0) >= ACCLAIMED_RT for f in films)
+    items = ml100k.items
+    assert len(ids) == ((items.imdb_rating >= ACCLAIMED_IMDB) | (items.rt_rating >= ACCLAIMED_RT)).sum()
+    assert item_id(ml100k, "Speed 2: Cruise Control", 1997) not in ids  # IMDb 3.4, no RT score
+    assert item_id(ml100k, "Fargo", 1996) in ids
+
+
+def test_for_children_no_adult_genre_and_no_r_or_nc17(catalog, ml100k):
+    from types import SimpleNamespace
+
+    from tools.constraints import ADULT_GENRES, Constraints
+
+    cutoffs = SimpleNamespace(popular_min_=0, obscure_max_=0)
+    ids = catalog.filter(Constraints(audience="children").to_filter(cutoffs))
+    films = catalog.get(ids)
+    assert len(films) > 300 and not any(set(f.genres) & set(ADULT_GENRES) for f in films)
+    assert not {"R", "NC-17"} & {f.mpaa for f in films}
+    items = ml100k.items
+    adult = items.genres.map(lambda g: bool(set(g) & set(ADULT_GENRES))) | items.mpaa.isin(["R", "NC-17"])
+    assert sorted(ids) == sorted(items[~adult].item_id)
+    # asking for a horror film for children finds none: the audience wins
+    assert catalog.filter(Constraints(audience="children", genres=["Horror"]).to_filter(cutoffs)) == []
+
+
+def test_a_catalog_built_before_metadata_is_refused(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.executescript("""
+            CREATE TABLE items (item_id INTEGER PRIMARY KEY, title TEXT NOT NULL, norm_title TEXT NOT NULL,
+                year INTEGER, genres TEXT NOT NULL, popularity INTEGER NOT NULL, text TEXT NOT NULL);
+            CREATE TABLE item_genres (item_id INTEGER NOT NULL, genre TEXT NOT NULL);
+        """)
+    conn.close()
+    with pytest.raises(ValueError, match=r"before films had metadata.*convrec build --force"):
+        Catalog(path)

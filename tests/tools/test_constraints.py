@@ -51,4 +51,52 @@ def test_implausible_years_and_unknown_fields_are_refused():
 
 
 def test_what_the_catalog_can_filter_by_is_said_from_the_kinds():
-    assert filterable() == "genre, years and popularity"
+    assert filterable() == ("genre, years, popularity, who it is for (children), director, MPAA rating, "
+                            "running time and critical acclaim")
+
+
+def test_describe_says_the_film_metadata_constraints_in_words():
+    assert Constraints(audience="children").describe() == "for children"
+    assert Constraints(directors=["Steven Spielberg"]).describe() == "directed by Steven Spielberg"
+    assert Constraints(max_rating="PG-13").describe() == "rated PG-13 or milder"
+    assert Constraints(max_rating="G").describe() == "rated G"
+    assert Constraints(max_runtime=120).describe() == "under 120 minutes"
+    assert Constraints(acclaimed=True).describe() == "critically acclaimed"
+    assert Constraints(genres=["Comedy"], audience="children", directors=["Joel Coen", "Ethan Coen"], acclaimed=True
+                       ).describe() == "Comedy, for children, directed by Joel Coen or Ethan Coen, critically acclaimed"
+
+
+def test_each_new_field_reaches_the_filter():
+    from types import SimpleNamespace
+
+    from tools.constraints import ADULT_GENRES
+
+    cutoffs = SimpleNamespace(popular_min_=0, obscure_max_=0)
+    flt = Constraints(directors=["Steven Spielberg"], max_rating="PG", max_runtime=90, acclaimed=True).to_filter(cutoffs)
+    assert (flt.directors_any, flt.max_rating, flt.max_runtime, flt.acclaimed) == (["Steven Spielberg"], "PG", 90, True)
+    assert flt.ratings_none == [] and flt.genres_none == []
+    kids = Constraints(audience="children", genres=["Crime", "Comedy"], genres_none=["Drama"]).to_filter(cutoffs)
+    assert kids.genres_none == ["Drama", *ADULT_GENRES] and kids.ratings_none == ["R", "NC-17"]
+    assert set(ADULT_GENRES) == {"Horror", "Crime", "Thriller", "Film-Noir"}
+
+
+def test_new_kinds_lift_count_and_merge():
+    asked = Constraints(audience="children", directors=["Joel Coen"], max_rating="PG-13", max_runtime=100, acclaimed=True)
+    assert all(asked.constrains(k) for k in ("audience", "people", "rating", "runtime", "acclaim"))
+    assert asked.lifted("audience", "people", "rating", "runtime", "acclaim") == Constraints()
+    assert Constraints(directors=["Joel Coen"]).says_what_is_wanted and Constraints(audience="children").says_what_is_wanted
+    # a tool's directors stand when the person named none; the person's win when they did
+    tool = Constraints(directors=["Tim Burton"], max_runtime=150)
+    assert tool.within(Constraints(max_runtime=90)) == Constraints(directors=["Tim Burton"], max_runtime=90)
+    assert tool.within(Constraints(directors=["Joel Coen"])).directors == ["Joel Coen"]
+    assert tool.within(Constraints(audience="children")).audience == "children"
+
+
+def test_acclaim_not_asked_is_none_and_runtimes_are_plausible():
+    assert Constraints(acclaimed=False) == Constraints() and not Constraints(acclaimed=False).says_what_is_wanted
+    with pytest.raises(ValidationError):
+        Constraints(max_runtime=0)
+    with pytest.raises(ValidationError):
+        Constraints(max_rating="NC-17")  # "NC-17 or milder" is every rated film: no limit to ask
+    with pytest.raises(ValidationError):
+        Constraints(audience="adults")
