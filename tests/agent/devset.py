@@ -1,8 +1,10 @@
 """Issue 22's development set: messages in people's words, each with its expected reading.
 
 The data lives beside this file in ``devset/``: ``tune.jsonl`` (what the understander is tuned
-on) and ``heldback.jsonl`` (a fifth of every class, read only at the end to report how the
-tuning generalises; nobody tuning the understander reads it). One JSON object a line::
+on), ``heldback.jsonl`` (a fifth of every class, read only at the end to report how the
+tuning generalises; nobody tuning the understander reads it) and ``fresh.jsonl`` (a third set,
+written apart from the tuning and never seen by it; its ids are ``fresh-<class>-NNN``). One
+JSON object a line::
 
     {"id": "tone-007", "class": "tone", "message": "...", "shown": ["Toy Story (1995)"],
      "expect": {"tone_none": ["sappy"]}}
@@ -12,7 +14,8 @@ Every key of ``expect`` is one check, and an entry passes when all its checks pa
 (``check``). A label must name exactly one catalog film, or the data is wrong (``resolve``).
 
 Run ``python -m tests.agent.devset tune`` for the per-class table and the failures;
-``heldback`` prints its table only (``--reveal`` adds its failures, for the final report).
+``heldback`` and ``fresh`` print their table only (``--reveal`` adds their failures, for the final
+report).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from tools.catalog import Catalog, normalize_title
 from tools.data import display_title
 
 DIR = Path(__file__).with_name("devset")
-SPLITS = ("tune", "heldback")
+SPLITS = ("tune", "heldback", "fresh")
+SEALED = ("heldback", "fresh")  # splits whose messages are never printed unless revealed
 
 # the tone table of issue 22: every tone name the set uses is one of these
 Tone = Literal[
@@ -125,7 +129,7 @@ class Entry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    id: str = Field(pattern=r"^[a-z]+-\d{3}$")
+    id: str = Field(pattern=r"^(fresh-)?[a-z]+-\d{3}$")
     cls: Class = Field(alias="class")
     message: str = Field(min_length=1, max_length=2000)
     shown: list[str] = Field(default_factory=list)
@@ -133,7 +137,7 @@ class Entry(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Entry:
-        if self.id.rsplit("-", 1)[0] != self.cls:
+        if self.id.removeprefix("fresh-").rsplit("-", 1)[0] != self.cls:
             raise ValueError(f"{self.id}: the id does not start with its class {self.cls!r}")
         if not self.expect.checks:
             raise ValueError(f"{self.id}: expect has no check")
@@ -158,8 +162,8 @@ class Sealed(list):
 
 
 def load(split: str, folder: Path = DIR) -> list[Entry]:
-    """The entries of one split ('tune' or 'heldback'), validated; a bad line raises with its number.
-    The held-back split comes ``Sealed``."""
+    """The entries of one split ('tune', 'heldback' or 'fresh'), validated; a bad line raises with its
+    number. The held-back and fresh splits come ``Sealed``."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {SPLITS}")
     path = folder / f"{split}.jsonl"
@@ -171,7 +175,7 @@ def load(split: str, folder: Path = DIR) -> list[Entry]:
             entries.append(Entry.model_validate(json.loads(line)))
         except (json.JSONDecodeError, ValueError) as e:
             raise DevsetError(f"{path.name}:{n}: {e}") from e
-    return Sealed(entries) if split == "heldback" else entries
+    return Sealed(entries) if split in SEALED else entries
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.agent.devset", description=__doc__.split("\n\n")[0])
     parser.add_argument("split", choices=SPLITS, nargs="?", default="tune")
     parser.add_argument("--reveal", action="store_true",
-                        help="also print the held-back part's failures (only for the final report)")
+                        help="also print the held-back or fresh part's failures (only for the final report)")
     args = parser.parse_args(argv)
 
     from agent.understand import OfflineUnderstander
@@ -410,12 +414,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = score(entries, OfflineUnderstander(catalog))
     print(f"{args.split}: {len(entries)} messages")
     print(table(result))
-    if args.split == "tune" or args.reveal:
+    if args.split not in SEALED or args.reveal:
         print(f"\n{len(result['failures'])} failures:")
         for failure in result["failures"]:
             print(failure)
     else:
-        print("\n(held-back failures are not printed; --reveal prints them, for the final report only)")
+        print(f"\n({args.split} failures are not printed; --reveal prints them, for the final report only)")
     return 0
 
 
