@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -219,9 +220,9 @@ class Catalog:
             raise ValueError(f"not film-knowledge fields: {fields}; known ones are {list(FILM_FIELDS)}")
         return self._query(f"SELECT COUNT(*) FROM items WHERE {' OR '.join(f'{f} IS NOT NULL' for f in fields)}")[0][0]
 
-    @property
+    @cached_property
     def directors(self) -> list[str]:
-        """Every director the catalog's film knowledge names."""
+        """Every director the catalog's film knowledge names (read once: the catalog never changes)."""
         return [r[0] for r in self._query("SELECT DISTINCT director FROM items WHERE director IS NOT NULL ORDER BY director")]
 
     def canonical_genre(self, name: str) -> str | None:
