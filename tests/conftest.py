@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -22,10 +23,49 @@ SMALL_USERS = 150
 SLOW_FIXTURES = {"small_artifacts", "real_llm", "postgres_server", "chroma_server"}
 
 
+# Under pytest-xdist (`-n auto`, set in pyproject.toml) each test file runs whole on one worker, so
+# its module fixtures are built once. The files that share a costly session fixture go to one
+# worker together, so it is made once: the simulated full runs (tests/evals/conftest.py) and the
+# real LLM server. (xdist's own `loadgroup` marks do nothing under pytest 9.2: they rewrite a
+# nodeid attribute pytest no longer reads.)
+SHARED_FILES = {
+    "full_runs": ("tests/evals/test_sim.py", "tests/evals/test_leaks.py"),
+    "real_llm": ("tests/agent/test_llm_real.py", "tests/tools/test_llm_runtime.py"),
+}
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::")[0]
+
+
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    group = {path: fixture for fixture, paths in SHARED_FILES.items() for path in paths}
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group.get(_file(nodeid), _file(nodeid))
+
+    return ByFile(config, log)
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & fixtures:
             item.add_marker(pytest.mark.slow)
+        for fixture, paths in SHARED_FILES.items():
+            if fixture in fixtures and _file(item.nodeid) not in paths:
+                raise pytest.UsageError(f"{item.nodeid} uses {fixture}: add its file to SHARED_FILES (tests/conftest.py)")
+
+
+def pytest_configure(config):
+    # two workers on two cores: one torch thread each, not two fighting for the same core
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
@@ -48,19 +88,33 @@ def small_split(small_dataset):
     return leave_last_out(small_dataset)
 
 
+def _shared_root(tmp_path_factory) -> Path:
+    """A folder every xdist worker of this run sees (the run's base temp; the worker's own alone)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def small_config(home, tmp_path_factory):
     root = tmp_path_factory.mktemp("build")
-    return Config(home=home, dataset=f"ml-100k:{SMALL_USERS}", artifacts=root / "artifacts",
+    return Config(home=home, dataset=f"ml-100k:{SMALL_USERS}", artifacts=_shared_root(tmp_path_factory) / "small-build" / "artifacts",
                   memory_dir=root / "state", cf_epochs_scale=0.1)
 
 
 @pytest.fixture(scope="session")
 def small_artifacts(small_config):
-    """A real build of the first 150 ml-100k users (every model, short training)."""
+    """A real build of the first 150 ml-100k users (every model, short training), made once per
+    run: the first xdist worker to ask builds it under a lock, the others load it."""
+    from filelock import FileLock
+
     from tools.artifacts import Artifacts, build
 
-    build(small_config, progress=False)
+    done = small_config.artifacts_dir.parent / "built"
+    small_config.artifacts_dir.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(small_config.artifacts_dir.parent / "build.lock")):
+        if not done.exists():
+            build(small_config, progress=False)
+            done.touch()
     return Artifacts.load(small_config.artifacts_dir, small_config)
 
 
