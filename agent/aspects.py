@@ -23,6 +23,44 @@ CONNECTORS = {"of", "the", "a", "an", "and", "in", "on", "to", "&", "de", "la", 
 WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "a": 1, "an": 1, "half": 0.5}
 
 
+def _rating(m: re.Match) -> str:
+    return re.sub(r"[\s-]", "", m.group("r").upper()).replace("PG13", "PG-13").replace("NC17", "NC-17")
+
+
+def _rating_at_most(m: re.Match) -> str | None:
+    named = _rating(m)
+    return None if named == "NC-17" else named  # "NC-17 or milder" asks nothing
+
+
+def _rating_below(m: re.Match) -> str | None:
+    k = V.RATINGS.index(_rating(m))
+    return V.RATINGS[k - 1] if k > 0 else None
+
+
+def _minutes(m: re.Match) -> int | None:
+    """A length said in hours or minutes ("under an hour and a half"), or "short"; None outside
+    30-600 minutes."""
+    if m.group("short"):
+        return V.SHORT_MINUTES
+    n, unit = (m.group("n"), m.group("unit")) if m.group("n") else (m.group("n2"), m.group("unit2"))
+    value = (float(n) if n[0].isdigit() else WORD_NUMBERS.get(n, 1)) + (0.5 if m.group("half") else 0)
+    minutes = int(round(value * 60)) if unit.startswith("h") else int(value)
+    return minutes if 30 <= minutes <= 600 else None
+
+
+def _milder(a: str, b: str) -> str:
+    return min(a, b, key=V.RATINGS.index)
+
+
+# reader name (agent/vocabulary.py: KNOWLEDGE) -> (the value a match says or None, the tighter of two)
+READERS = {
+    "rating-at-most": (_rating_at_most, _milder),
+    "rating-below": (_rating_below, _milder),
+    "minutes": (_minutes, min),
+    "flag": (lambda m: True, lambda a, b: True),
+}
+
+
 class AspectFinding:
     """The issue-22 reading steps of one message's parse (see ``understand._MessageParse``)."""
 
@@ -151,36 +189,19 @@ class AspectFinding:
     # -- what the film knowledge filters by -------------------------------------------------------
 
     def _knowledge(self) -> None:
-        """MPAA rating bounds, running time and acclaim, as the catalog's knowledge filters them:
-        each a ``Constraints`` field in ``self.film`` (a new kind is its rule here and its phrase
-        in ``agent/vocabulary.py``; the request picks it up as it is)."""
-        for pattern, how in V.MAX_RATING:
+        """Limits on what the catalog knows of films (MPAA rating, running time, acclaim), read by
+        the table ``agent/vocabulary.py: KNOWLEDGE``: each match read by its row's reader into its
+        ``Constraints`` field in ``self.film``; two of one field keep the tighter. A new kind that
+        reads like one of these is a row there; the request picks the field up as it is."""
+        for field, reader, pattern in V.KNOWLEDGE:
+            read, tighter = READERS[reader]
             for m in pattern.finditer(self.work):
                 if not self._free(m.start(), m.end()):
                     continue
-                named = re.sub(r"[\s-]", "", m.group("r").upper()).replace("PG13", "PG-13").replace("NC17", "NC-17")
-                k = V.RATINGS.index(named)
-                bound = V.RATINGS[k - 1] if how == "below" and k > 0 else named if how == "max" else None
-                if bound == "NC-17":
-                    bound = None  # "NC-17 or milder" asks nothing
-                if bound is not None:
-                    self.film["max_rating"] = min(self.film.get("max_rating", bound), bound, key=V.RATINGS.index)
+                value = read(m)
+                if value is not None:
+                    self.film[field] = value if field not in self.film else tighter(self.film[field], value)
                 self._take(m.start(), m.end())
-        for m in V.RUNTIME.finditer(self.work):
-            if not self._free(m.start(), m.end()):
-                continue
-            if m.group("short"):
-                minutes = V.SHORT_MINUTES
-            else:
-                n, unit = (m.group("n"), m.group("unit")) if m.group("n") else (m.group("n2"), m.group("unit2"))
-                value = float(n) if n[0].isdigit() else WORD_NUMBERS.get(n, 1)
-                value += 0.5 if m.group("half") else 0
-                minutes = int(round(value * 60)) if unit.startswith("h") else int(value)
-            if 30 <= minutes <= 600:
-                self.film["max_runtime"] = min(self.film.get("max_runtime", minutes), minutes)
-            self._take(m.start(), m.end())
-        if self._take_all(V.ACCLAIMED):
-            self.film["acclaimed"] = True
 
     # -- tones ------------------------------------------------------------------------------------
 

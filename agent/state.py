@@ -6,7 +6,7 @@ import operator
 from statistics import median
 from typing import Annotated, Any, Literal, TypedDict, get_args, get_type_hints
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from agent.llm import FallbackReason
 from agent.planner import PlanStep
@@ -25,6 +25,11 @@ class Applied(BaseModel):
     genres_out: list[str] = Field(default_factory=list, description="genres newly excluded")
 
 
+# a session's constraint fields before the one Constraints model -> that model's fields
+OLD_CONSTRAINT_FIELDS = {"genres_in": "genres", "genres_out": "genres_none", "year_min": "year_min",
+                         "year_max": "year_max", "popularity": "popularity"}
+
+
 class SessionPrefs(BaseModel):
     """What this session has established so far; each turn refines it."""
 
@@ -39,6 +44,21 @@ class SessionPrefs(BaseModel):
     last_shown: list[int] = Field(default_factory=list, description="the last list, in order")
     last_years: list[int] = Field(default_factory=list, description="years of the last list: 'older' pivots on them")
     turns: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _constraints_from_before_one_model(cls, data: Any) -> Any:
+        """A session checkpointed before the one ``Constraints`` model (issue 24) kept its
+        constraints as fields of its own (``genres_in``, ``genres_out``, years, popularity): they
+        move into ``constraints``, so the session resumes with them."""
+        if not isinstance(data, dict) or "constraints" in data or not OLD_CONSTRAINT_FIELDS.keys() & data.keys():
+            return data
+        data = dict(data)
+        old = {new: data.pop(name) for name, new in OLD_CONSTRAINT_FIELDS.items() if data.get(name) not in (None, [])}
+        data["constraints"] = old
+        for name in OLD_CONSTRAINT_FIELDS:
+            data.pop(name, None)
+        return data
 
     def apply(self, req: Request) -> Applied:
         """Merge one request into the session; the only place session constraints change.

@@ -495,15 +495,15 @@ AUDIENCE_LIFT = re.compile(
 # ---- film knowledge a person asks by: rating, running time, acclaim ----------------------------
 RATINGS = ("G", "PG", "PG-13", "R", "NC-17")
 RATING = r"(?P<r>g|pg[\s-]?13|pg|r|nc[\s-]?17)"
-MAX_RATING = [  # (pattern, how the rating named relates: "max" at most it, "below" below it)
+MAX_RATING = [  # (pattern, how the rating named relates: "at-most" it or "below" it)
     (re.compile(rf"(?<![\w'])(?:rated\s+)?{RATING}(?:[\s-]?rated)?\s+(?:or\s+(?:below|less|lower|milder|under|softer|tamer)"
-                rf"|at\s+most|max(?:imum)?|tops)(?![\w'])"), "max"),
-    (re.compile(rf"(?<![\w'])(?:at\s+most|max(?:imum)?|no\s+(?:more|higher|worse)\s+than|up\s+to)\s+(?:rated\s+)?{RATING}(?![\w'])"), "max"),
+                rf"|at\s+most|max(?:imum)?|tops)(?![\w'])"), "at-most"),
+    (re.compile(rf"(?<![\w'])(?:at\s+most|max(?:imum)?|no\s+(?:more|higher|worse)\s+than|up\s+to)\s+(?:rated\s+)?{RATING}(?![\w'])"), "at-most"),
     (re.compile(rf"(?<![\w'])(?:nothing|not|no|never)\s+(?:rated\s+)?{RATING}(?:[\s-]rated)?(?![\w'])"), "below"),
-    (re.compile(rf"(?<![\w'])(?:nothing|no)\s+(?:above|over|higher\s+than|stronger\s+than)\s+(?:rated\s+)?{RATING}(?![\w'])"), "max"),
-    (re.compile(rf"(?<![\w'])rated\s+{RATING}(?![\w'])"), "max"),
-    (re.compile(rf"(?<![\w']){RATING}[\s-]rated(?![\w'])"), "max"),
-    (re.compile(rf"(?<![\w'])(?:only\s+)?{RATING}(?=\s+(?:movies?|films?|only|please|stuff|comed(?:y|ies)|ones)(?![\w']))"), "max"),
+    (re.compile(rf"(?<![\w'])(?:nothing|no)\s+(?:above|over|higher\s+than|stronger\s+than)\s+(?:rated\s+)?{RATING}(?![\w'])"), "at-most"),
+    (re.compile(rf"(?<![\w'])rated\s+{RATING}(?![\w'])"), "at-most"),
+    (re.compile(rf"(?<![\w']){RATING}[\s-]rated(?![\w'])"), "at-most"),
+    (re.compile(rf"(?<![\w'])(?:only\s+)?{RATING}(?=\s+(?:movies?|films?|only|please|stuff|comed(?:y|ies)|ones)(?![\w']))"), "at-most"),
 ]
 RUNTIME = re.compile(
     r"(?<![\w'])(?:under|less\s+than|shorter\s+than|no\s+(?:more|longer)\s+than|at\s+most|max(?:imum)?|within|below|not\s+over)"
@@ -517,6 +517,15 @@ ACCLAIMED = re.compile(
     r"|(?:highly|well|top)[\s-]+rated|best[\s-]+reviewed|great\s+reviews|good\s+reviews|critics?\s+(?:loved|liked|love|like|praised)"
     r"|masterpieces?|must[\s-]+sees?|(?:all[\s-]time\s+)?greats?(?=\s+(?:movies?|films?))|classics\s+everyone\s+loves)(?![\w'])"
 )
+# Limits on what the catalog knows of films, as data: (Constraints field, reader, pattern), read in
+# this order, each match taking its words. Readers (agent/aspects.py: READERS): "rating-at-most" /
+# "rating-below" (the MPAA rating in group r), "minutes" (a length in hours or minutes, or "short"),
+# "flag" (said: true). A new kind over a film-knowledge field that reads like one of these is a row.
+KNOWLEDGE: list[tuple[str, str, re.Pattern]] = [
+    *(("max_rating", f"rating-{how}", pattern) for pattern, how in MAX_RATING),
+    ("max_runtime", "minutes", RUNTIME),
+    ("acclaimed", "flag", ACCLAIMED),
+]
 
 # ---- questions about one film: which kind ----------------------------------------------------
 QUESTION_KIND: list[tuple[str, re.Pattern]] = [  # first match wins

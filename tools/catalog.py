@@ -16,17 +16,6 @@ import pandas as pd
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
-_SCHEMA = """
-CREATE TABLE items (
-    item_id INTEGER PRIMARY KEY, title TEXT NOT NULL, norm_title TEXT NOT NULL, year INTEGER,
-    genres TEXT NOT NULL, popularity INTEGER NOT NULL, text TEXT NOT NULL,
-    director TEXT, mpaa TEXT, runtime INTEGER, imdb_rating REAL, rt_rating INTEGER, creative_type TEXT, source TEXT
-);
-CREATE TABLE item_genres (item_id INTEGER NOT NULL, genre TEXT NOT NULL);
-CREATE INDEX item_genres_genre ON item_genres (genre, item_id);
-CREATE INDEX items_year ON items (year);
-CREATE INDEX items_pop ON items (popularity DESC);
-"""
 _ARTICLES = re.compile(r"^((the|a|an|il|la|le|les|das|der|die|el)\s+|l')")
 # what is known of a film beyond title, year and genres, with its dtype in a dataset's items
 # (tools.metadata joins it from movies.json; None: not known)
@@ -34,6 +23,18 @@ FILM_FIELDS = {
     "director": "object", "mpaa": "object", "runtime": "Int64", "imdb_rating": "float64",
     "rt_rating": "Int64", "creative_type": "object", "source": "object",
 }  # fmt: skip
+_SQL_TYPES = {"object": "TEXT", "Int64": "INTEGER", "float64": "REAL"}
+_SCHEMA = f"""
+CREATE TABLE items (
+    item_id INTEGER PRIMARY KEY, title TEXT NOT NULL, norm_title TEXT NOT NULL, year INTEGER,
+    genres TEXT NOT NULL, popularity INTEGER NOT NULL, text TEXT NOT NULL,
+    {", ".join(f"{name} {_SQL_TYPES[dtype]}" for name, dtype in FILM_FIELDS.items())}
+);
+CREATE TABLE item_genres (item_id INTEGER NOT NULL, genre TEXT NOT NULL);
+CREATE INDEX item_genres_genre ON item_genres (genre, item_id);
+CREATE INDEX items_year ON items (year);
+CREATE INDEX items_pop ON items (popularity DESC);
+"""
 MpaaRating = Literal["G", "PG", "PG-13", "R", "NC-17"]
 MPAA_RATINGS: tuple[str, ...] = get_args(MpaaRating)  # mildest first
 # "acclaimed": IMDb 7.5 or more (the best sixth of movies.json's films) or Rotten Tomatoes 80 or
@@ -86,6 +87,13 @@ class ItemFilter(BaseModel):
     ratings_none: list[MpaaRating] = Field(default_factory=list, description="not these MPAA ratings")
     max_runtime: int | None = Field(None, description="minutes")
     acclaimed: bool = Field(False, description=f"IMDb >= {ACCLAIMED_IMDB} or Rotten Tomatoes >= {ACCLAIMED_RT}")
+
+
+# ItemFilter's plain bounds: field -> its SQL (a film whose column is unknown, NULL, never passes)
+_BOUNDS = {
+    "year_min": "year >= ?", "year_max": "year <= ?", "min_popularity": "popularity >= ?",
+    "max_popularity": "popularity <= ?", "max_runtime": "runtime <= ?",
+}  # fmt: skip
 
 
 class TitleMatch(BaseModel):
@@ -262,18 +270,10 @@ class Catalog:
                 f"item_id NOT IN (SELECT item_id FROM item_genres WHERE lower(genre) IN ({','.join('?' * len(flt.genres_none))}))"
             )
             params += [g.lower() for g in flt.genres_none]
-        if flt.year_min is not None:
-            clauses.append("year >= ?")
-            params.append(int(flt.year_min))
-        if flt.year_max is not None:
-            clauses.append("year <= ?")
-            params.append(int(flt.year_max))
-        if flt.min_popularity is not None:
-            clauses.append("popularity >= ?")
-            params.append(int(flt.min_popularity))
-        if flt.max_popularity is not None:
-            clauses.append("popularity <= ?")
-            params.append(int(flt.max_popularity))
+        for field, clause in _BOUNDS.items():
+            if getattr(flt, field) is not None:
+                clauses.append(clause)
+                params.append(getattr(flt, field))
         if flt.directors_any:
             clauses.append(f"lower(director) IN ({','.join('?' * len(flt.directors_any))})")
             params += [d.lower() for d in flt.directors_any]
@@ -284,9 +284,6 @@ class Catalog:
         if flt.ratings_none:
             clauses.append(f"(mpaa IS NULL OR mpaa NOT IN ({','.join('?' * len(flt.ratings_none))}))")
             params += flt.ratings_none
-        if flt.max_runtime is not None:
-            clauses.append("runtime <= ?")
-            params.append(int(flt.max_runtime))
         if flt.acclaimed:
             clauses.append("(imdb_rating >= ? OR rt_rating >= ?)")
             params += [ACCLAIMED_IMDB, ACCLAIMED_RT]

@@ -3,9 +3,12 @@
 ``Constraints`` is filled by the understander (``agent.request.Request``), merged into the session
 (``agent.state.SessionPrefs.apply``), taken as an LLM tool's arguments (``agent.registry``), turned
 into the catalog's query by ``to_filter`` and into the reply's words by ``describe``. A new kind
-of constraint is one field here (with its ``KINDS`` row, ``to_filter`` and ``describe`` lines),
-one ``ItemFilter`` field with its SQL, and the understander's reading rules; a kind on film
-metadata also needs its column from the data (``tools.metadata``).
+of constraint touches four files: one field here (with its ``KINDS`` row, ``to_filter`` and
+``describe`` lines); its ``ItemFilter`` field and SQL in ``tools/catalog.py`` (a plain bound is a
+``_BOUNDS`` row), with the film-knowledge column there (``FILM_FIELDS``, ``Item``) when the kind
+filters on new knowledge; that column's name in the source data (``tools/metadata.py``); and its
+words, a ``KNOWLEDGE`` row in ``agent/vocabulary.py`` when it reads like a rating, a length or a
+flag (a new way of reading is a reader in ``agent/aspects.py``).
 """
 
 from __future__ import annotations

@@ -87,3 +87,20 @@ def test_directors_and_audience_stay_until_replaced_or_lifted():
     assert s.constraints == Constraints(genres=["Adventure"], directors=["Joel Coen"])
     s.apply(Request(clear=["people"]))
     assert s.constraints == Constraints(genres=["Adventure"])
+
+
+def test_a_session_checkpointed_before_one_constraints_model_resumes_with_its_constraints(rec):
+    # the session as main at 347b796 checkpointed it: constraints as fields of its own, a dict
+    user = "old-" + uuid.uuid4().hex[:8]
+    rec.chat(user, "hello")
+    old = {"liked_items": [], "disliked_items": [], "genres_in": ["Comedy"], "genres_out": ["Romance"],
+           "year_min": 1990, "year_max": 1999, "popularity": None, "vibe": "", "shown": [], "last_shown": [],
+           "last_years": [], "turns": 1}
+    rec.graph.update_state(thread(user), {"session": old})
+    assert isinstance(rec.graph.get_state(thread(user)).values["session"], dict)  # stored as the old shape
+    reply = rec.chat(user, "something popular please")
+    asked = rec.session(user).constraints
+    assert asked.genres == ["Comedy"] and asked.genres_none == ["Romance"] and (asked.year_min, asked.year_max) == (1990, 1999)
+    assert asked.popularity == "popular"
+    films = rec.tools.catalog.get([i.item_id for i in reply.items])
+    assert films and all("Comedy" in f.genres and "Romance" not in f.genres and 1990 <= f.year <= 1999 for f in films)
