@@ -480,3 +480,14 @@ def test_tones_and_their_negations(understander, message, tone, tone_none):
     req = understander.parse(message)
     assert set(tone) <= set(req.tone) and set(tone_none) <= set(req.tone_none)
     assert not set(req.tone) & set(req.tone_none)
+
+
+def test_every_knowledge_row_names_a_reader_and_a_constraints_field():
+    # a row with a typo would be read by nothing, or set a field Request refuses: caught here
+    from agent import vocabulary as V
+    from agent.aspects import READERS
+    from tools.constraints import Constraints
+
+    assert V.KNOWLEDGE
+    for field, reader, pattern in V.KNOWLEDGE:
+        assert reader in READERS and field in Constraints.model_fields and pattern.pattern

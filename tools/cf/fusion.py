@@ -64,7 +64,7 @@ class FusedModel(CFModel):
             else:  # a recent window is a new, short history: folded in, not the learned user
                 u = model.user_vectors([np.asarray(h, dtype=np.int64)[-part.window :] for h in histories])
             u1 = np.hstack([u, np.ones((len(u), 1), dtype=u.dtype)]).astype(np.float64)
-            sd = np.sqrt(np.maximum(np.einsum("ij,ij->i", u1 @ cov, u1), 0.0))  # the product through BLAS
+            sd = np.sqrt(np.maximum(_quadratic(u1, cov), 0.0))
             scale = np.where(sd > 1e-12, part.weight / np.maximum(sd, 1e-12), 0.0)
             out.append(u1 * scale[:, None])
         return np.hstack(out).astype(np.float32)
@@ -80,6 +80,21 @@ class FusedModel(CFModel):
 
     def save(self, path) -> None:
         raise NotImplementedError("a fusion is stored as its parts (see tools.artifacts), not as arrays")
+
+
+def _quadratic(u: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """``u_r @ cov @ u_r`` for each row. A sparse row (EASE's user vector is the history's
+    indicator: a few dozen of 1,683 entries) reads only its nonzero rows and columns of ``cov``;
+    dense rows go through BLAS."""
+    nonzero = u != 0
+    if nonzero.mean() > 0.1:
+        return np.einsum("ij,ij->i", u @ cov, u)
+    out = np.empty(len(u))
+    for r in range(len(u)):
+        nz = np.flatnonzero(nonzero[r])
+        v = u[r, nz]
+        out[r] = v @ cov[np.ix_(nz, nz)] @ v
+    return out
 
 
 def score_covariance(model: CFModel) -> np.ndarray:
