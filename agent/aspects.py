@@ -149,7 +149,8 @@ class AspectFinding:
                     or any(w in V.FILLER or w in V.CHAT or w in V.EVERYDAY or V.GENRE_WORD.fullmatch(w) for w in words)):
                 continue
             self.people.append(m.group("name"))
-            kind = "director" if self._before(V.DIRECTOR_BEFORE, s) else "cast"
+            kind = ("director" if self._before(V.DIRECTOR_BEFORE, s) else "cast" if self._before(V.CAST_BEFORE, s)
+                    else "person")
             self.unfilterable.append(Unfilterable(kind=kind, text=m.group("name")[:80]))
             self._take(s, e)
         for m in V.PERSON_CUE.finditer(self.text):  # "my friend Jessica", "I'm Priya": a name, no film

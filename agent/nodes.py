@@ -142,9 +142,10 @@ def _turn_context(session: SessionPrefs, profile: UserProfile, history: list[int
 
 
 def _unfilterable_note(req: Request, session: SessionPrefs, catalog: Catalog) -> str:
-    asked = ", ".join(f"{u.kind} (\u201c{u.text}\u201d)" for u in req.unfilterable)
+    asked = ", ".join(f"\u201c{u.text}\u201d" if u.kind == "person" else f"{u.kind} (\u201c{u.text}\u201d)"
+                      for u in req.unfilterable)
     lacks = "no cast data" + (f"; it knows the directors of {catalog.known('director'):,} of its {len(catalog):,} films, "
-                              "and not this one's" if any(u.kind == "director" for u in req.unfilterable) else "")
+                              "and not this one's" if any(u.kind != "cast" for u in req.unfilterable) else "")
     note = f"I can't search by {asked}: the catalog has {lacks}. I can filter by {CAN_FILTER_BY}."
     if req.has_signal:
         return note + " The list below is not filtered by that."

@@ -15,9 +15,10 @@ Question = Literal["plot", "scary", "director", "runtime", "rating", "year", "ge
 
 
 class Unfilterable(BaseModel):
-    """Something asked for that the catalog has no data on (ml-100k knows no cast or director)."""
+    """Something asked for that the catalog has no data on: cast (none), a director it does not
+    know, or a person named with no word saying which ("person": actor or director, we cannot tell)."""
 
-    kind: Literal["cast", "director"]
+    kind: Literal["cast", "director", "person"]
     text: str = Field(max_length=80)
 
 

@@ -509,7 +509,7 @@ class _MessageParse(TitleFinding, AspectFinding):
     def _vibe(self) -> str:
         cue_spans = [(c.start, c.end) for c in self.cues] + [(s, e) for s, e, *_ in self.genre_hits
                                                            if self._against(s, e) or self._dropped(s, e)]
-        chat = self._small_talk()
+        chat = self._small_talk() + [m.span() for m in V.IDIOMS.finditer(self.low)]
         words = []
         for m in V.TOKEN.finditer(self.work):
             word = m.group()
@@ -528,13 +528,17 @@ class _MessageParse(TitleFinding, AspectFinding):
         return vibe
 
     def _small_talk(self) -> list[tuple[int, int]]:
-        """The clauses that ask for nothing ("just got home from a long shift"), when another
-        clause of the message does: no genre, title, tone or request word in them."""
+        """The clauses that ask for nothing ("just got home from a long shift"): no genre, title,
+        tone or request word in them. When no clause asks, those that say how the person is or
+        what their day was ("I'm exhausted after 12 hours at the hospital") are still small talk;
+        a bare topic ("pirates?") is not."""
         points = ([h[0] for h in self.genre_hits] + [m.start for m in self.mentions] + [t[0] for t in self.tone_hits]
                   + [m.start() for m in V.REQUEST_WORDS.finditer(self.low)])
         clauses = [(s, e) for s, e in zip([0, *self.boundaries], [*self.boundaries, len(self.work)], strict=True) if e > s]
         asking = [any(s <= p < e for p in points) for s, e in clauses]
-        return [c for c, a in zip(clauses, asking, strict=True) if not a] if any(asking) else []
+        if any(asking):
+            return [c for c, a in zip(clauses, asking, strict=True) if not a]
+        return [(s, e) for s, e in clauses if V.SPEAKER_STATE.search(self.low, s, e)]
 
     def _a_name(self, pos: int, word: str) -> bool:
         """A given name, capitalised ("Tom said you were good at this"): a person of the person's

@@ -158,7 +158,7 @@ TRIGGER = re.compile(
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
     r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|finished|rewatch(?:ed)?|re-watch(?:ed)?"
-    r"|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
+    r"|know(?=\s+[^.!?]{1,60}?\s+by\s+heart)|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
     r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
     r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
 )
@@ -448,6 +448,7 @@ CHAT = set(
     zero one two three four five six seven eight nine ten eleven twelve twenty once twice thrice
     while thoughts thought gf bf hope hoping surprise relax relaxing visiting visit taking care safe suitable
     obsessed sleepover meant typo mondays weekends mood moods vibe shift shifts boss trip flight plane
+    together swears swear swore raves rave raving teenage exhausted stressed drained wiped
     """.split()
 )
 # "date night", "with my parents", "family movie night": an audience, not words to search.
@@ -467,6 +468,7 @@ KIN = r"son|daughter|boy|girl|kid|child|nephew|niece|grandson|granddaughter|brot
 CHILD_AGE = r"(?:[1-9]|1[0-2]|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 CHILDREN = re.compile(
     rf"(?<![\w'])(?:(?:my|our|the|his|her|their|two|three|some|a\s+few|with|for|lots\s+of)\s+(?:\w+\s+(?:of\s+)?)?(?:{CHILD_NOUN})"
+    rf"|an?\s+(?:class|group|bunch|room|busload|troop|team)\s+(?:full\s+)?of\s+(?:{CHILD_NOUN})"
     rf"|(?:kid|child|family|children)[\s-]*(?:friendly|safe|appropriate|suitable|movies?|films?|flicks?|night)"
     rf"|(?:for|with)\s+(?:the\s+)?(?:whole\s+)?family|famil(?:y|ies)\s+(?:film|movie|friendly|night|fun)s?|whole\s+family"
     rf"|family[\s-]friendly|something\s+(?:the\s+)?(?:kids|children|family)|the\s+(?:kids|children|little\s+ones)"
@@ -614,7 +616,7 @@ FIRST_NAMES = set(
 )
 # "already seen", "I've watched", "I know X by heart" right before a title or reference.
 SEEN_BEFORE = re.compile(r"(?<![\w'])(?:already|have|i'?ve|we'?ve|just)\s+(?:seen|watched|saw|finished)\s+(?:(?:the|that)\s+)?$"
-                         r"|(?<![\w'])know\s+$")
+                         r"|(?<![\w'])know\s+(?:(?:the|that)\s+)?$")
 # Said after a genre, against it: "documentaries bore me", "romantic comedy no", "westerns aren't my thing".
 GENRE_NEG_AFTER = re.compile(
     r"(?:\s+(?:films?|movies?|stuff))?\s*(?:,\s*)?(?:no(?=\s*(?:[.!?,;]|$))|nope|(?:are|is)\s+(?:so\s+)?boring"
@@ -641,12 +643,25 @@ PERSON_NAME = re.compile(
     r"(?=(?:\s+\w+)?\s+(?:movies?|films?|flicks?|stuff|westerns?|comed(?:y|ies)|thrillers?|dramas?|horrors?|done|did|made)"
     r"|\s*(?:[.!?,;]|$)|\s+(?:lately|recently|please))"
 )
+CAST_BEFORE = re.compile(r"(?i)(?:starring|featuring|with|has|having|actors?|actress|stars?|starred\s+by|played\s+by)\s+$")
 DIRECTOR_BEFORE = re.compile(r"(?i)(?:(?:directed|made|helmed)\s+by|(?:films?|movies?|something|anything)\s+by|director)\s+$")
 # A clause that asks for nothing (no film word, genre, title, tone or request word) is small talk
 # ("just got home from a long shift, need a comedy"): its words leave the vibe.
 REQUEST_WORDS = re.compile(
     r"(?<![\w'])(?:movies?|films?|flicks?|something|anything|watch|watching|recommend\w*|suggest\w*|want\w*|need"
-    r"|looking|show|give|about|like|with|where|set\s+in|involving|featuring|story|stories|plot)(?![\w'])"
+    r"|looking|show|give|about|like|with|where|set\s+in|involving|featuring|story|stories|plot|into|love|loves|enjoy"
+    r"|fan|crave|craving|mood)(?![\w'])"
+)
+# Set phrases that say how often or how well, not what about: "by heart", "like ten times".
+IDIOMS = re.compile(
+    r"(?<![\w'])(?:by\s+heart|(?:like\s+)?(?:a\s+)?(?:\d+|two|three|five|ten|twenty|fifty|hundred|million|billion|zillion)"
+    r"\s+times|over\s+and\s+over(?:\s+again)?|on\s+repeat|back\s+to\s+back)(?![\w'])"
+)
+# How the person is or what their day was: a clause saying it asks for nothing, even alone.
+SPEAKER_STATE = re.compile(
+    r"(?<![\w'])(?:i'?m|i\s+am|i\s+was|i'?ve\s+been|i\s+feel|feeling|we'?re|we\s+are|we\s+were|we'?ve\s+been"
+    r"|(?:i|we)\s+just\s+(?:got|finished|came|had|spent|worked)|(?:long|rough|hard|tough|busy|crazy)\s+(?:day|week|shift|night))"
+    r"(?![\w'])"
 )
 # The choice left to us: a list of what most people like, rather than a question back.
 ANYTHING = re.compile(

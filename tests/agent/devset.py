@@ -37,7 +37,7 @@ from tools.catalog import Catalog, normalize_title
 from tools.data import display_title
 
 DIR = Path(__file__).with_name("devset")
-SPLITS = ("tune", "heldback", "fresh")
+SPLITS = ("tune", "heldback", "fresh", "added")  # added: phrasings written while tuning, tuned on
 SEALED = ("heldback", "fresh")  # splits whose messages are never printed unless revealed
 
 # the tone table of issue 22: every tone name the set uses is one of these
@@ -95,7 +95,7 @@ class Expect(BaseModel):
     vibe_lacks: list[str] | None = _some()
     vibe_has: list[str] | None = _some()
     vibe_empty: bool | None = None
-    unfilterable: list[Literal["cast", "director"]] | None = _some()
+    unfilterable: list[Literal["cast", "director", "person"]] | None = _some()
 
     @model_validator(mode="after")
     def _given_means_checked(self) -> Expect:

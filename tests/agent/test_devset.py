@@ -146,6 +146,17 @@ def test_tuned_part_is_read_as_expected(tune, understander):
     )
 
 
+def test_phrasings_added_while_tuning_are_read_as_expected(understander, titles):
+    """Our own phrasings of the weakest held-back classes (evidence, audience), written after the
+    set (2026-12-07; 17 of 22 read as expected before the fixes they led to). Tuned on, so held to
+    the tuned part's goal; they count in no held-back fifth."""
+    added = load("added")
+    assert added and titles.unresolved(added) == []
+    result = score(added, understander)
+    listing = "\n".join(str(f) for f in result["failures"])
+    assert result["rate"] >= DEVSET_TUNE_GOAL, f"{table(result)}\n\n{listing}"
+
+
 def test_heldback_part_generalises(heldback, understander):
     result = score(heldback, understander)
     rate, rates = result["rate"], table(result)
