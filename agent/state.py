@@ -54,11 +54,8 @@ class SessionPrefs(BaseModel):
         if not isinstance(data, dict) or "constraints" in data or not OLD_CONSTRAINT_FIELDS.keys() & data.keys():
             return data
         data = dict(data)
-        old = {new: data.pop(name) for name, new in OLD_CONSTRAINT_FIELDS.items() if data.get(name) not in (None, [])}
-        data["constraints"] = old
-        for name in OLD_CONSTRAINT_FIELDS:
-            data.pop(name, None)
-        return data
+        old = {new: data.pop(name) for name, new in OLD_CONSTRAINT_FIELDS.items() if name in data}
+        return {**data, "constraints": {k: v for k, v in old.items() if v not in (None, [])}}
 
     def apply(self, req: Request) -> Applied:
         """Merge one request into the session; the only place session constraints change.

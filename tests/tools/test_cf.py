@@ -196,3 +196,19 @@ def test_a_new_cf_model_is_its_class_and_one_registry_line(small_split, monkeypa
     monkeypatch.setitem(MODELS, "twice", Twice)
     report, best = tune(small_split, ["twice"], progress=False)
     assert report["models"]["twice"]["grid"] == 2 and isinstance(best["twice"], Twice)
+
+
+def test_the_fusions_spread_of_a_sparse_user_vector_is_the_dense_one():
+    # the fusion standardises each part by its score spread; a sparse row (EASE's history
+    # indicator) takes a shortcut through its nonzero entries, which must agree with BLAS
+    from tools.cf.fusion import _quadratic
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(300, 300))
+    cov = a @ a.T / 300
+    sparse = np.zeros((20, 300))
+    for row in sparse:
+        row[rng.choice(300, 12, replace=False)] = rng.random(12)
+    dense = rng.normal(size=(5, 300))
+    for u in (sparse, dense):
+        np.testing.assert_allclose(_quadratic(u, cov), np.einsum("ij,ij->i", u @ cov, u), rtol=1e-12)
