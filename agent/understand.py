@@ -509,13 +509,17 @@ class _MessageParse(TitleFinding, AspectFinding):
     def _vibe(self) -> str:
         cue_spans = [(c.start, c.end) for c in self.cues] + [(s, e) for s, e, *_ in self.genre_hits
                                                            if self._against(s, e) or self._dropped(s, e)]
-        chat = self._small_talk() + [m.span() for m in V.IDIOMS.finditer(self.low)]
+        clauses, asking = self._clauses()
+        chat = self._small_talk(clauses, asking) + [m.span() for m in V.IDIOMS.finditer(self.low)]
+        topic = self._topic_spans(clauses, asking)
         words = []
         for m in V.TOKEN.finditer(self.work):
             word = m.group()
             if any(s <= m.start() < e for s, e in chat):
                 continue
-            if (word in V.FILLER or word in V.CHAT or re.fullmatch(r"\d+(?:st|nd|rd|th|s)?", word)
+            if any(asking) and not any(s <= m.start() < e for s, e in topic):
+                continue
+            if (word in V.FILLER or word in V.CHAT or V.NUMBERISH.fullmatch(word)
                     or any(s <= m.start() < e for s, e in cue_spans) or self._a_name(m.start(), word)):
                 continue
             cue = self._stance(m.start())
@@ -527,18 +531,40 @@ class _MessageParse(TitleFinding, AspectFinding):
             vibe = vibe[: vibe.rfind(" ", 0, V.MAX_VIBE_CHARS + 1)].strip() or vibe[:V.MAX_VIBE_CHARS]
         return vibe
 
-    def _small_talk(self) -> list[tuple[int, int]]:
-        """The clauses that ask for nothing ("just got home from a long shift"): no genre, title,
-        tone or request word in them. When no clause asks, those that say how the person is or
-        what their day was ("I'm exhausted after 12 hours at the hospital") are still small talk;
-        a bare topic ("pirates?") is not."""
+    def _clauses(self) -> tuple[list[tuple[int, int]], list[bool]]:
+        """The message's clauses, and whether each asks for something: a genre, title, tone or
+        request word in it."""
         points = ([h[0] for h in self.genre_hits] + [m.start for m in self.mentions] + [t[0] for t in self.tone_hits]
                   + [m.start() for m in V.REQUEST_WORDS.finditer(self.low)])
         clauses = [(s, e) for s, e in zip([0, *self.boundaries], [*self.boundaries, len(self.work)], strict=True) if e > s]
-        asking = [any(s <= p < e for p in points) for s, e in clauses]
+        return clauses, [any(s <= p < e for p in points) for s, e in clauses]
+
+    def _small_talk(self, clauses: list[tuple[int, int]], asking: list[bool]) -> list[tuple[int, int]]:
+        """The clauses that ask for nothing ("just got home from a long shift"). When no clause
+        asks, those that say how the person is or what their day was ("I'm exhausted after 12
+        hours at the hospital") are still small talk; a bare topic ("pirates?") is not."""
         if any(asking):
             return [c for c, a in zip(clauses, asking, strict=True) if not a]
         return [(s, e) for s, e in clauses if V.SPEAKER_STATE.search(self.low, s, e)]
+
+    def _topic_spans(self, clauses: list[tuple[int, int]], asking: list[bool]) -> list[tuple[int, int]]:
+        """Where the asking clauses say what the film is about (``V.TOPIC_LEAD`` to the clause's
+        end, the word after "something", the words before a film noun or genre word)."""
+        spans = []
+        for (s, e), asks in zip(clauses, asking, strict=True):
+            if not asks:
+                continue
+            spans += [(m.end(), e) for m in V.TOPIC_LEAD.finditer(self.low, s, e)]
+            spans += [m.span("w") for m in V.AFTER_THING.finditer(self.low, s, e)
+                      if m.group("w") not in V.FILLER and m.group("w") not in V.CHAT]
+            heads = [m.start() for m in V.FILM_NOUN.finditer(self.low, s, e)] + [h[0] for h in self.genre_hits if s <= h[0] < e]
+            # a specific genre word ("whodunit", "slasher") says more than its genre: it is a topic
+            spans += [(h[0], h[1]) for h in self.genre_hits if s <= h[0] < e and not h[3]]
+            for head in heads:
+                before = [t.start() for t in V.TOKEN.finditer(self.low, s, head)][-V.PREMODIFIERS:]
+                if before:
+                    spans.append((before[0], head))
+        return spans
 
     def _a_name(self, pos: int, word: str) -> bool:
         """A given name, capitalised ("Tom said you were good at this"): a person of the person's

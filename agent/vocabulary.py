@@ -446,7 +446,7 @@ CHAT = set(
     name names name's called call me myself i'm we're they're he's she's
     date dates dating netflix chill hangout hang directed director starring featuring actor actress brain rough reply week weeks month months
     zero one two three four five six seven eight nine ten eleven twelve twenty once twice thrice
-    while thoughts thought gf bf hope hoping surprise relax relaxing visiting visit taking care safe suitable
+    while thoughts thought gf bf hope hoping surprise relax relaxing visiting visit taking care safe suitable appropriate
     obsessed sleepover meant typo mondays weekends mood moods vibe shift shifts boss trip flight plane
     together swears swear swore raves rave raving teenage exhausted stressed drained wiped
     """.split()
@@ -472,13 +472,15 @@ CHILDREN = re.compile(
     rf"|(?:kid|child|family|children)[\s-]*(?:friendly|safe|appropriate|suitable|movies?|films?|flicks?|night)"
     rf"|(?:for|with)\s+(?:the\s+)?(?:whole\s+)?family|famil(?:y|ies)\s+(?:film|movie|friendly|night|fun)s?|whole\s+family"
     rf"|family[\s-]friendly|something\s+(?:the\s+)?(?:kids|children|family)|the\s+(?:kids|children|little\s+ones)"
-    rf"|{CHILD_AGE}\s*[-\s]?(?:years?|yrs?|yo)[\s-]*olds?|{CHILD_AGE}\s*(?:and|&|or)\s*{CHILD_AGE}\s*[-\s]?(?:years?|yrs?)[\s-]*olds?"
+    rf"|{CHILD_AGE}\s*[-\s]?(?:(?:years?|yrs?|yo)[\s-]*olds?|yo|y/o|yrs?)(?![\w'])|{CHILD_AGE}\s*(?:and|&|or)\s*{CHILD_AGE}\s*[-\s]?(?:years?|yrs?)[\s-]*olds?"
     rf"|(?:{KIN})(?:'s|\s+(?:(?:just|only|who|will|both)\s+)?(?:is|are|'s|'re|who'?s|be|is\s+turning|turning|turned|turn|aged?))"
     rf"\s+(?:only\s+|just\s+|about\s+)?{CHILD_AGE}(?![\d])|(?:she'?s|he'?s|they'?re|she\s+is|he\s+is|they\s+are)\s+(?:only\s+|just\s+)?{CHILD_AGE}(?![\d\w])"
     rf"|(?:{KIN})\s*\(\s*(?:ages?\s+)?{CHILD_AGE}(?:\s*(?:and|&|,|-)\s*{CHILD_AGE})*\s*\)"
     rf"|(?:pre[\s-]?school|kindergarten|kid|child|children)[\s-]+(?:friendly|safe|appropriate|suitable)"
     rf"|(?:kids|children|ones)\s+under\s+(?:the\s+age\s+of\s+)?{CHILD_AGE}(?![\d])|babysit\w*"
-    rf"|(?:children'?s|kids'?)\s+(?:birthday\s+)?party|for\s+(?:young|little)\s+(?:kids|ones|children|viewers))(?![\w'])"
+    rf"|(?:children'?s|kids'?)\s+(?:birthday\s+)?party|(?:girl|boy|cub)\s+scouts?|(?:scout|brownie)\s+troop"
+    rf"|(?:primary|elementary|grade|middle|nursery|pre)[\s-]*school(?:ers?|\s+(?:class|kids|children|students|group|trip)\w*)?"
+    rf"|school[\s-]?(?:kids|children)|for\s+(?:young|little)\s+(?:kids|ones|children|viewers))(?![\w'])"
 )
 # Children mentioned but not watching: "put the kids to bed", "the kids are asleep", "without the kids".
 CHILDREN_AWAY = re.compile(
@@ -652,14 +654,30 @@ REQUEST_WORDS = re.compile(
     r"|looking|show|give|about|like|with|where|set\s+in|involving|featuring|story|stories|plot|into|love|loves|enjoy"
     r"|fan|crave|craving|mood)(?![\w'])"
 )
+# Where the topic of a request sits in a clause that asks: after "something with/about", "a movie
+# where", "set in", "loves", "into"; the word right after "something" ("something smart"); the two
+# words before a film noun or a genre word ("boxing movies", "a gritty crime film"). The other words
+# of an asking clause say who asks and why ("celebrating with an action movie"), not what about.
+THING = r"(?:something|anything|movies?|films?|flicks?|ones?|stuff|kind|sort|type|stor(?:y|ies)|documentar(?:y|ies)|shows?)"
+TOPIC_LEAD = re.compile(
+    rf"(?<![\w'])(?:{THING}(?:\s+[\w'-]+){{0,2}}?\s+(?:with|about|featuring|involving|where|in\s+which|that|which|who|on)"
+    r"|set\s+(?:in|on|during|at|around|among)|takes?\s+place\s+(?:in|on|during|at)|based\s+on|lots\s+of|full\s+of"
+    r"|plenty\s+of|meets|crossed\s+with|loves?|likes?|into|obsessed\s+with|crazy\s+about|mood\s+for|fan\s+of|craving|crave)(?![\w'])"
+)
+FILM_NOUN = re.compile(r"(?<![\w'])(?:movies?|films?|flicks?|stuff|ones?|stor(?:y|ies)|documentar(?:y|ies))(?![\w'])")
+AFTER_THING = re.compile(r"(?<![\w'])(?:something|anything)\s+(?P<w>[^\W\d_][\w'-]*)")
+PREMODIFIERS = 2  # words before a film noun or a genre word that may say what about
+# A clock time or a count with its unit says when or how many, not what about ("3am", "2hrs").
+NUMBERISH = re.compile(r"\d+(?:st|nd|rd|th|s|am|pm|h|hrs?|min|mins|yo|k)?")
 # Set phrases that say how often or how well, not what about: "by heart", "like ten times".
 IDIOMS = re.compile(
     r"(?<![\w'])(?:by\s+heart|(?:like\s+)?(?:a\s+)?(?:\d+|two|three|five|ten|twenty|fifty|hundred|million|billion|zillion)"
     r"\s+times|over\s+and\s+over(?:\s+again)?|on\s+repeat|back\s+to\s+back)(?![\w'])"
 )
-# How the person is or what their day was: a clause saying it asks for nothing, even alone.
+# How the person is or what their day was (or what they think of us): a clause saying it asks for
+# nothing, even alone.
 SPEAKER_STATE = re.compile(
-    r"(?<![\w'])(?:i'?m|i\s+am|i\s+was|i'?ve\s+been|i\s+feel|feeling|we'?re|we\s+are|we\s+were|we'?ve\s+been"
+    r"(?<![\w'])(?:you'?re|you\s+are|you\s+rock|i'?m|i\s+am|i\s+was|i'?ve\s+been|i\s+feel|feeling|we'?re|we\s+are|we\s+were|we'?ve\s+been"
     r"|(?:i|we)\s+just\s+(?:got|finished|came|had|spent|worked)|(?:long|rough|hard|tough|busy|crazy)\s+(?:day|week|shift|night))"
     r"(?![\w'])"
 )
