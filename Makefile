@@ -92,7 +92,7 @@ lint: $(STAMP)
 # Every results table in the README, on test targets, from one command: the only thing that reads
 # test targets (tuning uses TARGET=valid). Both simulated users (the development one and the held-out
 # one) over the same users and seed, each comparison with its paired 95% bootstrap interval, and the
-# drop from one simulator to the other. It prints the commit it ran on. About 35 minutes on 2 cores.
+# drop from one simulator to the other. It prints the commit it ran on. About 45 minutes on 2 cores.
 TARGET  ?= test
 SYSTEMS ?= agent,agent-no-memory,agent-no-rerank,constraints-pop,constraints-random,content,cf
 SIM     := $(BIN)/convrec eval sim --users 943 --max-turns 5 --k 10 --seed 0 --workers 2 --target $(TARGET)
@@ -102,14 +102,24 @@ results: artifacts
 	$(SIM) --systems $(SYSTEMS) --json reports/sim/results.json --report reports/sim
 	$(SIM) --simulator heldout --systems $(SYSTEMS) --json reports/sim-heldout/results.json --report reports/sim-heldout
 	$(BIN)/convrec eval gap reports/sim/results.json reports/sim-heldout/results.json --json reports/sim-heldout/gap.json
-	$(SIM) --protocol cold-user --systems agent,agent-no-rerank,constraints-pop,constraints-random,content \
+	$(SIM) --protocol cold-user --systems agent,agent-no-ask,agent-no-rerank,constraints-pop,constraints-random,content \
 	  --json reports/sim-cold-user/results.json --report reports/sim-cold-user
-	$(SIM) --protocol cold-user --simulator heldout --systems agent,agent-no-rerank,constraints-pop,constraints-random,content \
+	$(SIM) --protocol cold-user --simulator heldout --systems agent,agent-no-ask,agent-no-rerank,constraints-pop,constraints-random,content \
 	  --json reports/sim-cold-user-heldout/results.json --report reports/sim-cold-user-heldout
 	$(BIN)/convrec eval gap reports/sim-cold-user/results.json reports/sim-cold-user-heldout/results.json \
 	  --json reports/sim-cold-user-heldout/gap.json
 	$(SIM) --protocol memory --systems agent,agent-no-memory \
 	  --json reports/sim-memory/results.json --report reports/sim-memory
+	$(SIM) --protocol memory --simulator heldout --systems agent,agent-no-memory \
+	  --json reports/sim-memory-heldout/results.json --report reports/sim-memory-heldout
+	$(BIN)/convrec eval memory-share reports/sim/results.json reports/sim-cold-user/results.json \
+	  reports/sim-memory/results.json --json reports/sim-memory/share.json
+	$(BIN)/convrec eval memory-share reports/sim-heldout/results.json reports/sim-cold-user-heldout/results.json \
+	  reports/sim-memory-heldout/results.json --json reports/sim-memory-heldout/share.json
+	$(SIM) --protocol stale --systems agent,agent-no-memory \
+	  --json reports/sim-stale/results.json --report reports/sim-stale
+	$(SIM) --protocol stale --simulator heldout --systems agent,agent-no-memory \
+	  --json reports/sim-stale-heldout/results.json --report reports/sim-stale-heldout
 	$(SIM) --protocol drift --systems agent,agent-no-memory \
 	  --json reports/sim-drift/results.json --report reports/sim-drift
 	$(BIN)/convrec eval ceiling --target $(TARGET) --json reports/sim-cold-user/ceiling.json

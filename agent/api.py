@@ -14,6 +14,7 @@ from langgraph.types import Overwrite
 
 from agent.graph import build_graph
 from agent.nodes import Toolbox, final_reply
+from agent.questions import QuestionPolicy
 from agent.state import Reply, SessionPrefs, TurnError, state_models
 from agent.vocabulary import RAW_MESSAGE
 from tools.artifacts import Artifacts
@@ -29,15 +30,20 @@ SYSTEMS: dict[str, dict[str, bool]] = {
     "agent": {},
     "agent-no-memory": {"use_memory": False},
     "agent-no-rerank": {"use_reranker": False},
+    # ask or recommend (issue 23): the agent with its question policy on, and off
+    "agent-ask": {"ask": True},
+    "agent-no-ask": {"ask": False},
     "agent-llm": {"use_llm": True},  # the agent with the LLM planner (needs CONVREC_LLM_*)
     # baselines: no reranker (it is built on CF vectors) and, for the dialogue-blind ones, no
     # memory (it would carry what was said back into them)
     # the dialogue's hard constraints (genres, years, popularity, exclusions), ranked by popularity
-    "constraints-pop": {"use_cf": False, "use_text": False, "use_reranker": False, "use_memory": False},
+    # (no baseline asks questions: asking is the agent's)
+    "constraints-pop": {"use_cf": False, "use_text": False, "use_reranker": False, "use_memory": False, "ask": False},
     # the same constraints in a seeded random order: what the small catalog gives with no ranking at all
     "constraints-random": {"use_cf": False, "use_text": False, "use_reranker": False, "use_memory": False,
-                           "random_order": True},
-    "content": {"use_cf": False, "use_reranker": False},  # dialogue + text retrieval, no collaborative signal
+                           "random_order": True, "ask": False},
+    # dialogue + text retrieval, no collaborative signal
+    "content": {"use_cf": False, "use_reranker": False, "ask": False},
     "cf": {"use_dialogue": False, "use_text": False, "use_reranker": False, "use_memory": False},
     "pop": {"use_dialogue": False, "use_text": False, "use_cf": False, "use_reranker": False, "use_memory": False},
 }
@@ -59,7 +65,8 @@ class ConvRec:
         if system not in SYSTEMS:
             raise ValueError(f"unknown system {system!r}; choose from {sorted(SYSTEMS)}")
         flags = {"use_memory": use_memory, "use_reranker": use_reranker, "use_cf": True, "use_text": True,
-                 "use_dialogue": True, "use_llm": use_llm, "random_order": False, **SYSTEMS[system]}
+                 "use_dialogue": True, "use_llm": use_llm, "random_order": False, "ask": config.ask_questions,
+                 **SYSTEMS[system]}
         if flags["use_llm"] and not config.llm_enabled:
             raise ValueError(f"{system!r} with the LLM planner needs CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL")
         use_memory, use_reranker = flags["use_memory"], flags["use_reranker"]
@@ -100,6 +107,7 @@ class ConvRec:
             use_cf=flags["use_cf"],
             use_text=flags["use_text"],
             use_dialogue=flags["use_dialogue"],
+            questions=QuestionPolicy(**{**config.question_policy, "enabled": flags["ask"] and flags["use_dialogue"]}),
             k=config.k,
         )
         self._owns_checkpointer = checkpointer is None
@@ -133,7 +141,7 @@ class ConvRec:
         thread = {"configurable": {"thread_id": f"{user_id}\x1f{session_id}"}}
         # what the last turn left is reset; trace and notes add up within a turn, so they start afresh
         turn = {"user_id": user_id, "session_id": session_id, "message": message, "trace": Overwrite([]),
-                "notes": Overwrite([]), "turn": None, "ranked": [], "reply": None, "llm": None}
+                "notes": Overwrite([]), "turn": None, "ranked": [], "question": None, "reply": None, "llm": None}
         with self._lock_for(thread["configurable"]["thread_id"]):
             try:
                 # one checkpoint write per turn (at its end) instead of one per node

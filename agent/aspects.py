@@ -171,7 +171,9 @@ class AspectFinding:
 
     def _audience(self) -> None:
         """Children in the audience ("my son is 8", "family movie night"), children away ("the kids
-        are asleep"), or another audience ("date night"): none of it is words to search."""
+        are asleep"), or another audience ("date night"): none of it is words to search. The person's
+        own childhood ("as a kid", "growing up") is neither an audience nor the Children's genre."""
+        self._take_all(V.PAST_SELF)
         for m in V.CHILDREN_AWAY.finditer(self.work):
             if self._free(m.start(), m.end()):
                 self.children_away = True

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from agent import taste, tones
 from agent.llm import MIN_CALL_SECONDS, Deadline, FallbackReason, LLMUnavailable
 from agent.planner import LLMPlanner, PlanRejected
+from agent.questions import BY_KIND, QuestionPolicy, Situation, choose
 from agent.registry import REGISTRY, ItemList, ToolContext, ToolError, result_items
 from agent.request import Request
 from agent.state import Applied, LLMLoop, RecItem, Reply, SessionPrefs, TurnContext, TurnState
@@ -54,6 +55,7 @@ class Toolbox:
     use_cf: bool = True
     use_text: bool = True
     use_dialogue: bool = True
+    questions: QuestionPolicy = field(default_factory=QuestionPolicy)  # ask or recommend (ConvRec sets it from Config)
     k: int = 10
 
     @property
@@ -271,10 +273,28 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                      f"No film left is {both}, so these are {either}.")
     notes += _memory_notes(turn.asked, session, profile, rec.catalog) + _knowledge_notes(turn.asked, rec.catalog)
     order = "retrieval order" if rec.reranker is None else "reranked"
-    return {"ranked": ranked, "notes": notes,
+    question = _question(ranked, found, state, tools)
+    return {"ranked": ranked, "notes": notes, "question": question and question[0].kind,
             "_detail": f"allowed={found.available} blend={found.blend_available if found.blend else '-'} "
                        f"candidates={len(found.candidates)} ({order}) evidence={found.evidence.regime}"
-                       + (f"; remembered tastes: {sum(b > 0 for b in boost)} candidates" if any(boost) else "")}  # fmt: skip
+                       + (f"; remembered tastes: {sum(b > 0 for b in boost)} candidates" if any(boost) else "")
+                       + (f"; ask {question[0].kind} ({question[1]:.2f} bits)" if question else "")}  # fmt: skip
+
+
+def _question(ranked: list[Candidate], found: Retrieval, state: TurnState, tools: Toolbox):
+    """The question to ask beside this list, with its worth in bits, or None (agent/questions.py)."""
+    policy = tools.questions
+    if not policy.enabled or not ranked:
+        return None
+    session, profile, asked = state["session"], state["profile"], state["turn"].asked
+    said = {kind for kind, yes in (("era", asked.year_min or asked.year_max),
+                                   ("popularity", asked.popularity), ("mood", session.tone or session.tone_none),
+                                   ("genre", asked.genres)) if yes}
+    situation = Situation(turn=session.turns, asked_before=session.questions,
+                          named_films=bool(session.liked_items or profile.liked_items),
+                          history=bool(state.get("history")), allowed=found.available, said=frozenset(said))
+    items = tools.catalog.get([c.item_id for c in ranked[: policy.top]])
+    return choose(policy, situation, items, tools.recommender.popular_min_)
 
 
 def _knowledge_notes(asked: Constraints, catalog: Catalog) -> list[str]:
@@ -358,9 +378,15 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     head = (f"Here are {len(recs)} picks" + (f" ({wanted})" if wanted else "") + ".") if recs else ""
     text = " ".join([*state.get("notes", []), head]).strip() or "I have nothing to show for that."
     session.show(recs)
+    kind = state.get("question") if recs else None
+    question = BY_KIND[kind].text if kind else None
+    if kind:
+        session.questions.append(kind)
+        text = f"{text} {question}"
     # the per-turn lists are dropped here so the checkpoint written at the end of the turn stays small
     loop = state.get("llm")  # its summary stays for the reply; messages and pool go
-    return {"reply": Reply(text=text, items=recs, session_id=state["session_id"]), "session": session,
+    return {"reply": Reply(text=text, items=recs, question=question, question_kind=kind, session_id=state["session_id"]),
+            "session": session,
             "ranked": [],
             "llm": loop and loop.model_copy(update={"messages": [], "pending": [], "pool": []})}
 
@@ -476,8 +502,9 @@ def remember(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 
     - liked and disliked items are durable (a like by button or by "more like that one" is one record);
       "not that one" (a reference to the list, no durable marker) is a critique;
-    - an excluded genre is durable with a marker ("never", "I hate", "can't stand") or when a critique
-      of it was made in an earlier session; otherwise it is a critique, which filters nothing later;
+    - an excluded genre is durable with a marker ("never", "I hate", "can't stand", "I'm done with") or
+      when a critique of it was made in an earlier session; otherwise it is a critique, which filters
+      nothing later; either replaces a remembered love of the genre, as does "no more westerns";
     - a wanted genre or decade is durable with a marker ("I love", "always");
     - the free text of a message with a marker becomes a note ("loves clever plot twists").
     The same subject keeps one record, the newest (``MemoryRecord.key``).

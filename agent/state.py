@@ -44,6 +44,7 @@ class SessionPrefs(BaseModel):
     last_shown: list[int] = Field(default_factory=list, description="the last list, in order")
     last_years: list[int] = Field(default_factory=list, description="years of the last list: 'older' pivots on them")
     turns: int = 0
+    questions: list[str] = Field(default_factory=list, description="kinds of question asked this session (once each)")
 
     @model_validator(mode="before")
     @classmethod
@@ -178,6 +179,7 @@ class Reply(BaseModel):
     text: str
     items: list[RecItem] = Field(default_factory=list)
     question: str | None = None
+    question_kind: str | None = Field(None, description="what the question asks about (agent/questions.py), if any")
     trace: list[TraceStep] = Field(default_factory=list)
     session_id: str
     warnings: list[str] = Field(default_factory=list)
@@ -236,6 +238,7 @@ class TurnState(TypedDict, total=False):
     action: str  # plan's decision: ask | answer | retrieve
     turn: TurnContext | None  # built by plan
     ranked: list[Candidate]  # the reply's candidates, best first (retrieve, or the LLM's compose)
+    question: str | None  # the kind of question to ask beside the list (agent/questions.py), from retrieve
     reply: Reply | None  # text, items and question; final_reply adds the rest
     llm: LLMLoop | None  # None: the offline planner
     notes: Annotated[list[str], operator.add]  # things to tell the user (warnings, memory used, constraints unmet)

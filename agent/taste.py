@@ -113,9 +113,13 @@ def turn_records(req: Request, applied: Applied, message: str, user: str, sid: s
         if against or critique_before:
             records.append(MemoryRecord(user_id=user, kind="genre_dislike", genre=g, text=f"dislikes {g} films",
                                         session_id=sid))
-        elif g not in profile.genres_disliked and g not in profile.genres_liked:
+        elif g not in profile.genres_disliked:  # a remembered love of it is taken back too (same key)
             records.append(MemoryRecord(user_id=user, kind="critique", genre=g,
                                         text=f"wanted less {g} in one session", session_id=sid))
+    for g in req.genres_drop:  # "no more westerns": a remembered love of the genre no longer holds
+        if g in profile.genres_liked:
+            records.append(MemoryRecord(user_id=user, kind="critique", genre=g,
+                                        text=f"took back liking {g} films", session_id=sid))
     if for_ and not against:
         records += [MemoryRecord(user_id=user, kind="genre_like", genre=g, text=f"loves {g} films", session_id=sid)
                     for g in req.constraints.genres]

@@ -199,7 +199,10 @@ CUE = re.compile(
     r"|instead\s+of|apart\s+from|except(?:\s+for)?|excluding|less|fewer|too\s+much|too\s+many|no\s+more"
     r"|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
-    r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E)"
+    r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E"
+    # a taste taken back: "I'm done with westerns", "gone off thrillers", "I'm over horror", "used to love"
+    r"|done\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on|(?:gone|went|going)\s+off|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over"
+    r"|(?:i'?ve|we'?ve)\s+outgrown|used\s+to\s+(?:love|like|enjoy|adore|be\s+into)(?=[^.!?;]*\bbut\b)|no\s+longer\s+(?:into|like|enjoy|love|want))"
     r"|(?P<seen>seen|watched|saw|finished|heard\s+(?:of|about))"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
     r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
@@ -239,7 +242,8 @@ RESET = re.compile(
 ASK = re.compile(
     r"(?<![\w'])(?:"
     r"(?:tell|talk)\s+(?:me\s+)?(?:a\s+(?:bit|little)\s+)?(?:more\s+)?about|(?:what|how)\s+about"
-    r"|(?:info(?:rmation)?|details|more|plot|synopsis|summary|cast|director|trivia|reviews?)\s+(?:on|about|of|for)"
+    r"|(?:info(?:rmation)?|details|plot|synopsis|summary|cast|director|trivia|reviews?)\s+(?:on|about|of|for)"
+    r"|more\s+(?:on|about)"  # "more of those" asks for more like them, not about them
     r"|what\s+do\s+you\s+know\s+about|who(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring\s+in|acting\s+in)"
     r"|who\s+(?:directed|made|wrote|stars\s+in|starred\s+in|acts\s+in|plays\s+in)"
     r"|what\s+(?:year|genre|rating)\s+(?:is|was)|describe|what\s+kind\s+of\s+(?:movie|film)\s+is"
@@ -409,7 +413,10 @@ NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|
 # markers it is a standing taste, remembered across sessions.
 DURABLE_AGAINST = re.compile(
     r"\b(?:never(?!\s+mind)|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
-    r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|allergic\s+to|not\s+a\s+fan\s+of)\b"
+    r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|allergic\s+to|not\s+a\s+fan\s+of"
+    r"|(?:sick|tired)\s+of|done\s+with|fed\s+up|gone\s+off|used\s+to\s+(?:love|like|enjoy|adore)(?=[^.!?;]*\bbut\b)|no\s+longer"
+    r"|not\s+any\s*more|outgrown|burn(?:ed|t)\s+out"
+    r"|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over)\b"
 )
 DURABLE_FOR = re.compile(
     r"\b(?:i\s+(?:really\s+|just\s+|absolutely\s+)?(?:love|adore)|always|my\s+favou?rites?"
@@ -487,6 +494,12 @@ CHILDREN_AWAY = re.compile(
     r"(?<![\w'])(?:kids?|children|little\s+ones)\s+(?:(?:are|is)\s+)?(?:to\s+bed|in\s+bed|asleep|sleeping|at\s+\w+'?s?|away|out)"
     r"|(?:without|no)\s+(?:the\s+)?(?:kids|children)(?!'?s?\s*(?:movies?|films?|stuff|shows?|flicks?))|kid[\s-]?free|adults?\s+only|grown[\s-]?ups?\s+only"
     r"|(?:kids|children|son|daughter|boys|girls)\s+(?:are|is)\s+(?:(?:all\s+)?grown(?:\s+up)?|adults?|teens|teenagers|in\s+college)"
+)
+# The person's own past, not who watches: "I loved horror as a kid", "growing up we watched westerns".
+PAST_SELF = re.compile(
+    r"(?<![\w'])(?:(?:as|when\s+i\s+was|since\s+i\s+was|back\s+when\s+i\s+was|ever\s+since\s+i\s+was)\s+a\s+"
+    r"(?:little\s+|young\s+|small\s+)?(?:kid|child|teen(?:ager)?|boy|girl)|growing\s+up|in\s+my\s+(?:childhood|teens|youth)"
+    r"|since\s+childhood)(?![\w'])"
 )
 # Lifting the children audience: "it's just me now", "for adults", "the kids went to bed".
 AUDIENCE_LIFT = re.compile(

@@ -22,6 +22,13 @@ Its cut-offs, its own:
   genre with the target.
 - patience: 3-6 lists that miss (weights PATIENCE_WEIGHTS, about 20% leave by the 4th).
 Every statement is true of the target under these meanings, and `fits` applies the same ones.
+
+The earlier sessions of the two- and three-session protocols (`earlier_sessions`) are in its own
+words too: "lately" tells the last N_LATELY films it can name (loved: rated >= 4; a letdown: <= 2),
+waves away a genre it never watches (only with a word whose `covers` misses every genre of the
+target, as "too many <genre>" does) and says which shown films it has seen, liked or not (at most
+N_REACTIONS); "stale" loves then tires of the development simulator's genre (`stale_genre`);
+"mood" is the development simulator's. A message says one or two of these things.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from evals.heldout_phrasings import (
     DARKER,
     DECADE_SLACK,
     DECADES,
+    EARLIER_PHRASES,
     ERAS,
     GENRE_WORDS,
     LIGHTER,
@@ -46,7 +54,9 @@ from evals.heldout_phrasings import (
     PHRASES,
     QUESTION_TOPICS,
 )
-from evals.simulator import Persona, Shown, leaks
+from evals.protocols import Chat, Earlier
+from evals.simulator import Persona, Shown, leaks, stale_genre
+from evals.simulator import earlier_sessions as development_earlier_sessions
 from tools.catalog import Item
 
 MAX_FACTS = 2  # new facts one message may reveal
@@ -67,6 +77,11 @@ OPENING_WEIGHTS = {1: 2, 2: 3}  # new facts in the opening
 PATIENCE_WEIGHTS = {3: 1, 4: 1, 5: 4, 6: 4}  # lists that miss before the person leaves
 FACT_WEIGHTS = {"genre": 3, "era": 3, "liked": 2, "popularity": 2}  # what to volunteer
 REACTION_WEIGHTS = {"close": 3, "unlike": 2, "too_old": 3, "too_new": 3, "too_many": 3, "seen": 1, "meh": 1}
+
+N_LATELY = 3  # films watched last that the "lately" session tells
+N_REACTIONS = 2  # shown films it says it has seen, at most
+PAIR_SHARE = 0.4  # chance an earlier-session message says two things at once
+QUOTE_SHARE = 0.25  # chance a title is put in quotes
 
 Claim = tuple[str, object]
 
@@ -467,3 +482,124 @@ def _narrows(window: tuple[int | None, int | None], lo: float, hi: float) -> boo
     w_lo = window[0] if window[0] is not None else -np.inf
     w_hi = window[1] if window[1] is not None else np.inf
     return max(lo, w_lo) > lo or min(hi, w_hi) < hi
+
+
+# ---- earlier sessions (the two- and three-session protocols) --------------------------------------
+
+
+def earlier_sessions(script: str, persona: Persona, seed: int, chat: Chat) -> Earlier:
+    """Play a protocol's earlier sessions (``evals.protocols``) in the held-out user's words:
+    "lately" (memory), "stale", or "mood" (drift, in the development simulator's words). No message
+    names the target or says its year: a sentence that would is left unsaid."""
+    if script == "mood":
+        return development_earlier_sessions(script, persona, seed, chat)
+    if script not in ("lately", "stale"):
+        raise ValueError(f"unknown earlier-session script {script!r}")
+    rng = random.Random(f"heldout-earlier-{script}-{seed}-{persona.user_id}")
+    target = persona.target
+
+    def clean(text: str) -> bool:
+        return not leaks(text, target) and not _says_year(text, target.year)
+
+    def say(sentences: list[str], session: int) -> list[Item] | None:
+        """Send the sentences that leak nothing as one message; the films shown back (None: silent)."""
+        kept: list[str] = []
+        for sentence in sentences:
+            if clean(" ".join([*kept, sentence])):
+                kept.append(sentence)
+        return chat(" ".join(kept), session) if kept else None
+
+    if script == "stale":
+        return _stale(persona, rng, say)
+    _lately(persona, rng, say, clean)
+    return Earlier(1)
+
+
+def _phrase(rng: random.Random, act: str, **slots: str) -> str:
+    return _cap(rng.choice(EARLIER_PHRASES[act]).format(**slots))
+
+
+def _name(item: Item, rng: random.Random) -> str:
+    """A film as a person types it: its everyday title, now and then in quotes."""
+    title = _spoken_title(item.title)
+    return f'"{title}"' if rng.random() < QUOTE_SHARE else title
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _films_sentence(films: list[Item], act: str, rng: random.Random, clean) -> str | None:
+    """One sentence about ``films`` (act "lately_loved" or "lately_disliked"), naming only those
+    whose title leaks nothing."""
+    names = [name for name in (_name(it, rng) for it in films) if clean(name)]
+    if not names:
+        return None
+    if len(names) == 1:
+        return _phrase(rng, f"{act}_one", title=names[0])
+    return _phrase(rng, f"{act}_many", films=_listed(names))
+
+
+def _plural(genre: str, target: Item, rng: random.Random, strict: bool) -> str | None:
+    """A plural word for a MovieLens genre, from the words centred on it; one whose `covers` misses
+    the target's genres (strict: only such a word)."""
+    # said on its own, with no list to point at, a plural needs its noun ("silly ones" does not do)
+    plurals = {w: [m for m in d["many"] if not m.endswith(" ones")] for w, d in GENRE_WORDS.items()
+               if genre in d["centre"]}
+    centred = [w for w, many in plurals.items() if many]
+    apart = [w for w in centred if not GENRE_WORDS[w]["covers"] & set(target.genres)]
+    words = apart or ([] if strict else centred)
+    return rng.choice(plurals[rng.choice(words)]) if words else None
+
+
+def _lately(persona: Persona, rng: random.Random, say, clean) -> None:
+    """Session 1 of the memory protocol: the films watched lately, a genre it never watches, then
+    the shown films it has seen; one or two of these a message, a greeting when it has nothing to say."""
+    recent = persona.nameable[-N_LATELY:]
+    liked, disliked = CUTOFFS["liked_rating"], 2
+    loved = [it for it in recent if persona.ratings.get(it.item_id, 0) >= liked]
+    letdowns = [it for it in recent if persona.ratings.get(it.item_id, liked) <= disliked]
+    sentences = [s for s in (_films_sentence(loved, "lately_loved", rng, clean) if loved else None,
+                             _films_sentence(letdowns, "lately_disliked", rng, clean) if letdowns else None) if s]
+    never = persona.disliked_genre
+    many = _plural(never, persona.target, rng, strict=True) if never else None
+    if many is not None:
+        sentences.append(_phrase(rng, "no_genre", many=many))
+    shown: list[Item] | None = None
+    while sentences:
+        take = 2 if len(sentences) > 1 and rng.random() < PAIR_SHARE else 1
+        got = say(sentences[:take], 1)
+        shown = got if got is not None else shown
+        sentences = sentences[take:]
+    if shown is None:
+        shown = say([_phrase(rng, "hello")], 1)
+    reactions = []
+    for item in shown or []:  # the cards of the last list, in order
+        if len(reactions) == N_REACTIONS:
+            break
+        rating = persona.ratings.get(item.item_id)
+        if rating is None or disliked < rating < liked or item.item_id == persona.target.item_id:
+            continue
+        sentence = _phrase(rng, "seen_liked" if rating >= liked else "seen_disliked", title=_name(item, rng))
+        if clean(sentence):
+            reactions.append(sentence)
+    if len(reactions) == 2 and rng.random() >= PAIR_SHARE:
+        say(reactions[:1], 1)
+        reactions = reactions[1:]
+    if reactions:
+        say(reactions, 1)
+
+
+def _stale(persona: Persona, rng: random.Random, say) -> Earlier:
+    """The stale protocol's sessions 1 and 2: it loves a genre (the development simulator's choice,
+    one the target lacks), then has had enough of it."""
+    genre = stale_genre(persona)
+    many = _plural(genre, persona.target, rng, strict=False) if genre else None
+    if genre is None or many is None:
+        say([_phrase(rng, "hello")], 1)
+        say([_phrase(rng, "hello")], 2)
+        return Earlier(2)
+    for session, act in ((1, "love_genre"), (2, "over_genre")):
+        if say([_phrase(rng, act, many=many)], session) is None:  # it would name the target: a greeting
+            say([_phrase(rng, "hello")], session)
+    return Earlier(2, genre)

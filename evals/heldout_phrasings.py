@@ -199,3 +199,33 @@ PHRASES: dict[str, list[str]] = {
     "dont_know": ["No idea, honestly.", "Not sure, to be honest.", "Couldn't say, really."],
     "again": ["Like I said: {said}", "As I said, {said}"],
 }  # fmt: skip
+
+# The earlier sessions of the two- and three-session protocols (`earlier_sessions`): what the person
+# watched lately, a genre it never watches, the cards it has seen, a genre it loves then tires of.
+# Slots: {title} a film, {films} several ("A, B and C"), {many} a plural genre word (GENRE_WORDS).
+EARLIER_PHRASES: dict[str, list[str]] = {
+    "lately_loved_one": ["I watched {title} the other day and loved it.", "Just saw {title}, really loved it.",
+                         "Caught {title} last week, what a great film.",
+                         "Recently watched {title} and thought it was brilliant."],
+    "lately_loved_many": ["Lately I've watched {films}, loved them all.", "Been on a good run recently: {films}, all great.",
+                          "Saw {films} over the last couple of weeks and really enjoyed them.",
+                          "Recently I watched {films} and loved every one."],
+    "lately_disliked_one": ["{title} was a letdown, saw it recently.",
+                            "I watched {title} lately and didn't like it much.",
+                            "Saw {title} the other week, wasn't for me.", "Wasn't keen on {title}, which I watched recently."],
+    "lately_disliked_many": ["{films} were letdowns, saw them recently.",
+                             "Didn't enjoy {films} much, watched them lately.",
+                             "Saw {films} lately and they weren't for me."],
+    "no_genre": ["Please no {many}, I never watch them.", "Oh and I can't stand {many}, so skip those.",
+                 "Just so you know, {many} aren't my thing at all.", "Don't bother with {many}, I never watch them."],
+    "seen_liked": ["Oh, I've seen {title}, loved it.", "{title}, seen it, really good.", "Already watched {title}, great film.",
+                   "I saw {title} a while ago and liked it a lot."],
+    "seen_disliked": ["I've seen {title}, didn't like it.", "Watched {title} already, not a fan.",
+                      "{title}? Seen it, wasn't for me.", "Saw {title} before and didn't enjoy it."],
+    "hello": ["Hi there!", "Hey, just having a look around for now.", "Hello! Just browsing today.",
+              "Hi, just seeing what's here."],
+    "love_genre": ["I love {many}.", "Honestly, I could watch {many} all day.",
+                   "I'm a big fan of {many}, they're my favourite.", "{many} are my thing, really."],
+    "over_genre": ["I've had my fill of {many} lately.", "I'm a bit over {many} now, watched too many.",
+                   "Not in the mood for {many} any more, I've overdone it.", "Enough {many} for a while, I'm sick of them."],
+}  # fmt: skip

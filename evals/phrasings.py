@@ -132,13 +132,23 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "A hidden gem, ideally.",
         "Something most people haven't seen.",
     ),
-    # session 1 of the memory protocol: tastes from the user's own history
-    "loved": (
-        "Some films I loved: {titles}.",
-        "I really enjoyed {titles}.",
-        "My favourites include {titles}.",
-        "Films I love: {titles}.",
+    # the earlier sessions of the memory and stale protocols (evals.simulator.earlier_sessions)
+    "lately_loved": (
+        "Lately I watched {titles} and loved {them}.",
+        "I saw {titles} recently, really enjoyed {them}.",
+        "Watched {titles} the other week and loved {them}.",
     ),
+    "lately_disliked": (
+        "{title} was a letdown, though.",
+        "I didn't like {title} much, though.",
+        "But {title} was not for me.",
+    ),
+    "seen_loved": ("I've seen {title}, loved it.", "{title} I saw already, it was great.", "Seen {title}, loved it."),
+    "seen_disliked": ("I've seen {title}, didn't like it.", "Saw {title} already, not my thing.",
+                      "{title} I saw, and didn't care for it."),
+    "love_genre": ("I love {genres}.", "I'm a big fan of {genres}.", "I always enjoy {genres}."),
+    "off_genre": ("I'm done with {genres}, no more of those.", "I've gone off {genres} lately, none of those please.",
+                  "I used to love {genres} but I'm sick of them now."),
     "disliked_genre": (
         "I can't stand {genres}.",
         "I don't like {genres}.",
@@ -146,6 +156,7 @@ PHRASINGS: dict[str, tuple[str, ...]] = {
         "{genres} are not my thing.",
     ),
     "hello": ("Hello!", "Hi there.", "Hey."),
+    "no_preference": ("Either is fine.", "No preference there.", "I don't mind either way."),
 }
 
 # Each catalog genre as a noun phrase, a mass noun and a plural; every wording is true of every

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from evals.simulator import Persona
+    from tools.catalog import Item
 
 
 def known_user_id(persona: Persona) -> str:
@@ -27,16 +28,17 @@ def fresh_user_id(persona: Persona) -> str:
     return "sim-" + hashlib.sha256(f"two-sessions-{persona.user_id}".encode()).hexdigest()[:12]
 
 
-def _tastes(persona: Persona, seed: int) -> list[str]:
-    from evals.simulator import tastes_statement  # the development simulator's words
-
-    return tastes_statement(persona, seed=seed)
+# Say a message in earlier session n (1, 2, ...); the films the agent showed back.
+Chat = Callable[[str, int], "list[Item]"]
 
 
-def _mood(persona: Persona, seed: int) -> list[str]:
-    from evals.simulator import mood_of_the_day
+@dataclass(frozen=True)
+class Earlier:
+    """What the earlier sessions of a two- or three-session protocol left: how many there were, and
+    for the stale-preference protocol the genre said loved then taken back."""
 
-    return mood_of_the_day(persona, seed=seed)
+    sessions: int
+    stale_genre: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,16 +46,30 @@ class Protocol:
     name: str
     description: str
     user_id: Callable[[Persona], str]  # the id the persona speaks under
-    earlier_session: Callable[[Persona, int], list[str]] | None = None  # session 1's messages; session 2 is scored
+    # the earlier sessions' script, played in the simulator's own words (its ``earlier_sessions``);
+    # the session after them is scored
+    earlier: str | None = None
     cold_targets: bool = False  # only users whose target is a cold item (artifacts built with cold items)
+
+
+def earlier_sessions(simulator: str) -> Callable[[str, Persona, int, Chat], Earlier]:
+    """The simulator's player of earlier-session scripts ("lately", "stale", "mood")."""
+    if simulator == "heldout":
+        from evals.heldout import earlier_sessions as play
+    else:  # the development simulator's words (the LLM simulator has no scripts of its own)
+        from evals.simulator import earlier_sessions as play
+    return play
 
 
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Protocol("standard", "each ml-100k user after its target; its id brings its history", known_user_id),
-    Protocol("memory", "session 1 states tastes from its history under a fresh id; session 2 is scored",
-             fresh_user_id, _tastes),
+    Protocol("memory", "session 1 talks about the films watched lately (the last of the train history), rejects a "
+             "genre and says which shown films it saw and liked or not; session 2, days later, opens as a stranger "
+             "would and is scored", fresh_user_id, "lately"),
+    Protocol("stale", "session 1 says it loves a genre (one the target lacks), session 2 takes it back; session 3 "
+             "opens as a stranger would and is scored (the genre must not come back)", fresh_user_id, "stale"),
     Protocol("drift", "session 1 asks for another genre and critiques one of the target's for the day; "
-             "session 2 is scored", fresh_user_id, _mood),
+             "session 2 is scored", fresh_user_id, "mood"),
     Protocol("cold-user", "the standard users and targets under an id the agent has never seen "
              "(no history, no memory)", cold_user_id),
     Protocol("cold", "users whose target is a cold item; needs artifacts built with CONVREC_COLD_ITEMS>0",

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from evals.stats import fmt, paired
 
 # The goals issue #5 sets for the full agent (offline default), checked in every standard report.
@@ -230,6 +232,7 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
     llm = format_llm(report)
     if llm:
         lines += ["## The LLM planner", "", llm, ""]
+    lines += _questions_and_stale(report)
     goals = check_goals(report)
     if goals and p["name"] in ("standard", "cold-user"):
         lines += ["## Goals for the full agent", "", "| goal | met | numbers |", "|---|---|---|"]
@@ -255,6 +258,27 @@ def render_markdown(report: dict[str, Any], with_conversations: bool = False) ->
     if with_conversations:
         lines += ["", "Every conversation, turn by turn: `conversations.jsonl`."]
     return "\n".join(lines) + "\n"
+
+
+def _questions_and_stale(report: dict[str, Any]) -> list[str]:
+    """The questions each system asked (issue 23), and in the stale protocol whether the genre taken
+    back came back."""
+    rows = {s: v["all"] for s, v in report["systems"].items()}
+    out = []
+    if any(r.get("questions", {}).get("turns_with_question") for r in rows.values()):
+        out += ["## Questions asked (a question-only turn counts as a turn)", "",
+                "| system | turns with a question | question-only turns | conversations asked | by kind |", "|---|---|---|---|---|"]
+        out += [f"| {s} | {q['turns_with_question']} | {q['question_only_turns']} | {q['conversations_asked']} | "
+                f"{', '.join(f'{k} {n}' for k, n in sorted(q['by_kind'].items()))} |"
+                for s, r in rows.items() if (q := r.get("questions"))]
+        out.append("")
+    if any("stale" in r for r in rows.values()):
+        out += ["## The genre taken back", "", "| system | conversations | still remembered as loved | films of it shown "
+                "in session 3 (mean) |", "|---|---|---|---|"]
+        out += [f"| {s} | {r['stale']['conversations']} | {r['stale']['still_loved']} | {r['stale']['films_of_it_shown']} |"
+                for s, r in rows.items() if "stale" in r]
+        out.append("")
+    return out
 
 
 def _num(x: float | None, digits: int = 1) -> str:
@@ -287,6 +311,43 @@ def simulator_gap(dev: dict[str, Any], heldout: dict[str, Any], baseline: str = 
         b_drop = [parts[2][u] - parts[3][u] for u in users]
         out[f"agent drop - {baseline} drop"] = paired(a_drop, b_drop)
     return out
+
+
+def memory_share(known: dict[str, Any], stranger: dict[str, Any], memory: dict[str, Any],
+                 system: str = "agent") -> dict[str, Any]:
+    """How much of the gap between a stranger (cold-user protocol) and the same person with the whole
+    history known (standard protocol) the memory protocol's session 2 closes, per user: success@N
+    and turn-1 recall, each (memory - stranger) / (known - stranger) with its bootstrap interval."""
+    from evals.stats import share_interval
+
+    n = known["protocol"]["max_turns"]
+    runs = {"known": known, "stranger": stranger, "memory": memory}
+    for name, want in (("known", "standard"), ("stranger", "cold-user"), ("memory", "memory")):
+        if runs[name]["protocol"]["name"] != want:
+            raise ValueError(f"the {name} run must be of the {want} protocol, not {runs[name]['protocol']['name']}")
+        if runs[name]["protocol"]["max_turns"] != n or system not in runs[name].get("per_user", {}):
+            raise ValueError(f"the {name} run lacks {system!r} or has another turn budget")
+    turn: dict[str, dict[int, int]] = {name: dict(zip(r["per_user"][system]["user_id"], r["per_user"][system]["success_turn"],
+                                                       strict=True)) for name, r in runs.items()}
+    users = sorted(set.intersection(*(set(t) for t in turn.values())))
+    out: dict[str, Any] = {"system": system, "users": len(users), "simulator": memory["protocol"].get("simulator")}
+    for metric, hit in ((f"success@{n}", lambda t: float(t > 0)), ("turn-1 recall", lambda t: float(t == 1))):
+        v = {name: np.array([hit(turn[name][u]) for u in users]) for name in runs}
+        out[metric] = {name: round(float(v[name].mean()), 4) for name in runs}
+        out[metric]["share"] = share_interval(v["memory"] - v["stranger"], v["known"] - v["stranger"])
+        out[metric]["memory - stranger"] = paired(v["memory"], v["stranger"])
+    return out
+
+
+def format_share(share: dict[str, Any]) -> str:
+    lines = ["| measure | stranger | memory (session 2) | known history | memory's share of the gap (95% interval) |",
+             "|---|---|---|---|---|"]
+    for metric, v in share.items():
+        if isinstance(v, dict) and "share" in v:
+            s = v["share"]
+            lines.append(f"| {metric} | {v['stranger']:.3f} | {v['memory']:.3f} | {v['known']:.3f} | "
+                         f"{s['share']:.2f} [{s['lo']:.2f}, {s['hi']:.2f}] |")
+    return "\n".join(lines)
 
 
 def format_gap(gap: dict[str, Any]) -> str:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from agent import ConvRec
 from agent.api import SYSTEMS
-from evals.protocols import PROTOCOLS
+from evals.protocols import PROTOCOLS, earlier_sessions
 from evals.simulator import (
     ANCHOR_RULE,
     LLMSimulatedUser,
@@ -43,6 +43,7 @@ from evals.simulator import (
     build_personas,
 )
 from evals.stats import RESAMPLES, paired
+from memory.preferences import UserProfile
 from tools.artifacts import Artifacts, library_versions
 from tools.catalog import Item
 from tools.config import Config
@@ -109,6 +110,7 @@ class Turn:
     broken: int = 0  # on LLM-planned turns: shown items breaking a constraint the person said (must stay 0)
     fallback: str = ""  # why the LLM planner fell back (Reply.fallback_reason), "" when it did not
     consistent: int = 0  # catalog films that agree with every fact the person has said by this turn
+    question_kind: str | None = None  # what the agent's question beside the list asked (agent/questions.py)
 
 
 @dataclass
@@ -121,6 +123,9 @@ class Conversation:
     turns: list[Turn]
     setup: list[str] = field(default_factory=list)  # session-1 messages (memory protocol)
     left: bool = False  # the simulated user gave up before the turns ran out (the held-out simulator may)
+    stale: str | None = None  # the stale protocol: the genre loved in session 1 and taken back in session 2
+    stale_back: bool = False  # memory still held it as loved when session 3 opened
+    stale_shown: int = 0  # films of that genre in session 3's lists
 
     @property
     def narrowed(self) -> bool:
@@ -143,11 +148,17 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
     base = f"sim{settings.seed}-u{persona.user_id}"
     protocol = PROTOCOLS[settings.protocol]
     user, session, setup = protocol.user_id(persona), base, []
-    if protocol.earlier_session is not None:  # session 2 knows only what memory kept of session 1
-        for message in protocol.earlier_session(persona, settings.seed):
-            rec.chat(user, message, session_id=f"{base}-s1")
+    stale: str | None = None
+    if protocol.earlier is not None:  # the scored session knows only what memory kept of the earlier ones
+
+        def chat(message: str, n: int) -> list[Item]:
             setup.append(message)
-        session = f"{base}-s2"
+            return catalog_of(rec.chat(user, message, session_id=f"{base}-s{n}").items)
+
+        earlier = earlier_sessions(settings.simulator)(protocol.earlier, persona, settings.seed, chat)
+        session, stale = f"{base}-s{earlier.sessions + 1}", earlier.stale_genre
+    # the stale protocol: does the genre taken back still count as loved when the scored session opens?
+    stale_back = stale is not None and stale in UserProfile.from_records(user, rec.memories(user)).genres_liked
     turns: list[Turn] = []
     message = sim.opening()
     left = False
@@ -164,16 +175,25 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
         turns.append(Turn(message, reply.text, reply.question, shown, hit, round(ms, 2), dict(nodes),
                           reply.planner, reply.llm_ms, reply.dropped_outside_catalog,
                           rec.broken_constraints(user, session, shown) if reply.planner != "offline" else 0,
-                          reply.fallback_reason or "", sum(map(sim.fits, catalog_items))))
+                          reply.fallback_reason or "", sum(map(sim.fits, catalog_items)), reply.question_kind))
         if hit is not None or n == settings.max_turns:
             break
-        seen = [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
-        message = sim.respond(Shown(items=seen, question=reply.question, text=reply.text))
+        message = sim.respond(Shown(items=catalog_of(items), question=reply.question, text=reply.text))
         if message is None:  # the person gave up
             left = True
             break
+    stale_shown = 0 if stale is None else sum(stale in g for t in turns for g in _genres_of(rec, t.shown))
     return Conversation(rec.system, persona.user_id, target, persona.target_popularity, persona.activity, turns, setup,
-                        left)
+                        left, stale, stale_back, stale_shown)
+
+
+def _genres_of(rec, item_ids: Sequence[int]) -> list[list[str]]:
+    return [it.genres for it in rec.artifacts.catalog.get(list(item_ids))]
+
+
+def catalog_of(items) -> list[Item]:
+    """The films of a reply as the simulated user sees them (no popularity: a card does not show it)."""
+    return [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
 
 
 def _simulator(persona: Persona, settings: SimSettings, config: Config | None, catalog_items: Sequence[Item] = ()):
@@ -229,7 +249,17 @@ def summarize(convs: Sequence[Conversation], max_turns: int, k: int, narrowed: b
         "reached_turn": [len(h) for h in hits],
         f"ndcg@{k}": _r(np.mean([x["ndcg"] for x in m])),
         "left": _r(np.mean([c.left for c in convs])),
+        # questions the agent asked (a question-only turn counts as a turn; asked kinds from agent/questions.py)
+        "questions": {"turns_with_question": sum(t.question is not None for c in convs for t in c.turns),
+                      "question_only_turns": sum(t.question is not None and not t.shown for c in convs for t in c.turns),
+                      "conversations_asked": sum(any(t.question is not None for t in c.turns) for c in convs),
+                      "by_kind": dict(Counter(t.question_kind or "open" for c in convs for t in c.turns
+                                              if t.question is not None))},
     }
+    stale = [c for c in convs if c.stale is not None]
+    if stale:  # the stale protocol: the genre taken back must not come back
+        out["stale"] = {"conversations": len(stale), "still_loved": sum(c.stale_back for c in stale),
+                        "films_of_it_shown": _r(np.mean([c.stale_shown for c in stale]))}
     if narrowed:
         flagged = [c for c in convs if c.narrowed]
         out["narrowed"] = {"limit": NARROW_LIMIT, "conversations": len(flagged),
@@ -268,7 +298,8 @@ def user_outcomes(convs: Sequence[Conversation], max_turns: int, k: int) -> dict
     success (0: none), NDCG@k at the end, whether the facts said narrowed the catalog, whether it left."""
     return {"user_id": [c.user_id for c in convs], "success_turn": [c.success_turn or 0 for c in convs],
             "ndcg": [round(conversation_metrics(c, max_turns, k)["ndcg"], 6) for c in convs],
-            "narrowed": [c.narrowed for c in convs], "left": [c.left for c in convs]}
+            "narrowed": [c.narrowed for c in convs], "left": [c.left for c in convs],
+            "stale_back": [c.stale_back for c in convs], "stale_shown": [c.stale_shown for c in convs]}
 
 
 def compare_outcomes(a: dict[str, list], b: dict[str, list], max_turns: int,

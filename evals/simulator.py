@@ -38,6 +38,7 @@ from evals.phrasings import (
     ORDINALS,
     PHRASINGS,
 )
+from evals.protocols import Chat, Earlier
 from tools.artifacts import Artifacts
 from tools.catalog import Item
 from tools.config import Config
@@ -46,7 +47,8 @@ from tools.data import GENRES
 log = logging.getLogger(__name__)
 
 N_ANCHORS = 3
-N_FAVOURITES = 3
+N_LATELY = 3  # films watched lately that the memory protocol's session 1 talks about
+N_REACTIONS = 2  # shown films the memory protocol's session 1 says it saw
 # How a person picks the film to name as "like <film>" among its own history (items sharing a
 # genre with what it wants): genre overlap (Jaccard), era (1 for the same year, 0 at ERA_SPAN
 # years apart), recency (1 for the latest film watched, 0 for the first) and a good rating.
@@ -136,7 +138,6 @@ class Persona:
     target: Item
     history: list[Item]  # train interactions, oldest first
     anchors: list[Item]  # history films that resemble the target (genres, era), best first
-    favourites: list[Item]  # history items rated highest (for stating tastes, memory protocol)
     disliked_genre: str | None  # a genre the user (almost) never watches, from its history alone
     target_popularity: int  # train interactions of the target
     popular: bool  # target among the most-watched items
@@ -193,10 +194,9 @@ def build_personas(art: Artifacts, user_ids: Sequence[int] | None = None, seed: 
                               for it in by_year.get(target.year or 0, []) if it.item_id != target.item_id)
         sayable = [it for it in history if _sayable(it, target, catalog, year_is_sayable)]
         anchors = choose_anchors(sayable, rating, target, rng)
-        favourites = _favourites(sayable, rating, rng)
         genre_share = Counter(g for it in history for g in it.genres)
         personas.append(Persona(
-            user_id=uid, target=target, history=history, anchors=anchors, favourites=favourites,
+            user_id=uid, target=target, history=history, anchors=anchors,
             # its own rng: what the user dislikes must not depend on the target (the rng above does)
             disliked_genre=_disliked_genre(genre_share, len(history), random.Random(_user_seed(seed, uid) + 2)),
             target_popularity=int(popularity[t_iidx]),
@@ -244,15 +244,6 @@ def choose_anchors(history: list[Item], rating: dict[int, float], target: Item, 
         best[it.item_id] = (score, rng.random(), it)  # a film seen twice counts at its latest
     ranked = sorted(best.values(), key=lambda s: s[:2], reverse=True)
     return [s[2] for s in ranked[:N_ANCHORS]]
-
-
-def _favourites(history: list[Item], rating: dict[int, float], rng: random.Random) -> list[Item]:
-    if not history:
-        return []
-    top = max(rating.get(it.item_id, 0) for it in history)
-    pool = list({it.item_id: it for it in history if rating.get(it.item_id, 0) == top}.values())
-    rng.shuffle(pool)
-    return pool[:N_FAVOURITES]
 
 
 def _disliked_genre(share: Counter, n: int, rng: random.Random) -> str | None:
@@ -336,18 +327,29 @@ class SimulatedUser:
         return self._say("open_vague") or "Hi."
 
     def respond(self, shown: Shown) -> str:
-        """The next message after a reply that did not show the target in its top k."""
+        """The next message after a reply that did not show the target in its top k. A question
+        is answered whenever one is asked; beside a list, the answer takes the place of the fact
+        the user would have volunteered (one fact a turn either way)."""
+        topic = question_topic(shown.question) if shown.question else None
         if shown.question and not shown.items:
-            return self._answer()
+            return self._answer(topic)
         reaction, covers_year = self._react(shown.items[: self.k])
-        fact = self._next_fact(skip_year=covers_year)
+        fact = self._answer(topic) if topic else self._next_fact(skip_year=covers_year)
         parts = [p for p in (reaction, fact) if p]
         return " ".join(parts) if parts else (self._say("something_else") or "Something else.")
 
     # -- what to say ---------------------------------------------------------------------------
 
-    def _answer(self) -> str:
-        """Answer a question from the target's attributes: a genre if none was said, else the next fact."""
+    def _answer(self, topic: str | None = None) -> str:
+        """Answer a question from the target's attributes: what it asks about when it names one
+        thing (``question_topic``), else a genre if none was said, else the next fact."""
+        if topic is not None:
+            text = self._on_topic(topic)
+            if text:
+                return text
+            if topic == "popularity":  # neither a hit nor a gem: say so, and go on as usual
+                fact = self._next_fact()
+                return " ".join(filter(None, [self._say("no_preference"), fact]))
         if not self.said_genres and self.genres:
             g = self.genres[0]
             text = self._say("answer_genre", genre=GENRE_NOUNS[g])
@@ -355,6 +357,21 @@ class SimulatedUser:
                 self._said_genre(g)
                 return text
         return self._next_fact() or self._say("something_else") or "Something else."
+
+    def _on_topic(self, topic: str) -> str | None:
+        """The fact a question on ``topic`` asks for, if the user has one left to say."""
+        if topic == "liked" and self.anchors_used < len(self.persona.anchors):
+            return self._anchor_fact()
+        if topic == "era":
+            for level in (2, 3, 4):
+                if self.year_level < level and (text := self._year_fact(level)):
+                    return text
+            return None
+        if topic == "popularity" and (self.persona.popular or self.persona.obscure):
+            return self._popularity_fact()
+        if topic in ("mood", "genre"):
+            return self._genre_fact()
+        return None
 
     def _react(self, items: list[Item]) -> tuple[str | None, bool]:
         """React to a list that misses: too much of a genre the target lacks, the wrong era, one
@@ -450,13 +467,19 @@ class SimulatedUser:
             elif step == "genre":
                 text = self._genre_fact()
             elif step == "popularity" and (self.persona.popular or self.persona.obscure):
-                kind = "popular" if self.persona.popular else "obscure"
-                text = self._say(kind)
-                if text:
-                    self.claims.append((kind, None))
+                text = self._popularity_fact()
             if text:
                 return text
         return None
+
+    def _popularity_fact(self) -> str | None:
+        kind = "popular" if self.persona.popular else "obscure"
+        if (kind, None) in self.claims:  # said already (an answer to a question)
+            return None
+        text = self._say(kind)
+        if text:
+            self.claims.append((kind, None))
+        return text
 
     def _year_fact(self, level: int) -> str | None:
         ty = self.target.year
@@ -525,18 +548,86 @@ class SimulatedUser:
         return None
 
 
-def tastes_statement(persona: Persona, seed: int = 0) -> list[str]:
-    """Session 1 of the memory protocol: the user states tastes from its own history."""
-    rng = random.Random(_user_seed(seed, persona.user_id) + 1)
-    out = []
-    if persona.favourites:
-        titles = [f'"{it.title}"' for it in persona.favourites]
+# What a question asks about, by this user's own words; a question naming several things (or none)
+# gets the old answer (a genre, else the next fact).
+QUESTION_TOPICS: dict[str, tuple[str, ...]] = {
+    "liked": ("film you liked", "movie you liked", "film you loved", "favourite", "favorite", "enjoyed lately"),
+    "era": ("older or newer", "era", "decade", "how old", "what year"),
+    "popularity": ("big hit", "hidden gem", "popular", "well-known", "mainstream", "obscure"),
+    "mood": ("lighter or darker", "light or dark", "tone"),
+    "genre": ("genre", "kind of film", "kind of movie", "what kind"),
+}
+
+
+def question_topic(question: str) -> str | None:
+    """The one thing ``question`` asks about, or None when it names several or none."""
+    text = question.lower()
+    topics = [t for t, words in QUESTION_TOPICS.items() if any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)]
+    return topics[0] if len(topics) == 1 else None
+
+
+def earlier_sessions(script: str, persona: Persona, seed: int, chat: Chat) -> Earlier:
+    """Play a protocol's earlier sessions (``evals.protocols``) in this user's words: "lately" (the
+    memory protocol), "stale" or "mood" (drift). Every message is checked not to name the target."""
+    rng = random.Random(f"earlier-{script}-{seed}-{persona.user_id}")
+
+    def say(act: str, session: int, **slots: str) -> list[Item] | None:
+        text = rng.choice(PHRASINGS[act]).format(**slots)
+        text = text[0].upper() + text[1:]
+        return None if leaks(text, persona.target) else chat(text, session)
+
+    if script == "mood":
+        for message in mood_of_the_day(persona, seed):
+            chat(message, 1)
+        return Earlier(1)
+    if script == "lately":
+        shown = _lately(persona, say)
+        # a genre it never watches, unless the film it is about to want has it (then it would not say so)
+        if persona.disliked_genre and persona.disliked_genre not in persona.target.genres:
+            shown = say("disliked_genre", 1, genres=rng.choice(GENRE_PLURALS[persona.disliked_genre])) or shown
+        said = 0
+        for item in shown or []:  # the films of the last list the user has seen, liked or not
+            rating = persona.ratings.get(item.item_id)
+            if rating is not None and said < N_REACTIONS and (rating >= LIKED_RATING or rating <= DISLIKED_RATING):
+                said += say("seen_loved" if rating >= LIKED_RATING else "seen_disliked", 1, title=item.title) is not None
+        return Earlier(1)
+    if script == "stale":
+        genre = stale_genre(persona)
+        if genre is None:
+            chat(rng.choice(PHRASINGS["hello"]), 1)
+            chat(rng.choice(PHRASINGS["hello"]), 2)
+            return Earlier(2)
+        words = rng.choice(GENRE_PLURALS[genre])
+        say("love_genre", 1, genres=words)
+        say("off_genre", 2, genres=words)
+        return Earlier(2, genre)
+    raise ValueError(f"unknown earlier-session script {script!r}")
+
+
+def _lately(persona: Persona, say) -> list[Item] | None:
+    """The films watched last before the target (those the user can name), as a person tells them:
+    the loved ones together, then one that disappointed."""
+    recent = persona.nameable[-N_LATELY:]
+    loved = [it for it in recent if persona.ratings.get(it.item_id, 0) >= LIKED_RATING]
+    disliked = [it for it in recent if persona.ratings.get(it.item_id, 5) <= DISLIKED_RATING]
+    shown = None
+    if loved:
+        titles = [f'"{it.title}"' for it in loved]
         listed = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
-        out.append(rng.choice(PHRASINGS["loved"]).format(titles=listed))
-    if persona.disliked_genre:
-        text = rng.choice(PHRASINGS["disliked_genre"]).format(genres=rng.choice(GENRE_PLURALS[persona.disliked_genre]))
-        out.append(text[0].upper() + text[1:])
-    return [m for m in out if not leaks(m, persona.target)] or [rng.choice(PHRASINGS["hello"])]
+        shown = say("lately_loved", 1, titles=listed, them="it" if len(loved) == 1 else "them")
+    if disliked:
+        shown = say("lately_disliked", 1, title=f'"{disliked[-1].title}"') or shown
+    if not loved and not disliked:
+        shown = say("hello", 1)
+    return shown
+
+
+def stale_genre(persona: Persona) -> str | None:
+    """The genre the stale protocol has the user love then take back: the one it watched most
+    that the target lacks (and that it does not dislike)."""
+    counts = Counter(g for it in persona.history for g in it.genres if g in GENRE_PLURALS)
+    options = [g for g, _ in counts.most_common() if g not in persona.target.genres and g != persona.disliked_genre]
+    return options[0] if options else None
 
 
 def mood_of_the_day(persona: Persona, seed: int = 0) -> list[str]:
@@ -584,7 +675,8 @@ class LLMSimulatedUser(SimulatedUser):
 
     def _brief(self) -> str:
         t, p = self.persona.target, self.persona
-        liked = ", ".join(f"{it.title} ({it.year})" for it in (p.anchors + p.favourites)[:6]) or "none known"
+        loved = [it for it in p.nameable[::-1] if p.ratings.get(it.item_id, 0) >= LIKED_RATING]  # latest first
+        liked = ", ".join(f"{it.title} ({it.year})" for it in list({it.item_id: it for it in p.anchors + loved}.values())[:6]) or "none known"
         return (f"{SYSTEM_SIMULATOR}\n\nYour film (SECRET): {t.title} ({t.year}), genres: {', '.join(t.genres)}.\n"
                 f"Films you watched and that resemble it: {liked}.")
 

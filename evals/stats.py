@@ -44,6 +44,27 @@ def paired(a: Sequence[float], b: Sequence[float], **kw) -> dict[str, Any]:
     return mean_interval(a - b, **kw)
 
 
+def share_interval(part: Sequence[float], whole: Sequence[float], resamples: int = RESAMPLES, seed: int = SEED,
+                   level: float = LEVEL) -> dict[str, Any]:
+    """mean(part) / mean(whole) over the same users, with its percentile bootstrap interval (users
+    resampled together): how much of a gap ``whole`` (e.g. known history - stranger, per user) a
+    system closes (``part``: memory - stranger). None bounds where a resample's whole is 0."""
+    part, whole = np.asarray(part, dtype=np.float64), np.asarray(whole, dtype=np.float64)
+    if part.shape != whole.shape or part.ndim != 1 or len(part) == 0:
+        raise ValueError("share_interval needs two same-length, non-empty 1-d arrays of per-user values")
+    rng = np.random.default_rng(seed)
+    ratios = []
+    for s in range(0, resamples, 250):
+        idx = rng.integers(0, len(part), size=(min(250, resamples - s), len(part)))
+        num, den = part[idx].mean(axis=1), whole[idx].mean(axis=1)
+        ratios += list(num[den != 0] / den[den != 0])
+    point = part.mean() / whole.mean() if whole.mean() else float("nan")
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(ratios, [alpha, 1 - alpha]) if ratios else (float("nan"), float("nan"))
+    return {"share": round(float(point), 4), "lo": round(float(lo), 4), "hi": round(float(hi), 4),
+            "part": round(float(part.mean()), 4), "whole": round(float(whole.mean()), 4), "users": int(len(part))}
+
+
 def holds(interval: dict[str, Any], margin: float = 0.0) -> bool:
     """A claim "A beats B by at least ``margin``" holds when the whole interval is above the margin."""
     return interval["lo"] > margin

@@ -38,6 +38,10 @@ class Config(BaseSettings):
     cf_epochs_scale: float = Field(1.0, description="multiplies training epochs (tests use less)")
     cold_items: int = Field(0, description="items whose train interactions are removed (cold-start protocol)")
     reranker: bool = Field(True, description="train the generative reranker in `convrec build`")
+    ask_questions: bool = Field(True, description="the agent may ask one question beside a list when the evidence "
+                                                 "is thin (agent/questions.py; on: it won on validation)")
+    question_policy: dict[str, float] = Field(default_factory=dict, description="overrides of agent.questions."
+                                              "QuestionPolicy's tuned values, e.g. {\"min_bits\": 1.5} (for tuning runs)")
 
     # serving: torch intra-op threads per process. One: a turn's tensors are tiny, and two
     # OpenMP threads on two busy cores spin-wait (an encode went from ~10 ms to ~600 ms).

@@ -233,6 +233,26 @@ def eval_gap(dev: Path = typer.Argument(..., help="results.json of a run with th
         json_path.write_text(json.dumps(gap, indent=2))
 
 
+@eval_app.command("memory-share")
+def eval_memory_share(known: Path = typer.Argument(..., help="results.json of the standard protocol (history known)"),
+                      stranger: Path = typer.Argument(..., help="results.json of the cold-user protocol"),
+                      memory: Path = typer.Argument(..., help="results.json of the memory protocol"),
+                      json_path: Path = typer.Option(None, "--json", help="write the shares here")) -> None:
+    """Memory's share of the gap between a stranger and the same person with the whole history known
+    (success@N and turn-1 recall, per user, with bootstrap intervals): the same users and simulator."""
+    from evals.report import format_share, memory_share
+
+    _setup()
+    try:
+        share = memory_share(*(json.loads(p.read_text()) for p in (known, stranger, memory)))
+    except (OSError, ValueError, KeyError) as e:
+        _fail(f"cannot compare {known}, {stranger} and {memory}: {e}")
+    typer.echo(format_share(share))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(share, indent=2))
+
+
 def _local_llm(config, stack: contextlib.ExitStack):
     """The config pointed at a local Gemma server started for this command (stopped with ``stack``)."""
     import tempfile

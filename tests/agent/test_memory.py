@@ -197,3 +197,24 @@ def test_remembered_likes_shape_an_opener_and_fade_once_the_session_names_a_film
     assert not favourites & {i.item_id for i in later.items}  # still excluded: it faded, it was not forgotten
     # a stranger's same opener has nothing remembered to go on
     assert "evidence=constraints" in _retrieve(rec.chat(new_user(), opener, session_id="s2"))
+
+
+@pytest.mark.parametrize("loved,taken_back,genre", [
+    ("I love westerns", "I'm done with westerns, no more of those", "Western"),
+    ("I'm a big fan of horror movies", "honestly I've gone off horror lately", "Horror"),
+    ("I always enjoy musicals", "I used to love musicals but I'm sick of them now", "Musical"),
+    ("I really love sci-fi", "no more sci-fi for me", "Sci-Fi"),
+    ("I adore romance films", "I'm over romances", "Romance"),
+])
+def test_a_taste_taken_back_does_not_come_back(rec, loved, taken_back, genre):
+    """Issue 23's stale preference: loved in session 1, taken back in session 2; session 3 must not
+    bring it back (nor say it is loved)."""
+    user = new_user()
+    rec.chat(user, loved, session_id="s1")
+    assert kinds(rec, user).get("genre_like") == [genre]  # the test can fail: the love was stored
+    rec.chat(user, taken_back, session_id="s2")
+    assert genre not in kinds(rec, user).get("genre_like", [])
+    r = rec.chat(user, "something from the 90s?", session_id="s3")
+    assert r.items and f"love {genre}" not in r.text
+    stranger = rec.chat(new_user(), "something from the 90s?", session_id="x")
+    assert sum(genre in i.genres for i in r.items) <= sum(genre in i.genres for i in stranger.items)

@@ -12,6 +12,7 @@ from evals.runner import SimSettings, run_simulation
 # "heldout": the standard protocol spoken by the held-out simulated user (evals/heldout.py).
 RUNS = {"standard": ("standard", "template", ["agent", "constraints-pop"]),
         "memory": ("memory", "template", ["agent"]),
+        "stale": ("stale", "template", ["agent"]),
         "cold-user": ("cold-user", "template", ["agent", "constraints-pop"]),
         "heldout": ("standard", "heldout", ["agent", "constraints-pop"])}
 RUN_SYSTEMS = {name: systems for name, (_, _, systems) in RUNS.items()}

@@ -303,3 +303,185 @@ def test_written_apart_from_the_agent():
     assert agent_tests
     for path in agent_tests:
         assert not [n for n in _imports(path) if n.startswith("evals.heldout")], path
+
+
+# ---- earlier sessions (the memory and stale protocols) ------------------------------------------
+
+
+LATELY, REACTIONS = 3, 2  # the memory protocol's films watched lately, and shown films it says it saw, at most
+_TWINS: dict[int, list[Item]] = {}  # target id -> catalog films titled like it
+
+
+def _cards(persona, catalog: list[Item], rng: random.Random) -> list[Item]:
+    """A list the agent might show in an earlier session: films the person rated well, so-so and badly,
+    films it never saw, the target itself and, when there is one, a film titled like the target."""
+    t = persona.target
+    seen = list({it.item_id: it for it in persona.history}.values())
+    good = [it for it in seen if persona.ratings.get(it.item_id, 0) >= 4]
+    bad = [it for it in seen if persona.ratings.get(it.item_id, 5) <= 2]
+    so_so = [it for it in seen if persona.ratings.get(it.item_id) == 3]
+    unseen = [it for it in catalog if it.item_id not in persona.ratings and it.item_id != t.item_id]
+    if t.item_id not in _TWINS:
+        _TWINS[t.item_id] = [it for it in catalog if it.item_id != t.item_id and leaks(it.title, t)]
+    twins = _TWINS[t.item_id]
+    cards = [*rng.sample(good, min(2, len(good))), *rng.sample(bad, min(2, len(bad))), *so_so[:2], *rng.sample(unseen, 4), t,
+             *twins[:1]]
+    rng.shuffle(cards)
+    return cards
+
+
+def _play(script: str, persona, catalog: list[Item], seed: int = 0):
+    """Play ``script`` against a fake agent that records (message, session) and shows `_cards`."""
+    from evals.heldout import earlier_sessions
+
+    rng = random.Random(f"cards-{seed}-{persona.user_id}")
+    said: list[tuple[str, int]] = []
+    shown: list[Item] = []
+
+    def chat(message: str, n: int) -> list[Item]:
+        said.append((message, n))
+        cards = _cards(persona, catalog, rng)
+        shown.extend(cards)
+        return cards
+
+    return earlier_sessions(script, persona, seed, chat), said, shown
+
+
+def _spoken(title: str) -> str:
+    return re.sub(r"\s*\([^)]*\)\s*$", "", title).strip() or title
+
+
+def _plurals_in(message: str) -> set[str]:
+    """The genre words whose plurals a message uses (longest match first, so 'horror films' is not 'films')."""
+    text = message.lower()
+    return {w for w, d in GENRE_WORDS.items() for m in d["many"] if re.search(rf"\b{re.escape(m)}\b", text)}
+
+
+def test_lately_leaks_nothing_and_names_only_recent_or_shown_films(world):
+    from evals.heldout_phrasings import EARLIER_PHRASES
+    from evals.protocols import Earlier
+
+    personas, catalog, _ = world
+    # the phrasings' own words may be a film's title too ("Caught ..."): only the slots name films
+    wording = " ".join(re.sub(r"\{\w+\}", "|", p) for ps in EARLIER_PHRASES.values() for p in ps)
+    titles = sorted({title for it in catalog if len(title := _spoken(it.title)) >= 4
+                     and not re.search(rf"(?<![\w']){re.escape(title)}(?![\w'])", wording)}, key=len, reverse=True)
+    any_title = re.compile(rf"(?<![\w'])(?:{'|'.join(map(re.escape, titles))})(?![\w'])")
+    named_lately = named_cards = rejected = twins_offered = 0
+    for persona in personas:
+        t = persona.target
+        for seed in (0, 1):
+            earlier, said, shown = _play("lately", persona, catalog, seed)
+            assert earlier == Earlier(1)
+            assert said and {n for _, n in said} == {1}
+            lately = {it.item_id for it in persona.nameable[-LATELY:]}
+            by_title = {_spoken(it.title): it for it in [*persona.nameable[-LATELY:], *shown]}
+            allowed_titles = sorted(by_title, key=len, reverse=True)
+            twins_offered += any(leaks(it.title, t) for it in shown if it.item_id != t.item_id)
+            cards_named = set()
+            for message, _ in said:
+                assert not leaks(message, t), (t.title, message)
+                assert not re.search(rf"(?<!\d){t.year}(?!\d)", message), (t.year, message)
+                # every film named is a recent one or a card shown; the rest of the message names none
+                rest = message
+                for title in allowed_titles:
+                    if title in rest:
+                        rest = rest.replace(title, "<film>")
+                        film = by_title[title]
+                        if film.item_id in lately:
+                            named_lately += 1
+                        else:
+                            cards_named.add(film.item_id)
+                            # a card is named only to say it was seen: liked or not, never lukewarm
+                            rating = persona.ratings[film.item_id]
+                            assert rating >= 4 or rating <= 2, (film.title, rating, message)
+                strays = any_title.findall(rest)
+                assert not strays, (strays, message)
+                # a genre waved away is the one the person never watches, in a word apart from the target
+                for word in _plurals_in(message):
+                    assert persona.disliked_genre in GENRE_WORDS[word]["centre"], (word, message)
+                    assert not GENRE_WORDS[word]["covers"] & set(t.genres), (word, t.genres, message)
+                    rejected += 1
+            assert len(cards_named) <= REACTIONS, said
+            named_cards += len(cards_named)
+    # each kind of statement happens, so the checks above have something to check
+    assert named_lately > 0 and named_cards > 0 and rejected > 0 and twins_offered > 0
+
+
+def test_lately_tells_loved_and_disappointing_films_and_combines_some(world):
+    from evals.heldout_phrasings import EARLIER_PHRASES
+
+    personas, catalog, _ = world
+    starts = {act: [re.escape(p.split("{")[0]) for p in EARLIER_PHRASES[act] if not p.startswith("{")]
+              for act in EARLIER_PHRASES}
+    seen = Counter()
+    for persona in personas:
+        _, said, _ = _play("lately", persona, catalog)
+        for message, _ in said:
+            for act, heads in starts.items():
+                seen[act] += any(re.search(rf"(^|\. ){h}", message) for h in heads if h)
+        seen["two_in_one"] += any(len(re.findall(r"[.!]( |$)", m)) >= 2 for m, _ in said)
+    for act in ("lately_loved_one", "lately_loved_many", "lately_disliked_one", "no_genre", "seen_liked",
+                "seen_disliked"):
+        assert seen[act] > 0, seen
+    assert seen["two_in_one"] > 0, seen
+
+
+def test_stale_loves_a_genre_then_takes_it_back(world):
+    from evals.heldout_phrasings import EARLIER_PHRASES
+    from evals.protocols import Earlier
+    from evals.simulator import stale_genre
+
+    personas, catalog, _ = world
+    played = 0
+    for persona in personas:
+        for seed in (0, 1):
+            earlier, said, _ = _play("stale", persona, catalog, seed)
+            genre = stale_genre(persona)
+            assert [n for _, n in said] == [1, 2], said
+            if genre is None:
+                assert earlier == Earlier(2) and all(m in EARLIER_PHRASES["hello"] for m, _ in said)
+                continue
+            assert earlier == Earlier(2, genre) and genre not in persona.target.genres
+            (loved, _), (over, _) = said
+            words = [w for w, d in GENRE_WORDS.items() if genre in d["centre"]]
+            plural = next(m for w in words for m in GENRE_WORDS[w]["many"] if m in loved.lower())
+            assert any(loved.lower() == p.format(many=plural).lower() for p in EARLIER_PHRASES["love_genre"]), loved
+            assert any(over.lower() == p.format(many=plural).lower() for p in EARLIER_PHRASES["over_genre"]), over
+            assert not leaks(loved + " " + over, persona.target)
+            played += 1
+    assert played > 0
+
+
+def test_earlier_sessions_are_numbered_and_the_protocols_find_them(world):
+    from evals.protocols import PROTOCOLS, earlier_sessions
+
+    personas, catalog, _ = world
+    play = earlier_sessions("heldout")
+    assert play.__module__ == "evals.heldout"
+    for persona in personas[:20]:
+        for name in ("memory", "stale", "drift"):
+            said: list[tuple[str, int]] = []
+            earlier = play(PROTOCOLS[name].earlier, persona, 0, lambda m, n, said=said: said.append((m, n)) or [])
+            sessions = [n for _, n in said]
+            assert sessions == sorted(sessions) and set(sessions) == set(range(1, earlier.sessions + 1)), (name, said)
+            assert earlier.sessions == (2 if name == "stale" else 1)
+            assert all(m.strip() for m, _ in said)
+
+
+def test_unknown_earlier_script_raises(world):
+    from evals.heldout import earlier_sessions
+
+    personas, _, _ = world
+    said = []
+    with pytest.raises(ValueError, match="nostalgia"):
+        earlier_sessions("nostalgia", personas[0], 0, lambda m, n: said.append((m, n)) or [])
+    assert not said
+
+
+def test_earlier_sessions_deterministic_under_the_seed(world):
+    personas, catalog, _ = world
+    first = [_play("lately", p, catalog, 0)[1] for p in personas[:30]]
+    again = [_play("lately", p, catalog, 0)[1] for p in personas[:30]]
+    other = [_play("lately", p, catalog, 1)[1] for p in personas[:30]]
+    assert first == again and first != other

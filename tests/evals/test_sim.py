@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from evals.phrasings import GENRE_PLURALS
 from evals.protocols import PROTOCOLS, cold_user_id
 from evals.report import check_goals, render_markdown, write_report
 from evals.runner import (
@@ -354,13 +355,37 @@ def test_report_shape_and_files(run_twice, small_artifacts, tmp_path):
     assert render_markdown(report)
 
 
-def test_memory_protocol_states_tastes_in_session_one(full_runs, small_artifacts):
+def test_memory_protocol_session_one_tells_what_was_watched_lately(full_runs, small_artifacts):
+    """Session 1 names only the films watched last before the target (or cards shown back), rejects
+    the user's disliked genre, and session 2 opens as the stranger's conversation does."""
     report, convs = full_runs["memory"]
+    _, cold = full_runs["cold-user"]
     assert report["protocol"]["name"] == "memory"
     assert all(c.setup for c in convs)
     personas = {p.user_id: p for p in build_personas(small_artifacts, seed=0)}
-    stated = [c for c in convs if personas[c.user_id].disliked_genre]
-    assert stated and all(len(c.setup) == 1 + bool(personas[c.user_id].favourites) for c in stated)
+    opening = {c.user_id: c.turns[0].message for c in cold if c.system == "agent"}
+    told = 0
+    for c in convs:
+        p = personas[c.user_id]
+        recent = [it.title for it in p.nameable[-3:]
+                  if p.ratings.get(it.item_id, 3) >= 4 or p.ratings.get(it.item_id, 3) <= 2]
+        if recent:
+            told += 1
+            assert any(t in c.setup[0] for t in recent)
+        if p.disliked_genre and p.disliked_genre not in p.target.genres:
+            assert len(c.setup) >= 1 + bool(recent)
+        assert c.turns[0].message == opening[c.user_id]
+    assert told > len(convs) // 2
+
+
+def test_stale_protocol_the_taste_taken_back_never_comes_back(full_runs):
+    report, convs = full_runs["stale"]
+    stale = [c for c in convs if c.stale]
+    assert len(stale) > len(convs) // 2 and all(len(c.setup) == 2 for c in convs)
+    for c in stale:  # loved in session 1, taken back in session 2, in the user's genre words
+        assert all(any(w in said for w in GENRE_PLURALS[c.stale]) for said in c.setup)
+    assert report["systems"]["agent"]["all"]["stale"]["still_loved"] == 0
+    assert all(c.stale_shown == 0 for c in stale)
 
 
 def test_cold_user_protocol_same_user_no_history(full_runs, small_artifacts):
@@ -517,3 +542,41 @@ def test_the_held_out_simulator_runs_the_same_users_and_the_gap_is_paired(full_r
     # every turn counts the catalog films that fit what was said; the target always fits
     assert all(t.consistent >= 1 for c in [*held_convs, *dev_convs] for t in c.turns)
     assert any(c.turns[-1].consistent < c.turns[0].consistent for c in dev_convs)  # and facts do narrow it
+
+
+@pytest.mark.parametrize("question,topic", [
+    ("Is there a film you liked lately? Name one and I'll look for more like it.", "liked"),
+    ("Older or newer: is there an era you have in mind?", "era"),
+    ("A big hit, or more of a hidden gem?", "popularity"),
+    ("Any kind of film in mind: a comedy, a thriller, a drama?", "genre"),
+])
+def test_template_user_answers_what_a_question_beside_a_list_asks(personas, question, topic):
+    """Issue 23: a question is answered whenever one is asked, also beside a list, with the fact it
+    asks for (in place of the one the user would have volunteered), and truthfully."""
+    from evals.simulator import question_topic
+
+    assert question_topic(question) == topic
+    for p in personas[:40]:
+        sim = SimulatedUser(p, seed=0)
+        sim.opening()
+        shown = [Item(item_id=-1, title="Nothing Like It", year=1950, genres=["Documentary"], popularity=0)]
+        before = list(sim.claims)
+        answer = sim.respond(Shown(items=shown, question=question))
+        new = [kind for kind, _ in sim.claims[len(before):]]
+        assert answer and not leaks(answer, p.target)
+        expected = {"liked": {"like"}, "era": {"years"}, "popularity": {"popular", "obscure"}, "genre": {"genre"}}[topic]
+        if topic == "liked" and p.anchors:
+            assert "like" in new
+        if topic == "era" and p.target.year:
+            assert "years" in new
+        if topic == "genre" and len(sim.genres) > 1:
+            assert "genre" in new
+        if topic == "popularity" and not (p.popular or p.obscure):
+            assert not set(new) & expected  # neither a hit nor a gem: it does not pretend
+        assert sim.fits(p.target)  # every claim is true of the target
+
+
+def test_a_question_naming_several_things_gets_the_old_answer():
+    from evals.simulator import question_topic
+
+    assert question_topic("What are you in the mood for? Tell me a film you liked, a genre, or a decade.") is None

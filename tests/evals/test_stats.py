@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evals.stats import fmt, holds, mean_interval, paired
+from evals.stats import fmt, holds, mean_interval, paired, share_interval
 
 
 def test_the_interval_covers_the_true_mean_about_95_percent_of_the_time():
@@ -39,3 +39,35 @@ def test_refuses_what_it_cannot_compare():
         paired([1, 0, 1], [1, 0])
     with pytest.raises(ValueError, match="non-empty"):
         mean_interval([])
+
+
+def test_share_of_a_gap_and_its_interval():
+    rng = np.random.default_rng(1)
+    whole = rng.binomial(1, 0.4, size=2000).astype(float)  # known - stranger, per user (0 or 1 here)
+    part = whole * rng.binomial(1, 0.5, size=2000)  # memory closes about half of it
+    s = share_interval(part, whole)
+    assert abs(s["share"] - 0.5) < 0.05 and s["lo"] < s["share"] < s["hi"] and s["hi"] - s["lo"] < 0.15
+    assert share_interval(whole, whole)["share"] == 1.0 and share_interval(0 * whole, whole)["hi"] == 0.0
+    with pytest.raises(ValueError):
+        share_interval([1.0, 0.0], [1.0])
+
+
+def _run(protocol: str, turns: list[int]) -> dict:
+    return {"protocol": {"name": protocol, "max_turns": 5, "simulator": "template"},
+            "per_user": {"agent": {"user_id": list(range(len(turns))), "success_turn": turns}}}
+
+
+def test_memory_share_from_three_runs():
+    from evals.report import format_share, memory_share
+
+    n = 400
+    known = _run("standard", [1] * n)  # every target at turn 1
+    stranger = _run("cold-user", [3] * (n // 2) + [0] * (n // 2))  # half found at turn 3, half never
+    memory = _run("memory", [1] * (n // 4) + [3] * (n // 4) + [1] * (n // 4) + [0] * (n // 4))
+    out = memory_share(known, stranger, memory)
+    assert out["success@5"]["stranger"] == 0.5 and out["success@5"]["memory"] == 0.75
+    assert out["success@5"]["share"]["share"] == 0.5  # (0.75 - 0.5) / (1 - 0.5)
+    assert out["turn-1 recall"]["share"]["share"] == 0.5  # (0.5 - 0) / (1 - 0)
+    assert "| success@5 | 0.500 | 0.750 | 1.000 | 0.50" in format_share(out)
+    with pytest.raises(ValueError):
+        memory_share(stranger, known, memory)  # the runs in the wrong order
