@@ -54,8 +54,7 @@ from evals.heldout_phrasings import (
     PHRASES,
     QUESTION_TOPICS,
 )
-from evals.protocols import Chat, Earlier
-from evals.simulator import Persona, Shown, leaks, stale_genre
+from evals.simulator import Chat, Earlier, Persona, Shown, leaks, stale_genre
 from evals.simulator import earlier_sessions as development_earlier_sessions
 from tools.catalog import Item
 

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from evals.simulator import Persona
-    from tools.catalog import Item
 
 
 def known_user_id(persona: Persona) -> str:
@@ -28,37 +27,15 @@ def fresh_user_id(persona: Persona) -> str:
     return "sim-" + hashlib.sha256(f"two-sessions-{persona.user_id}".encode()).hexdigest()[:12]
 
 
-# Say a message in earlier session n (1, 2, ...); the films the agent showed back.
-Chat = Callable[[str, int], "list[Item]"]
-
-
-@dataclass(frozen=True)
-class Earlier:
-    """What the earlier sessions of a two- or three-session protocol left: how many there were, and
-    for the stale-preference protocol the genre said loved then taken back."""
-
-    sessions: int
-    stale_genre: str | None = None
-
-
 @dataclass(frozen=True)
 class Protocol:
     name: str
     description: str
     user_id: Callable[[Persona], str]  # the id the persona speaks under
-    # the earlier sessions' script, played in the simulator's own words (its ``earlier_sessions``);
-    # the session after them is scored
+    # the earlier sessions' script, played in the simulator's own words (its module's
+    # ``earlier_sessions``: "lately", "stale", "mood"); the session after them is scored
     earlier: str | None = None
     cold_targets: bool = False  # only users whose target is a cold item (artifacts built with cold items)
-
-
-def earlier_sessions(simulator: str) -> Callable[[str, Persona, int, Chat], Earlier]:
-    """The simulator's player of earlier-session scripts ("lately", "stale", "mood")."""
-    if simulator == "heldout":
-        from evals.heldout import earlier_sessions as play
-    else:  # the development simulator's words (the LLM simulator has no scripts of its own)
-        from evals.simulator import earlier_sessions as play
-    return play
 
 
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (

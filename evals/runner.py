@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from agent import ConvRec
 from agent.api import SYSTEMS
-from evals.protocols import PROTOCOLS, earlier_sessions
+from evals.protocols import PROTOCOLS
 from evals.simulator import (
     ANCHOR_RULE,
     LLMSimulatedUser,
@@ -155,7 +155,7 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
             setup.append(message)
             return catalog_of(rec.chat(user, message, session_id=f"{base}-s{n}").items)
 
-        earlier = earlier_sessions(settings.simulator)(protocol.earlier, persona, settings.seed, chat)
+        earlier = _earlier_sessions(settings.simulator)(protocol.earlier, persona, settings.seed, chat)
         session, stale = f"{base}-s{earlier.sessions + 1}", earlier.stale_genre
     # the stale protocol: does the genre taken back still count as loved when the scored session opens?
     stale_back = stale is not None and stale in UserProfile.from_records(user, rec.memories(user)).genres_liked
@@ -194,6 +194,18 @@ def _genres_of(rec, item_ids: Sequence[int]) -> list[list[str]]:
 def catalog_of(items) -> list[Item]:
     """The films of a reply as the simulated user sees them (no popularity: a card does not show it)."""
     return [Item(item_id=i.item_id, title=i.title, year=i.year, genres=i.genres, popularity=0) for i in items]
+
+
+def _earlier_sessions(simulator: str):
+    """The simulator's player of earlier-session scripts (the LLM simulator has none: the development
+    user's words)."""
+    if simulator == "heldout":
+        from evals.heldout import earlier_sessions
+
+        return earlier_sessions
+    from evals.simulator import earlier_sessions
+
+    return earlier_sessions
 
 
 def _simulator(persona: Persona, settings: SimSettings, config: Config | None, catalog_items: Sequence[Item] = ()):

@@ -23,7 +23,7 @@ import random
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +38,6 @@ from evals.phrasings import (
     ORDINALS,
     PHRASINGS,
 )
-from evals.protocols import Chat, Earlier
 from tools.artifacts import Artifacts
 from tools.catalog import Item
 from tools.config import Config
@@ -564,6 +563,20 @@ def question_topic(question: str) -> str | None:
     text = question.lower()
     topics = [t for t, words in QUESTION_TOPICS.items() if any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)]
     return topics[0] if len(topics) == 1 else None
+
+
+# The earlier sessions of a protocol (evals.protocols): say a message in earlier session n (1, 2,
+# ...); the films the agent showed back.
+Chat = Callable[[str, int], list[Item]]
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What the earlier sessions of a two- or three-session protocol left: how many there were, and
+    for the stale-preference protocol the genre said loved then taken back."""
+
+    sessions: int
+    stale_genre: str | None = None
 
 
 def earlier_sessions(script: str, persona: Persona, seed: int, chat: Chat) -> Earlier:

@@ -328,7 +328,8 @@ def test_a_film_outside_the_catalog_is_said_and_the_words_still_answer(rec, mess
     user = new_user()
     r = rec.chat(user, message)
     assert f"find \u201c{title}" in r.text and "in the catalog" in r.text
-    assert len(r.items) == 10 and r.question is None  # an answer, not only "I couldn't find it"
+    # an answer, not only "I couldn't find it" (a question beside the list is issue 23's, never "which film?")
+    assert len(r.items) == 10 and (r.question is None or r.question_kind)
     assert title.lower() in rec.session(user).vibe.lower()
     retrieve = next(s for s in r.trace if s.node == "retrieve")
     assert "evidence=words" in retrieve.detail  # ranked by the title's words (text), not popularity alone
@@ -357,5 +358,5 @@ def test_a_disliked_film_outside_the_catalog_steers_nothing(rec):
 @pytest.mark.parametrize("message", ["surprise me", "idk, you pick", "whatever you think, I don't care"])
 def test_a_choice_left_to_us_gets_a_list_not_a_question(rec, message):
     r = rec.chat(new_user(), message)
-    assert r.items and r.question is None
+    assert r.items and (r.question is None or r.question_kind)  # at most a question beside the list
     assert not any("close to" in i.reason.lower() for i in r.items)  # no words of the message are evidence

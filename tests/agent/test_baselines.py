@@ -56,7 +56,7 @@ def _assert_popularity_order(shown, allowed):
 
 def test_constraints_pop_flags():
     assert SYSTEMS["constraints-pop"] == {"use_cf": False, "use_text": False, "use_reranker": False,
-                                          "use_memory": False}
+                                          "use_memory": False, "ask": False}
 
 
 @pytest.mark.parametrize("user", ["known", "new"])

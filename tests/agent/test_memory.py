@@ -155,7 +155,7 @@ def test_a_vague_opener_uses_a_remembered_taste(rec):
     user = new_user()
     rec.chat(user, "I really love westerns", session_id="s1")
     r = rec.chat(user, "what should I watch tonight?", session_id="s2")
-    assert r.items and not r.question
+    assert r.items and (not r.question or r.question_kind)  # a list (at most a question beside it)
     assert sum("Western" in i.genres for i in r.items) >= 3
     assert rec.chat(new_user(), "what should I watch tonight?", session_id="s2").question  # no memory: asks
 

@@ -359,7 +359,7 @@ def _plurals_in(message: str) -> set[str]:
 
 def test_lately_leaks_nothing_and_names_only_recent_or_shown_films(world):
     from evals.heldout_phrasings import EARLIER_PHRASES
-    from evals.protocols import Earlier
+    from evals.simulator import Earlier
 
     personas, catalog, _ = world
     # the phrasings' own words may be a film's title too ("Caught ..."): only the slots name films
@@ -429,8 +429,7 @@ def test_lately_tells_loved_and_disappointing_films_and_combines_some(world):
 
 def test_stale_loves_a_genre_then_takes_it_back(world):
     from evals.heldout_phrasings import EARLIER_PHRASES
-    from evals.protocols import Earlier
-    from evals.simulator import stale_genre
+    from evals.simulator import Earlier, stale_genre
 
     personas, catalog, _ = world
     played = 0
@@ -454,10 +453,11 @@ def test_stale_loves_a_genre_then_takes_it_back(world):
 
 
 def test_earlier_sessions_are_numbered_and_the_protocols_find_them(world):
-    from evals.protocols import PROTOCOLS, earlier_sessions
+    from evals.protocols import PROTOCOLS
+    from evals.runner import _earlier_sessions
 
     personas, catalog, _ = world
-    play = earlier_sessions("heldout")
+    play = _earlier_sessions("heldout")
     assert play.__module__ == "evals.heldout"
     for persona in personas[:20]:
         for name in ("memory", "stale", "drift"):
