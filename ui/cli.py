@@ -222,15 +222,7 @@ def eval_gap(dev: Path = typer.Argument(..., help="results.json of a run with th
     """Each system's success drop from the development to the held-out simulator, with paired intervals."""
     from evals.report import format_gap, simulator_gap
 
-    _setup()
-    try:
-        gap = simulator_gap(json.loads(dev.read_text()), json.loads(heldout.read_text()))
-    except (OSError, ValueError, KeyError) as e:
-        _fail(f"cannot compare {dev} and {heldout}: {e}")
-    typer.echo(format_gap(gap))
-    if json_path:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(gap, indent=2))
+    _from_runs([dev, heldout], simulator_gap, format_gap, json_path)
 
 
 @eval_app.command("memory-share")
@@ -242,15 +234,20 @@ def eval_memory_share(known: Path = typer.Argument(..., help="results.json of th
     (success@N and turn-1 recall, per user, with bootstrap intervals): the same users and simulator."""
     from evals.report import format_share, memory_share
 
+    _from_runs([known, stranger, memory], memory_share, format_share, json_path)
+
+
+def _from_runs(paths: list[Path], compute, render, json_path: Path | None) -> None:
+    """``compute`` over the results.json files at ``paths``: printed by ``render``, written to ``json_path``."""
     _setup()
     try:
-        share = memory_share(*(json.loads(p.read_text()) for p in (known, stranger, memory)))
+        out = compute(*(json.loads(p.read_text()) for p in paths))
     except (OSError, ValueError, KeyError) as e:
-        _fail(f"cannot compare {known}, {stranger} and {memory}: {e}")
-    typer.echo(format_share(share))
+        _fail(f"cannot compare {' and '.join(map(str, paths))}: {e}")
+    typer.echo(render(out))
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(share, indent=2))
+        json_path.write_text(json.dumps(out, indent=2))
 
 
 def _local_llm(config, stack: contextlib.ExitStack):

@@ -71,3 +71,25 @@ def test_memory_share_from_three_runs():
     assert "| success@5 | 0.500 | 0.750 | 1.000 | 0.50" in format_share(out)
     with pytest.raises(ValueError):
         memory_share(stranger, known, memory)  # the runs in the wrong order
+
+
+def test_memory_share_command_reads_three_runs_and_refuses_a_wrong_one(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ui.cli import app
+
+    n = 200
+    runs = {"known": _run("standard", [1] * n), "stranger": _run("cold-user", [0] * n),
+            "memory": _run("memory", [1] * (n // 2) + [0] * (n // 2))}
+    paths = []
+    for name, run in runs.items():
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(run))
+    out = CliRunner().invoke(app, ["eval", "memory-share", *map(str, paths), "--json", str(tmp_path / "share.json")])
+    assert out.exit_code == 0, out.output
+    assert "| turn-1 recall | 0.000 | 0.500 | 1.000 | 0.50" in out.output
+    assert json.loads((tmp_path / "share.json").read_text())["success@5"]["share"]["share"] == 0.5
+    bad = CliRunner().invoke(app, ["eval", "memory-share", str(paths[1]), str(paths[0]), str(paths[2])])
+    assert bad.exit_code != 0 and "standard protocol" in bad.output
