@@ -201,7 +201,10 @@ CUE = re.compile(
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
     r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E"
     # a taste taken back: "I'm done with westerns", "gone off thrillers", "I'm over horror", "used to love"
-    r"|done\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on|(?:gone|went|going)\s+off|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over"
+    r"|done\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on|had\s+(?:my|our)\s+fill\s+of"
+    r"|(?:gone|went|going)\s+(?:right\s+|a\s+bit\s+|kind\s+of\s+|completely\s+)?off"
+    r"|(?:i'?m|we'?re)\s+(?:kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|totally|completely|really)\s+off"
+    r"|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over"
     r"|(?:i'?ve|we'?ve)\s+outgrown|used\s+to\s+(?:love|like|enjoy|adore|be\s+into)(?=[^.!?;]*\bbut\b)|no\s+longer\s+(?:into|like|enjoy|love|want))"
     r"|(?P<seen>seen|watched|saw|finished|heard\s+(?:of|about))"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
@@ -459,10 +462,15 @@ CHAT = set(
     """.split()
 )
 # "date night", "with my parents", "family movie night": an audience, not words to search.
+# "with the horror movies" is not an audience: only a person (or people) after "with my / the / our".
+PERSON = (r"(?:[\w-]+\s+)?(?:kids?|kiddos?|children|child|family|families|parents?|folks|wife|husband|girlfriend|boyfriend"
+          r"|partner|spouse|fianc[ée]e?|friends?|buddy|buddies|mates?|roommates?|mom|mum|mother|dad|father|grand\w+|in-laws"
+          r"|sons?|daughters?|boys|girls|brothers?|sisters?|siblings|cousins?|nephews?|nieces?|uncle|aunt|twins|toddlers?"
+          r"|teens?|teenagers?|babies|baby|gf|bf|class|group|guests|colleagues|coworkers|team|crew|gang|neighbou?rs?|date)")
 AUDIENCE_WORDS = re.compile(
     r"(?<![\w'])(?:date\s+night|(?:first\s+)?date|movie\s+night|family\s+(?:movie\s+)?night|girls'?\s+night"
-    r"|guys'?\s+night|game\s+night|night\s+in|netflix\s+and\s+chill|with\s+(?:my|the|our)\s+\w+(?:\s+and\s+(?:my\s+)?\w+)?"
-    r"|for\s+(?:my|the|our)\s+\w+(?:\s+and\s+(?:my\s+)?\w+)?)(?![\w'])"
+    rf"|guys'?\s+night|game\s+night|night\s+in|netflix\s+and\s+chill|with\s+(?:my|the|our)\s+{PERSON}(?:\s+and\s+(?:my\s+)?\w+)?"
+    rf"|for\s+(?:my|the|our)\s+{PERSON}(?:\s+and\s+(?:my\s+)?\w+)?)(?![\w'])"
 )
 # A child in the audience: kids, family, "my 7-year-old", "my son is 8", little ones, grandkids.
 CHILD_NOUN = (r"kids?|kiddos?|children|child|little\s+ones?|toddlers?|grand[\s-]?kids|grand[\s-]?children"
@@ -638,7 +646,9 @@ GENRE_NEG_AFTER = re.compile(
     r"|(?:bore|bores|depress|depresses|scare|scares|upset|upsets|annoy|annoys|exhaust|exhausts|stress|stresses)\s+(?:me|us)"
     r"|(?:are|is)\s+(?:way\s+|just\s+|always\s+)?too\s+\w+|(?:are|is)\s+(?:so\s+)?(?:depressing|stressful|dull|annoying|cheesy)"
     r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
-    r"|suck|(?:are|is)\s+(?:overrated|not\s+for\s+me)|(?:i|we)\s+(?:can'?t|cannot)\s+stand)(?![\w'])"
+    r"|suck|(?:are|is)\s+(?:overrated|not\s+for\s+me)|(?:i|we)\s+(?:can'?t|cannot)\s+stand"
+    r"|(?:just\s+)?(?:don'?t|doesn'?t|do\s+not|does\s+not)\s+do\s+it\s+for\s+(?:me|us)"
+    r"|(?:has|have)\s+lost\s+(?:its|their)\s+(?:charm|appeal|magic|shine))(?![\w'])"
 )
 # A misspelt genre ("comdy", "thriler"): a word this close to one of these is that genre.
 GENRE_SPELLINGS = {

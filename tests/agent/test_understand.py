@@ -107,6 +107,11 @@ CASES: list[tuple[str, dict]] = [
     ("honestly I'm kinda over sci-fi", dict(genres_out=["Sci-Fi"])),
     ("we're fed up with action movies", dict(genres_out=["Action"])),
     ("I think I've outgrown cartoons", dict(genres_out=["Animation"])),
+    ("I've had my fill of westerns", dict(genres_out=["Western"])),
+    ("thrillers just don't do it for me anymore", dict(genres_out=["Thriller"])),
+    ("I'm kind of off musicals now", dict(genres_out=["Musical"])),
+    ("sci-fi has lost its charm for me", dict(genres_out=["Sci-Fi"])),
+    ("I've gone right off horror", dict(genres_out=["Horror"])),
     ("I used to love horror as a kid, any good old ones?", dict(genres_in=["Horror"], year_max=1970)),
     ("documentaries", dict(genres_in=["Documentary"])),
     ("a whodunit", dict(genres_in=["Mystery"], vibe="whodunit")),
@@ -500,3 +505,17 @@ def test_every_knowledge_row_names_a_reader_and_a_constraints_field():
     assert V.KNOWLEDGE
     for field, reader, pattern in V.KNOWLEDGE:
         assert reader in READERS and field in Constraints.model_fields and pattern.pattern
+
+
+@pytest.mark.parametrize("message,genre", [("enough with the horror movies already", "Horror"),
+                                           ("enough with the westerns", "Western")])
+def test_enough_with_the_genre_withdraws_it(understander, message, genre):
+    """ "with the ..." is an audience only when people follow ("with the kids"), never a genre."""
+    req = understander.parse(message)
+    assert req.genres_drop == [genre] and not req.constraints.genres
+
+
+def test_with_the_followed_by_people_is_an_audience_and_nothing_else_is(understander):
+    assert understander.parse("a movie with the best soundtrack").vibe == "best soundtrack"
+    assert understander.parse("date night with my wife").vibe == ""
+    assert understander.parse("something to watch with the kids").constraints.audience == "children"
