@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from agent import taste, tones
 from agent.llm import MIN_CALL_SECONDS, Deadline, FallbackReason, LLMUnavailable
 from agent.planner import LLMPlanner, PlanRejected
-from agent.questions import BY_KIND, QuestionPolicy, Situation, choose
+from agent.questions import BY_KIND, QuestionPolicy, Situation, choose, may_ask
 from agent.registry import REGISTRY, ItemList, ToolContext, ToolError, result_items
 from agent.request import Request
 from agent.state import Applied, LLMLoop, RecItem, Reply, SessionPrefs, TurnContext, TurnState
@@ -273,7 +273,7 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                      f"No film left is {both}, so these are {either}.")
     notes += _memory_notes(turn.asked, session, profile, rec.catalog) + _knowledge_notes(turn.asked, rec.catalog)
     order = "retrieval order" if rec.reranker is None else "reranked"
-    question = _question(ranked, found, state, tools)
+    question = _question(ranked, state, tools)
     return {"ranked": ranked, "notes": notes, "question": question and question[0].kind,
             "_detail": f"allowed={found.available} blend={found.blend_available if found.blend else '-'} "
                        f"candidates={len(found.candidates)} ({order}) evidence={found.evidence.regime}"
@@ -281,18 +281,17 @@ def retrieve(state: TurnState, tools: Toolbox) -> dict[str, Any]:
                        + (f"; ask {question[0].kind} ({question[1]:.2f} bits)" if question else "")}  # fmt: skip
 
 
-def _question(ranked: list[Candidate], found: Retrieval, state: TurnState, tools: Toolbox):
+def _question(ranked: list[Candidate], state: TurnState, tools: Toolbox):
     """The question to ask beside this list, with its worth in bits, or None (agent/questions.py)."""
-    policy = tools.questions
-    if not policy.enabled or not ranked:
-        return None
-    session, profile, asked = state["session"], state["profile"], state["turn"].asked
+    policy, session, profile, asked = tools.questions, state["session"], state["profile"], state["turn"].asked
     said = {kind for kind, yes in (("era", asked.year_min or asked.year_max),
                                    ("popularity", asked.popularity), ("mood", session.tone or session.tone_none),
                                    ("genre", asked.genres)) if yes}
     situation = Situation(turn=session.turns, asked_before=session.questions,
                           named_films=bool(session.liked_items or profile.liked_items),
-                          history=bool(state.get("history")), allowed=found.available, said=frozenset(said))
+                          history=bool(state.get("history")), said=frozenset(said))
+    if not ranked or not may_ask(policy, situation):  # known people's turns read no items for it
+        return None
     items = tools.catalog.get([c.item_id for c in ranked[: policy.top]])
     return choose(policy, situation, items, tools.recommender.popular_min_)
 

@@ -8,8 +8,8 @@ point at the same films tells us nothing, one that splits them evenly tells us m
 liked lately?" splits nothing on its face; its answer brings the collaborative signal, which a
 stranger's turn lacks entirely, so it is worth a fixed ``liked_bits`` while no film was named.
 
-The policy (``QuestionPolicy``) says when the evidence is thin (a stranger, a large allowed set),
-how many bits a question must be worth, and in which turns to ask. Each question is asked at most
+The policy (``QuestionPolicy``) says when the evidence is thin (no history, no film named, picked
+or remembered), how many bits a question must be worth, and in which turns to ask. Each question is asked at most
 once a session. The question goes with a list, never instead of one: the list shown may already
 hold the film, and the person can answer or ignore it.
 
@@ -47,8 +47,6 @@ class QuestionPolicy(BaseModel):
     min_bits: float = Field(1.5, ge=0, description="a question's worth, in bits, needed to ask it")
     liked_bits: float = Field(0.0, ge=0, description="what 'a film you liked lately?' is worth while none was named "
                                                     "(0: never asked; see the module doc)")
-    min_allowed: int = Field(0, ge=0, description="with a history or a named film, ask only when at least this many "
-                                                 "films meet the constraints (0: never ask those people)")
     top: int = Field(50, ge=2, description="the candidates a question's split is measured over")
 
 
@@ -105,29 +103,22 @@ class Situation:
     asked_before: Sequence[str]  # kinds asked earlier this session
     named_films: bool  # a film named or picked this session, or remembered
     history: bool  # a known history
-    allowed: int  # films meeting the constraints
     said: frozenset[str]  # kinds the person already spoke to: "era", "popularity", "mood", "genre"
+
+
+def may_ask(policy: QuestionPolicy, situation: Situation) -> bool:
+    """Whether this turn may ask at all: the policy on, an early turn, and thin evidence."""
+    return policy.enabled and situation.turn <= policy.last_turn and not (situation.history or situation.named_films)
 
 
 def choose(policy: QuestionPolicy, situation: Situation, candidates: Sequence[Item],
            popular_min: int) -> tuple[Question, float] | None:
-    """The question worth most bits, or None when the evidence is not thin or none is worth asking."""
-    if not policy.enabled or situation.turn > policy.last_turn or not candidates:
-        return None
-    thin = not (situation.history or situation.named_films) or (
-        policy.min_allowed and situation.allowed >= policy.min_allowed)
-    if not thin:
+    """The question worth most bits, or None when the turn may not ask or none is worth asking."""
+    if not may_ask(policy, situation) or not candidates:
         return None
     top = list(candidates[: policy.top])
-    worth: list[tuple[float, Question]] = []
-    for q in QUESTIONS:
-        if q.kind in situation.asked_before or q.kind in situation.said:
-            continue
-        if q.cells is None:
-            if not (situation.named_films or situation.history):
-                worth.append((policy.liked_bits, q))
-            continue
-        worth.append((split_bits(top, q.cells, popular_min), q))
+    worth = [(policy.liked_bits if q.cells is None else split_bits(top, q.cells, popular_min), q)
+             for q in QUESTIONS if q.kind not in situation.asked_before and q.kind not in situation.said]
     if not worth:
         return None
     bits, best = max(worth, key=lambda w: w[0])

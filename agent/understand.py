@@ -510,14 +510,18 @@ class _MessageParse(TitleFinding, AspectFinding):
         cue_spans = [(c.start, c.end) for c in self.cues] + [(s, e) for s, e, *_ in self.genre_hits
                                                            if self._against(s, e) or self._dropped(s, e)]
         clauses, asking = self._clauses()
-        chat = self._small_talk(clauses, asking) + [m.span() for m in V.IDIOMS.finditer(self.low)]
-        topic = self._topic_spans(clauses, asking)
+        chat = [m.span() for m in V.IDIOMS.finditer(self.low)]
+        if any(asking):  # only where a topic sits in a clause that asks (other clauses are small talk)
+            keep: list[tuple[int, int]] | None = self._topic_spans(clauses, asking)
+        else:  # a bare topic ("pirates?"), less what the person says of themselves ("I'm exhausted")
+            keep = None
+            chat += [(s, e) for s, e in clauses if V.SPEAKER_STATE.search(self.low, s, e)]
         words = []
         for m in V.TOKEN.finditer(self.work):
             word = m.group()
             if any(s <= m.start() < e for s, e in chat):
                 continue
-            if any(asking) and not any(s <= m.start() < e for s, e in topic):
+            if keep is not None and not any(s <= m.start() < e for s, e in keep):
                 continue
             if (word in V.FILLER or word in V.CHAT or V.NUMBERISH.fullmatch(word)
                     or any(s <= m.start() < e for s, e in cue_spans) or self._a_name(m.start(), word)):
@@ -539,17 +543,10 @@ class _MessageParse(TitleFinding, AspectFinding):
         clauses = [(s, e) for s, e in zip([0, *self.boundaries], [*self.boundaries, len(self.work)], strict=True) if e > s]
         return clauses, [any(s <= p < e for p in points) for s, e in clauses]
 
-    def _small_talk(self, clauses: list[tuple[int, int]], asking: list[bool]) -> list[tuple[int, int]]:
-        """The clauses that ask for nothing ("just got home from a long shift"). When no clause
-        asks, those that say how the person is or what their day was ("I'm exhausted after 12
-        hours at the hospital") are still small talk; a bare topic ("pirates?") is not."""
-        if any(asking):
-            return [c for c, a in zip(clauses, asking, strict=True) if not a]
-        return [(s, e) for s, e in clauses if V.SPEAKER_STATE.search(self.low, s, e)]
-
     def _topic_spans(self, clauses: list[tuple[int, int]], asking: list[bool]) -> list[tuple[int, int]]:
         """Where the asking clauses say what the film is about (``V.TOPIC_LEAD`` to the clause's
-        end, the word after "something", the words before a film noun or genre word)."""
+        end, the word after "something", the words before a film noun or genre word, a specific
+        genre word itself)."""
         spans = []
         for (s, e), asks in zip(clauses, asking, strict=True):
             if not asks:

@@ -188,6 +188,16 @@ def ends_sentence(gap: str, before: str, stops: re.Pattern = HARD_STOP) -> bool:
         return False
     return stops.search(gap) is not None
 
+# A taste taken back: "I'm done with westerns", "gone off thrillers", "I'm kinda over horror", "used
+# to love musicals but ...". A negation (CUE) and a durable marker (DURABLE_AGAINST) alike.
+TAKEN_BACK = (
+    r"done\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on|had\s+(?:my|our)\s+fill\s+of"
+    r"|(?:gone|went|going)\s+(?:right\s+|a\s+bit\s+|kind\s+of\s+|completely\s+)?off"
+    r"|(?:i'?m|we'?re)\s+(?:kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|totally|completely|really)\s+off"
+    r"|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over"
+    r"|(?:i'?ve|we'?ve)\s+outgrown|used\s+to\s+(?:love|like|enjoy|adore|be\s+into)(?=[^.!?;]*\bbut\b)"
+    r"|no\s+longer\s+(?:into|like|enjoy|love|want)"
+)
 # Stance cues. Neutralisers ("don't mind") come first, then negative, seen, positive.
 CUE = re.compile(
     r"(?<![\w'])(?:"
@@ -200,12 +210,7 @@ CUE = re.compile(
     r"|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
     r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E"
-    # a taste taken back: "I'm done with westerns", "gone off thrillers", "I'm over horror", "used to love"
-    r"|done\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on|had\s+(?:my|our)\s+fill\s+of"
-    r"|(?:gone|went|going)\s+(?:right\s+|a\s+bit\s+|kind\s+of\s+|completely\s+)?off"
-    r"|(?:i'?m|we'?re)\s+(?:kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|totally|completely|really)\s+off"
-    r"|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over"
-    r"|(?:i'?ve|we'?ve)\s+outgrown|used\s+to\s+(?:love|like|enjoy|adore|be\s+into)(?=[^.!?;]*\bbut\b)|no\s+longer\s+(?:into|like|enjoy|love|want))"
+    rf"|{TAKEN_BACK})"
     r"|(?P<seen>seen|watched|saw|finished|heard\s+(?:of|about))"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
     r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
@@ -417,9 +422,7 @@ NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|
 DURABLE_AGAINST = re.compile(
     r"\b(?:never(?!\s+mind)|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
     r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|allergic\s+to|not\s+a\s+fan\s+of"
-    r"|(?:sick|tired)\s+of|done\s+with|fed\s+up|gone\s+off|used\s+to\s+(?:love|like|enjoy|adore)(?=[^.!?;]*\bbut\b)|no\s+longer"
-    r"|not\s+any\s*more|outgrown|burn(?:ed|t)\s+out"
-    r"|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over)\b"
+    rf"|(?:sick|tired)\s+of|fed\s+up|no\s+longer|not\s+any\s*more|outgrown|burn(?:ed|t)\s+out|{TAKEN_BACK})\b"
 )
 DURABLE_FOR = re.compile(
     r"\b(?:i\s+(?:really\s+|just\s+|absolutely\s+)?(?:love|adore)|always|my\s+favou?rites?"

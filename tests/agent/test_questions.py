@@ -12,7 +12,7 @@ def film(i: int, year: int, genres: list[str], popularity: int = 10) -> Item:
     return Item(item_id=i, title=f"Film {i}", year=year, genres=genres, popularity=popularity)
 
 
-STRANGER = Situation(turn=1, asked_before=(), named_films=False, history=False, allowed=500, said=frozenset({"genre"}))
+STRANGER = Situation(turn=1, asked_before=(), named_films=False, history=False, said=frozenset({"genre"}))
 ON = QuestionPolicy(enabled=True, liked_bits=1.5, min_bits=0.9)  # every question in play
 
 
@@ -35,7 +35,7 @@ def test_the_question_worth_most_bits_is_asked():
     five_decades = [film(i, 1950 + 10 * (i % 5), ["Comedy"] if i % 2 else ["Horror"]) for i in range(50)]
     q, bits = choose(ON, STRANGER, five_decades, 100)
     assert q.kind == "era" and bits > ON.liked_bits  # five decades split more than a film named
-    later = Situation(turn=2, asked_before=("era",), named_films=False, history=False, allowed=500,
+    later = Situation(turn=2, asked_before=("era",), named_films=False, history=False,
                       said=frozenset({"genre"}))
     assert choose(ON, later, five_decades, 100)[0].kind == "liked"  # once a session each
 
@@ -51,16 +51,16 @@ def test_the_tuned_policy_asks_only_what_splits_the_list_well():
 def test_no_question_when_off_known_late_or_worth_too_little():
     mixed = [film(i, 1950 + 10 * (i % 5), ["Comedy"]) for i in range(50)]
     assert choose(QuestionPolicy(), STRANGER, mixed, 100) is None  # off
-    known = Situation(turn=1, asked_before=(), named_films=False, history=True, allowed=500, said=frozenset())
+    known = Situation(turn=1, asked_before=(), named_films=False, history=True, said=frozenset())
     assert choose(ON, known, mixed, 100) is None
-    named = Situation(turn=1, asked_before=(), named_films=True, history=False, allowed=500, said=frozenset())
+    named = Situation(turn=1, asked_before=(), named_films=True, history=False, said=frozenset())
     assert choose(ON, named, mixed, 100) is None
-    late = Situation(turn=ON.last_turn + 1, asked_before=(), named_films=False, history=False, allowed=500,
+    late = Situation(turn=ON.last_turn + 1, asked_before=(), named_films=False, history=False,
                      said=frozenset())
     assert choose(ON, late, mixed, 100) is None
     # everything said or asked, and one decade, one mood, all hits: nothing is worth asking
     flat = [film(i, 1995, ["Comedy"], popularity=500) for i in range(50)]
-    done = Situation(turn=2, asked_before=("liked",), named_films=False, history=False, allowed=50,
+    done = Situation(turn=2, asked_before=("liked",), named_films=False, history=False,
                      said=frozenset({"genre"}))
     assert choose(ON, done, flat, 100) is None
 
