@@ -94,7 +94,7 @@ lint: $(STAMP)
 # one) over the same users and seed, each comparison with its paired 95% bootstrap interval, and the
 # drop from one simulator to the other. It prints the commit it ran on. About 45 minutes on 2 cores.
 TARGET  ?= test
-SYSTEMS ?= agent,agent-no-memory,agent-no-rerank,constraints-pop,constraints-random,content,cf
+SYSTEMS ?= agent,agent-no-memory,agent-no-rerank,constraints-pop,constraints-random,content,cf,understanding-oracle
 SIM     := $(BIN)/convrec eval sim --users 943 --max-turns 5 --k 10 --seed 0 --workers 2 --target $(TARGET)
 results: artifacts
 	@echo "make results TARGET=$(TARGET) at commit $$(git rev-parse --short HEAD)$$(git diff --quiet HEAD -- . || echo +dirty), $$(date -u +%FT%TZ)"
@@ -102,9 +102,9 @@ results: artifacts
 	$(SIM) --systems $(SYSTEMS) --json reports/sim/results.json --report reports/sim
 	$(SIM) --simulator heldout --systems $(SYSTEMS) --json reports/sim-heldout/results.json --report reports/sim-heldout
 	$(BIN)/convrec eval gap reports/sim/results.json reports/sim-heldout/results.json --json reports/sim-heldout/gap.json
-	$(SIM) --protocol cold-user --systems agent,agent-no-ask,agent-no-rerank,constraints-pop,constraints-random,content \
+	$(SIM) --protocol cold-user --systems agent,agent-no-ask,agent-no-rerank,constraints-pop,constraints-random,content,understanding-oracle \
 	  --json reports/sim-cold-user/results.json --report reports/sim-cold-user
-	$(SIM) --protocol cold-user --simulator heldout --systems agent,agent-no-ask,agent-no-rerank,constraints-pop,constraints-random,content \
+	$(SIM) --protocol cold-user --simulator heldout --systems agent,agent-no-ask,agent-no-rerank,constraints-pop,constraints-random,content,understanding-oracle \
 	  --json reports/sim-cold-user-heldout/results.json --report reports/sim-cold-user-heldout
 	$(BIN)/convrec eval gap reports/sim-cold-user/results.json reports/sim-cold-user-heldout/results.json \
 	  --json reports/sim-cold-user-heldout/gap.json

@@ -131,16 +131,16 @@ def plan(state: TurnState, tools: Toolbox) -> dict[str, Any]:
 
 def _turn_context(session: SessionPrefs, profile: UserProfile, history: list[int], applied: Applied) -> TurnContext:
     """What ranks and filters for this person this turn: the session's constraints plus memory's
-    dislikes; everything seen, rated or shown left out; the remembered likes that count now."""
+    dislikes; everything seen, rated or shown left out; the remembered films that count now."""
     asked = session.constraints
     remembered_out = [g for g in profile.genres_disliked if g not in asked.genres]
     exclude = (set(history) | set(session.disliked_items) | set(profile.disliked_items) | set(session.seen)
                | set(session.shown) | set(session.liked_items) | set(profile.liked_items))
-    strong, weak = taste.remembered_likes(session, profile)
+    strong, weak = taste.remembered_films(session, profile)
     return TurnContext(asked=asked.model_copy(update={"genres_none": asked.genres_none + remembered_out}),
                        exclude=sorted(exclude), strong=strong, weak=weak, applied=applied,
                        vibe=" ".join([session.vibe, *taste.relevant_notes(profile)]).strip(),
-                       lean=tones.genre_leaning(session.tone, session.tone_none))
+                       lean=tones.genre_leaning(session.tone, session.tone_none, asked.audience))
 
 
 def _unfilterable_note(req: Request, session: SessionPrefs, catalog: Catalog) -> str:
@@ -304,7 +304,8 @@ def _knowledge_notes(asked: Constraints, catalog: Catalog) -> list[str]:
 
 
 def _memory_notes(asked: Constraints, session: SessionPrefs, profile: UserProfile, catalog: Catalog) -> list[str]:
-    """What the reply says about remembered dislikes: applied, or set aside because asked for now."""
+    """What the reply says about remembered dislikes: applied, or set aside because asked for now;
+    each once a session (``respond`` records them in ``SessionPrefs.memory_said``)."""
     notes = []
     remembered = [g for g in asked.excluded_genres if g in profile.genres_disliked
                   and g not in session.constraints.genres_none]
@@ -318,7 +319,7 @@ def _memory_notes(asked: Constraints, session: SessionPrefs, profile: UserProfil
     if items_again:
         names = ", ".join(i.label for i in catalog.get(items_again))
         notes.append(f"You told me before that you disliked {names}; I'm going by what you say now.")
-    return notes
+    return [n for n in notes if n not in session.memory_said]
 
 
 def _nothing_left(turn: TurnContext, session: SessionPrefs, rec: Recommender) -> str:
@@ -377,6 +378,8 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     head = (f"Here are {len(recs)} picks" + (f" ({wanted})" if wanted else "") + ".") if recs else ""
     text = " ".join([*state.get("notes", []), head]).strip() or "I have nothing to show for that."
     session.show(recs)
+    # what memory did was said in this reply (retrieve or compose, from the same session): not again
+    session.memory_said += _memory_notes(asked, state["session"], profile, tools.catalog)
     kind = state.get("question") if recs else None
     question = BY_KIND[kind].text if kind else None
     if kind:

@@ -45,6 +45,7 @@ class SessionPrefs(BaseModel):
     last_years: list[int] = Field(default_factory=list, description="years of the last list: 'older' pivots on them")
     turns: int = 0
     questions: list[str] = Field(default_factory=list, description="kinds of question asked this session (once each)")
+    memory_said: list[str] = Field(default_factory=list, description="what memory did, said this session (once each)")
 
     @model_validator(mode="before")
     @classmethod
@@ -202,7 +203,7 @@ class TurnContext(BaseModel):
     asked: Constraints = Field(default_factory=Constraints, description="the session's constraints and memory's dislikes")
     exclude: list[int] = Field(default_factory=list, description="seen, rated, shown, liked or disliked: never shown")
     strong: list[int] = Field(default_factory=list, description="remembered likes close to the message (as if said now)")
-    weak: list[int] = Field(default_factory=list, description="the other remembered likes (join the history)")
+    weak: list[int] = Field(default_factory=list, description="remembered films watched and not liked, and the other remembered likes (join the history)")
     vibe: str = Field("", description="the session's words and the remembered notes close to them")
     lean: dict[str, float] = Field(default_factory=dict, description="genre -> how the tones asked lean to it (-1..1)")
     applied: Applied = Field(default_factory=Applied, description="what this turn's request changed (for remember)")

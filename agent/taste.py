@@ -23,9 +23,15 @@ NOTE_RELEVANT = 0.45
 FADE_AFTER_LIKES = 1
 
 
-def remembered_likes(session: SessionPrefs, profile: UserProfile) -> tuple[list[int], list[int]]:
-    """Remembered likes not said this session, split by relevance to the message: (strong, weak),
-    each least relevant first (the end of a history weighs most in sequence models).
+def remembered_films(session: SessionPrefs, profile: UserProfile) -> tuple[list[int], list[int]]:
+    """Remembered films not said this session, as evidence of taste: (strong, weak). Strong: the
+    likes close to the message (they count as if said now). Weak, joining the long-term history:
+    the films remembered as watched and not liked first, then the other likes, least relevant first
+    (the end of a history weighs most in sequence models).
+
+    A film a person watched and did not like is still evidence for the collaborative model, which
+    learned who *watched* what, not who liked it: "X was a letdown" places them among X's viewers
+    (validation, docs/notes/issue23.md). It is never shown, never counted as a like, never a reason.
 
     None once the session has liked or named a film of its own: from then on what the person says
     now decides, and an old favourite only pulls the list away from it (they stay excluded from the
@@ -36,7 +42,8 @@ def remembered_likes(session: SessionPrefs, profile: UserProfile) -> tuple[list[
     likes = sorted((i for i in profile.liked_items if i not in session.liked_items),
                    key=lambda i: rel.get(f"item:{i}", 0.0))
     strong = [i for i in likes if rel.get(f"item:{i}", 0.0) >= LIKE_RELEVANT]
-    return strong, [i for i in likes if i not in strong]
+    watched = [i for i in profile.disliked_items if i not in session.disliked_items]
+    return strong, watched + [i for i in likes if i not in strong]
 
 
 def taste_filters(flt: ItemFilter, session: SessionPrefs, profile: UserProfile) -> list[ItemFilter]:

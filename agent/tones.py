@@ -63,9 +63,14 @@ TONE_RES: tuple[tuple[Tone, re.Pattern], ...] = tuple(
     (t, re.compile(rf"(?<![\w-])(?:{t.phrases})(?![\w-])")) for t in TONES)
 
 
-def genre_leaning(tone: list[str], tone_none: list[str]) -> dict[str, float]:
-    """Catalog genre -> how much the tones wanted and not wanted lean towards it (-1..1)."""
-    lean: dict[str, float] = {}
+# A film for children leans to the genres made for them, as a tone does: a soft prior, never a filter
+# ("something like Star Wars for my 10-year-old" stays possible; the filter keeps out adult films).
+FOR_CHILDREN = ("Children's", "Animation")
+
+
+def genre_leaning(tone: list[str], tone_none: list[str], audience: str | None = None) -> dict[str, float]:
+    """Catalog genre -> how much the tones wanted and not wanted, and the audience, lean towards it (-1..1)."""
+    lean: dict[str, float] = {g: 1.0 for g in FOR_CHILDREN} if audience == "children" else {}
     for name in tone:
         for g in BY_NAME[name].up:
             lean[g] = lean.get(g, 0.0) + 1.0

@@ -614,7 +614,7 @@ class _MessageParse(TitleFinding, AspectFinding):
     def _items(self) -> _Found:
         """Titles and shown-list references, with their stance, as item ids and positions."""
         catalog, found = self.und.catalog, _Found()
-        for mention in self.mentions:  # in the order found; pronouns look back in the text
+        for mention in sorted(self.mentions, key=lambda m: m.start):  # as said: the last word on a film wins
             target = self._target(mention)
             if target is None:
                 continue

@@ -145,7 +145,8 @@ REF_STANDALONE = re.compile(
     rf"|(?:#\s*|(?<![\w])(?:number|option)\s+)(?P<num>{NUM})"
     r"|(?P<none>none\s+of\s+(?:them|these|those|the\s+above)|not\s+(?:these|those|them))(?![\w'])"
     r"|(?P<all>all\s+of\s+(?:them|these|those))(?![\w'])"
-    r"|(?P<pron>(?:that|this)\s+one|it(?=\s+(?:was|is|looks?|sounds?|seems?|seemed)(?![\w'])))"
+    r"|(?P<pron>(?:that|this)\s+one|it(?=\s+(?:was|is|looks?|sounds?|seems?|seemed|lets?|bored|disappointed|fell|did|does"
+    r"|dragged)(?:n't)?(?![\w'])))"
 )
 
 # Cues before a title or reference; the object is whatever follows.
@@ -158,6 +159,7 @@ TRIGGER = re.compile(
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
     r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|finished|rewatch(?:ed)?|re-watch(?:ed)?"
+    r"|rented|care\s+for|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by|bored\s+(?:by|with)"
     r"|know(?=\s+[^.!?]{1,60}?\s+by\s+heart)|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
     r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
     r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
@@ -202,7 +204,7 @@ TAKEN_BACK = (
 CUE = re.compile(
     r"(?<![\w'])(?:"
     r"(?P<neutral>nothing\s+but|(?:do|would)(?:n't|nt|\s+not)\s+mind|not\s+(?:sure|picky|fussy|against)|no\s+preference"
-    r"|(?:do|does)(?:n't|nt|\s+not)\s+(?:care|matter))"
+    r"|(?:do|does)(?:n't|nt|\s+not)\s+(?:care(?!\s+for)|matter))"
     r"|(?P<neg>(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand"
     r"|(?:do|does|did|would|could|can|should|wo|ca|is|are|was|were|have|has|had|ai)(?:n't|nt|\s+not)"
     r"|cannot|not|no|non|nothing|none|never|nor|without|unlike|anything\s+but|other\s+than|rather\s+than"
@@ -210,8 +212,9 @@ CUE = re.compile(
     r"|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
     r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E"
+    r"|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by"
     rf"|{TAKEN_BACK})"
-    r"|(?P<seen>seen|watched|saw|finished|heard\s+(?:of|about))"
+    r"|(?P<seen>seen|watched|saw|finished|rented|heard\s+(?:of|about))"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
     r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
     r"|instead|yes|please|dig|\U0001F44D)"
@@ -228,17 +231,33 @@ BOUNDARY = re.compile(
     r"|what\s+about|how\s+about|what\s+if|maybe|perhaps|preferably)(?![\w'])"
 )
 RIGHT_EVAL = re.compile(  # after a title; its closing quote may already be masked (\x00)
-    r"[\"'\x00]?\s*(?:was|is|were|are|looks?|looked|sounds?|sounded|seems?|seemed|'s)?\s*"
-    r"(?:really\s+|so\s+|very\s+|pretty\s+|quite\s+|kind\s+of\s+|a\s+bit\s+|totally\s+|just\s+)?"
+    r"[\"'\x00]?\s*(?:[?:\u2014]\s*)?(?:was|is|were|are|looks?|looked|sounds?|sounded|seems?|seemed|'s)?\s*"
+    r"(?:really\s+|so\s+|very\s+|pretty\s+|quite\s+|kind\s+of\s+|a\s+bit\s+|totally\s+|just\s+|still\s+"
+    r"|absolutely\s+|honestly\s+|truly\s+|somewhat\s+|rather\s+|fairly\s+|a\s+little\s+)?"
     r"(?:(?P<pos>great|amazing|awesome|good|fantastic|excellent|brilliant|perfect|wonderful|fun"
     r"|lovely|cool|interesting|superb|incredible|a\s+masterpiece|my\s+favou?rite)"
     r"|(?P<neg>bad|terrible|awful|boring|horrible|meh|overrated|dull|lame|disappointing|stupid|dumb|too\s+much(?:\s+for\s+(?:me|us))?"
-    r"|bland|a\s+bore|rubbish|garbage|not\s+(?:good|great|for\s+me|my\s+thing))"
+    r"|bland|a\s+bore|rubbish|garbage|not\s+(?:good|great|for\s+me|my\s+thing)"
+    # a let-down: "a real disappointment", "underwhelming", "fell flat", "didn't live up to the hype"
+    r"|underwhelming|mediocre|forgettable|so-?\s?so|average|over-?hyped|nothing\s+special"
+    r"|not\s+worth\s+(?:it|watching|the\s+(?:hype|time|wait|money))"
+    r"|a\s+(?:(?:real|big|huge|total|complete|bit\s+of\s+a)\s+)?(?:letdown|let-down|let\s+down|disappointment|slog"
+    r"|snooze(?:fest)?|waste\s+of\s+(?:my\s+|our\s+)?time|chore|drag)"
+    r"|lets?\s+(?:me|us)\s+down|bored\s+(?:me|us)|disappointed(?:\s+(?:me|us))?|fell\s+flat|dragged"
+    r"|(?:did|does)(?:n't|nt|\s+not)\s+(?:really\s+)?(?:live\s+up|grab\s+(?:me|us)|hold\s+up"
+    r"|do\s+(?:much|anything|a\s+lot|a\s+thing)\s+for\s+(?:me|us))"
+    r"|(?:was|is|were|are)(?:n't|nt|\s+not)\s+(?:that|very|as|so|all\s+that|too|especially)\s+(?:good|great|fun|funny))"
     # "isn't for me", "is not what I want", "doesn't do it for me": said about an item, a no
     r"|(?P<negated>(?:(?:is|was|are|were|does|did|do)(?:n't|nt|\s+not)|not)\s+(?:really\s+|quite\s+)?"
     r"(?:for\s+(?:me|us)|my\s+(?:thing|taste|style|cup\s+of\s+tea)|what\s+(?:i|we)\s+(?:want(?:ed)?|had\s+in\s+mind"
     r"|(?:'m|am|was|are)\s+(?:after|looking\s+for))|(?:do|doing)\s+it\s+for\s+(?:me|us)|work(?:ing)?\s+for\s+(?:me|us)"
     r"|(?:my|our)\s+kind\s+of\s+(?:film|movie)|it|right)))(?![\w'])"
+)
+
+# A one-word title said first and taken up by "it" ("Casablanca, saw it again", "Heat: we loved it").
+TOPIC_BACKREF = re.compile(
+    r"\s*[,:\u2014]\s*(?:(?:i|we)\s+)?(?:(?:'ve|have|had|just|finally|also)\s+)?"
+    r"(?:seen|saw|watched|rewatched|rented|loved|liked|hated|enjoyed|adored|disliked)\s+it(?![\w'])"
 )
 
 RESET = re.compile(
@@ -421,7 +440,7 @@ NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|
 # markers it is a standing taste, remembered across sessions.
 DURABLE_AGAINST = re.compile(
     r"\b(?:never(?!\s+mind)|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
-    r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|allergic\s+to|not\s+a\s+fan\s+of"
+    r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|ever(?=\s*(?:[.!,;]|$))|allergic\s+to|not\s+a\s+fan\s+of"
     rf"|(?:sick|tired)\s+of|fed\s+up|no\s+longer|not\s+any\s*more|outgrown|burn(?:ed|t)\s+out|{TAKEN_BACK})\b"
 )
 DURABLE_FOR = re.compile(

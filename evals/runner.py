@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agent import ConvRec
 from agent.api import SYSTEMS
+from evals.oracle import ORACLE, UnderstandingOracle
 from evals.protocols import PROTOCOLS
 from evals.simulator import (
     ANCHOR_RULE,
@@ -85,10 +86,16 @@ class SimSettings(BaseModel):
     @field_validator("systems")
     @classmethod
     def _known(cls, v: list[str]) -> list[str]:
-        bad = [s for s in v if s not in SYSTEMS]
+        bad = [s for s in v if s not in SYSTEMS and s != ORACLE]
         if bad or not v:
-            raise ValueError(f"unknown systems {bad}; choose from {', '.join(SYSTEMS)}")
+            raise ValueError(f"unknown systems {bad}; choose from {', '.join([*SYSTEMS, ORACLE])}")
         return list(dict.fromkeys(v))
+
+    @model_validator(mode="after")
+    def _oracle_without_memory(self) -> SimSettings:
+        if ORACLE in self.systems and PROTOCOLS[self.protocol].earlier is not None:
+            raise ValueError(f"{ORACLE} keeps no memory: use it with a protocol of one session")
+        return self
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,6 +151,8 @@ def converse(rec, persona: Persona, settings: SimSettings, config: Config | None
     leaves, or turns run out. ``catalog_items``: every catalog film, to count those that agree with
     what the user has said (0 when not given)."""
     sim = _simulator(persona, settings, config, catalog_items)
+    if hasattr(rec, "listen"):  # the understanding oracle hears the user as it means its words
+        rec.listen(sim)
     target, k = persona.target.item_id, settings.k
     base = f"sim{settings.seed}-u{persona.user_id}"
     protocol = PROTOCOLS[settings.protocol]
@@ -378,6 +387,11 @@ class _Worker:
         if self.system != (system, target):
             if self.rec is not None:
                 self.rec.close()
+            if system == ORACLE:
+                self.rec = UnderstandingOracle(self.art, history_upto="train" if target == "valid" else "valid",
+                                               candidates=self.config.candidates)
+                self.system = (system, target)
+                return self.rec
             state = Path(tempfile.mkdtemp(prefix=f"{system}-p{os.getpid()}-", dir=self.state_root))
             # only agent-llm plans with the LLM: CONVREC_LLM_* may be set for it (or the LLM simulator)
             self.rec = ConvRec(self.art, self.config.model_copy(update={"memory_dir": state}), system=system,

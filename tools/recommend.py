@@ -153,7 +153,7 @@ class Recommender:
 
         ``liked`` weighs most (said in this conversation), ``history`` is the long-term record.
         With several genres asked, items having all of them come first ("a funny horror film").
-        ``lean`` (genre -> -1..1, from tones such as "light" or "not sappy") is a soft prior.
+        ``lean`` (genre -> -1..1, from tones such as "light" or "not sappy", or a film for children) is a soft prior.
         """
         allowed = self.index.to_iidx(self.catalog.filter(flt))
         if len(allowed) == 0:

@@ -167,7 +167,8 @@ def eval_sim(
     k: int = typer.Option(10, help="a turn succeeds when the target is in the top k shown"),
     seed: int = typer.Option(0, help="seeds the user sample and every simulated user"),
     systems: str = typer.Option("agent,agent-no-memory,agent-no-rerank,constraints-pop,cf,content,pop",
-                                help="comma-separated, from agent.api.SYSTEMS"),
+                                help="comma-separated, from agent.api.SYSTEMS, and understanding-oracle (evals/oracle.py: "
+                                     "a diagnostic that hears the simulated user exactly; one-session protocols)"),
     workers: int = typer.Option(1, help="processes; each loads its own ConvRec and memory folder"),
     protocol: str = typer.Option("standard", help="; ".join(f"{p.name}: {p.description}" for p in PROTOCOLS.values())),
     simulator: str = typer.Option("template", help="template: the development simulator (offline, seeded; tuning); "

@@ -199,6 +199,30 @@ def test_remembered_likes_shape_an_opener_and_fade_once_the_session_names_a_film
     assert "evidence=constraints" in _retrieve(rec.chat(new_user(), opener, session_id="s2"))
 
 
+@pytest.mark.parametrize("letdown,opener", [
+    ("I watched Fargo lately and it was a letdown", "a comedy please"),
+    ("Saw Toy Story the other day, didn't like it much.", "any good thrillers?"),
+    ("I hated Fargo", "something from the 90s"),
+])
+def test_a_remembered_letdown_joins_the_history_never_the_list_nor_a_reason(rec, monkeypatch, letdown, opener):
+    """A film watched and not liked is collaborative evidence (who watched what): the next session
+    ranks with it in the history (regime "remembered"), yet never shows it or calls it liked."""
+    user = new_user()
+    rec.chat(user, letdown, session_id="s1")
+    film = next(iter(kinds(rec, user)["dislike"]))
+    assert "like" not in kinds(rec, user)
+    histories = _rerank_history(rec, monkeypatch)
+    first = rec.chat(user, opener, session_id="s2")
+    assert "evidence=remembered" in _retrieve(first) and film in histories[-1]
+    assert first.items and film not in {i.item_id for i in first.items}
+    title = rec.tools.catalog.get([film])[0].title
+    assert not any(title in i.reason for i in first.items)  # no reason leans on a film they disliked
+    # once the session names a film of its own, what it says decides: the letdown leaves the history
+    later = rec.chat(user, "something like Star Wars", session_id="s2")
+    assert "evidence=named" in _retrieve(later) and film not in histories[-1]
+    assert "evidence=constraints" in _retrieve(rec.chat(new_user(), opener, session_id="s2"))
+
+
 @pytest.mark.parametrize("loved,taken_back,genre", [
     ("I love westerns", "I'm done with westerns, no more of those", "Western"),
     ("I'm a big fan of horror movies", "honestly I've gone off horror lately", "Horror"),
@@ -218,3 +242,20 @@ def test_a_taste_taken_back_does_not_come_back(rec, loved, taken_back, genre):
     assert r.items and f"love {genre}" not in r.text
     stranger = rec.chat(new_user(), "something from the 90s?", session_id="x")
     assert sum(genre in i.genres for i in r.items) <= sum(genre in i.genres for i in stranger.items)
+
+
+@pytest.mark.parametrize("dislike,genre,turns", [
+    ("I can't stand horror movies", "Horror", ["something from the 90s", "more recent please", "any popular ones?"]),
+    ("westerns are not for me, ever", "Western", ["a film from the 70s", "older", "something lesser-known"]),
+])
+def test_what_memory_did_is_said_once_a_session_and_still_done(rec, dislike, genre, turns):
+    """The note that a remembered dislike was applied comes with the first list of a session, not
+    with every list after it; the dislike keeps applying, and a new session says it again."""
+    user = new_user()
+    rec.chat(user, dislike, session_id="s1")
+    assert genre in kinds(rec, user).get("genre_dislike", [])
+    replies = [rec.chat(user, m, session_id="s2") for m in turns]
+    said = [f"dislike {genre}" in r.text for r in replies]
+    assert said == [True, False, False], [r.text for r in replies]
+    assert all(r.items and not any(genre in i.genres for i in r.items) for r in replies)
+    assert f"dislike {genre}" in rec.chat(user, turns[0], session_id="s3").text
