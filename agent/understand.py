@@ -330,12 +330,17 @@ class _MessageParse(TitleFinding, AspectFinding):
                 self.warnings.append(f"{n} is not a year I can search, so I ignored it.")
                 self._take(m.start(), m.end())
         bounds = self._year_rule_bounds()
+        newest = self.und.newest_year_
+        for m in V.NOT_TOO.finditer(self.work):  # "nothing too recent": before the relative "too recent"
+            if self._free(m.start(), m.end()):
+                bound = (None, newest - V.RECENT_YEARS - 1) if m.group("new") else (V.OLD_YEAR_MAX + 1, None)
+                bounds.append((*bound, m.group(), m.start()))
+                self._take(m.start(), m.end())
         relative = None
         if self._take_all(V.OLDER):
             relative = "older"
         if self._take_all(V.NEWER):
             relative = "newer" if relative is None else None
-        newest = self.und.newest_year_
         for m in V.RECENT.finditer(self.work):
             if self._free(m.start(), m.end()):
                 neg = bool(self._before(V.POP_NEG, m.start()))

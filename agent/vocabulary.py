@@ -325,12 +325,17 @@ YEAR_RULES = [  # (kind, pattern); applied in order, each match masked before th
     ("min_incl", re.compile(rf"{Y}\s*(?:\+|or\s+(?:later|after|newer)|and\s+(?:later|after|up|newer)|on(?:wards?)?(?![\w']))")),
     ("min_incl", re.compile(rf"(?<![\w'])(?:since|starting(?:\s+(?:in|from))?|no\s+earlier\s+than|not\s+before)\s+(?:the\s+)?{Y}")),
     ("min_excl", re.compile(rf"(?<![\w'])(?:after|post-?|later\s+than|newer\s+than|more\s+recent\s+than)\s*(?:the\s+)?{Y}")),
-    ("around", re.compile(rf"(?<![\w'])(?:around|circa|ca\.|approximately|~)\s*{Y}")),
+    ("around", re.compile(rf"(?<![\w'])(?:around|circa|ca\.|approximately|roughly|more\s+or\s+less|~)\s*(?:the\s+)?{Y}")),
     ("around", re.compile(rf"{Y}\s*-?ish(?![\w'])")),
+    # a hedge after it: "the seventies or so", "a 60s film, more or less", "mid-90s give or take"
+    ("around", re.compile(rf"{Y}(?:\s+(?:movies?|films?|ones?|stuff))?\s*,?\s*(?:or\s+so|or\s+thereabouts|give\s+or\s+take"
+                          r"|more\s+or\s+less|roughly)(?![\w'])")),
     ("point", re.compile(rf"(?<![\w'])(?:in|from|of|released\s+in|made\s+in|year)\s+(?:the\s+)?{Y}")),
     ("point", re.compile(Y)),
 ]
 CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|until|between|pre-?|post-?)\s+(?:the\s+year\s+)?(?P<n>\d{3,6})(?![\w])")
+# Not too recent / not too old, said outright (not of a list shown): the complement of "recent" and of "old".
+NOT_TOO = re.compile(r"(?<![\w'])(?:nothing|not|none|no)\s+(?:that\s+|so\s+)?too\s+(?:(?P<new>recent|new|modern)|old|dated)(?![\w'])")
 RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])|classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
