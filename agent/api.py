@@ -110,6 +110,10 @@ class ConvRec:
             questions=QuestionPolicy(**{**config.question_policy, "enabled": flags["ask"] and flags["use_dialogue"]}),
             k=config.k,
         )
+        if self.tools.planner is not None and config.llm_warm_seconds > 0:
+            took = self.tools.planner.warm(config.llm_warm_seconds, SessionPrefs())
+            if took is not None:
+                log.info("LLM planner warmed in %.1fs", took)
         self._owns_checkpointer = checkpointer is None
         self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(config, state_models())
         self.graph = build_graph(self.tools, self.checkpointer)

@@ -12,15 +12,20 @@ then runs the offline planner for the turn and the trace says why.
 
 from __future__ import annotations
 
+import copy
 import json
+import logging
+import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.llm import Deadline, FallbackReason, LLMClient
+from agent.llm import Deadline, FallbackReason, LLMClient, LLMUnavailable
 from agent.registry import REGISTRY, result_items
 from agent.vocabulary import MAX_MESSAGE
 from tools.catalog import Catalog, normalize_title
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # agent.state holds the loop's PlanSteps
     from agent.state import SessionPrefs
@@ -134,6 +139,24 @@ class LLMPlanner:
             return [{"role": "user", "content": completion_prompt(known, message)}]
         return [{"role": "system", "content": SYSTEM},
                 {"role": "user", "content": f"Known so far: {known}\nRequest: <<<{message[:LLM_MESSAGE]}>>>"}]
+
+    def warm(self, seconds: float, session: SessionPrefs) -> float | None:
+        """One planning request outside any turn, with ``seconds`` to answer, so a cold server loads
+        its model and caches the fixed prompt prefix here and not in a person's first turn (cold,
+        Gemma 270M's first plan outlived an 8 s turn on a busy 2-core CI machine). Its own client:
+        the turns' circuit breaker is untouched. Returns the seconds taken, or None (a warning)
+        when the server did not answer. ``session``: an empty one (the planner does not import state)."""
+        patient = copy.copy(self)
+        patient.client = LLMClient(self.client.config.model_copy(update={"llm_timeout": seconds, "llm_retries": 0}))
+        t0 = time.monotonic()
+        try:
+            patient.next_steps(self.first_messages("a good film", session), Deadline(seconds), 0)
+        except PlanRejected:
+            pass  # it answered: warm, whatever it planned
+        except LLMUnavailable as e:
+            log.warning("LLM warm-up got no answer within %.0fs: %s", seconds, e)
+            return None
+        return time.monotonic() - t0
 
     def next_steps(self, messages: list[dict[str, Any]], deadline: Deadline, calls_made: int) -> list[PlanStep]:
         """The next tool calls ([] when a native-tool LLM is done); appends the assistant turn to

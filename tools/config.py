@@ -74,6 +74,10 @@ class Config(BaseSettings):
     llm_max_tokens: int = Field(256, ge=16, description="longest JSON plan the LLM may write")
     llm_breaker_failures: int = Field(2, ge=1, description="errors in a row that open the circuit (a timeout opens it at once)")
     llm_cooldown: float = Field(60.0, ge=0, description="seconds the LLM is skipped once the circuit opens")
+    llm_warm_seconds: float = Field(
+        0.0, ge=0, description="at load, one planning request outside any turn may take this long, so a cold "
+                               "server loads its model and caches the prompt prefix before a person's first turn; "
+                               "0 = none")
 
     @classmethod
     def settings_customise_sources(

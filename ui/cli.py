@@ -266,7 +266,9 @@ def _local_llm(config, stack: contextlib.ExitStack):
     except RuntimeMissing as e:
         _fail(f"--llm needs an LLM: set CONVREC_LLM_BASE_URL and CONVREC_LLM_MODEL, or run `make llm`. {e}"[:2000])
     # a base model plans by schema-constrained completion (README: A real local LLM)
-    return config.model_copy(update={"llm_base_url": url, "llm_model": MODEL_ID, "llm_planner": "json-completion"})
+    # and, started just now, it is warmed at load rather than in the first turn
+    return config.model_copy(update={"llm_base_url": url, "llm_model": MODEL_ID, "llm_planner": "json-completion",
+                                     "llm_warm_seconds": max(config.llm_warm_seconds, 120.0)})
 
 
 @app.command()

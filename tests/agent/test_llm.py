@@ -224,6 +224,30 @@ def test_questions_and_small_talk_do_not_wait_for_the_llm(make_rec):
         assert llm.requests == []
 
 
+def test_a_warm_up_at_load_plans_once_with_its_own_patience(make_rec, caplog):
+    # the warm-up may take longer than a turn's deadline; what it plans is thrown away
+    with ScriptedLLM([{"delay": 1.5, "content": "no plan"}, GOOD, {"content": "done"}]) as llm:
+        with caplog.at_level(logging.WARNING, logger="agent"):
+            rec = make_rec(llm.base_url, llm_warm_seconds=5.0, llm_turn_seconds=1.0, llm_timeout=1.0)
+        assert not caplog.records
+        assert len(llm.requests) == 1 and "a good film" in json.dumps(llm.requests[0])
+        r = rec.chat("u10w", "hmm, comedies")
+        assert r.planner == "llm" and all("Comedy" in i.genres for i in r.items)
+        assert len(llm.requests) == 3
+
+
+@pytest.mark.parametrize("entry", [{"delay": 3.0, **GOOD}, {"status": 500}])
+def test_a_warm_up_that_fails_leaves_the_turns_breaker_closed(make_rec, caplog, entry):
+    with ScriptedLLM([entry, GOOD, {"content": "done"}]) as llm:
+        with caplog.at_level(logging.WARNING, logger="agent"):
+            t0 = time.monotonic()
+            rec = make_rec(llm.base_url, llm_warm_seconds=1.0, llm_breaker_failures=1)
+            assert time.monotonic() - t0 < 1.0 + 2.0  # load waited at most about its warm-up seconds
+        assert any("warm-up got no answer" in m.getMessage() for m in caplog.records)
+        assert rec.tools.planner.client.breaker.open_for() == 0 and len(llm.requests) == 1
+        assert rec.chat("u10f", "hmm, comedies").planner == "llm"
+
+
 def test_breaker_and_deadline_follow_their_clock():
     now = [0.0]
     b = CircuitBreaker(failures=2, cooldown=10.0, clock=lambda: now[0])
