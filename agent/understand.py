@@ -46,6 +46,7 @@ from agent.request import Request, Unfilterable
 from agent.titles import MASK, Mention, TitleFinding, title_keys
 from tools.catalog import Catalog, TitleResolution, normalize_title
 from tools.constraints import Constraints
+from tools.text import known_words
 
 MAX_MESSAGE, MAX_VIBE_CHARS = V.MAX_MESSAGE, V.MAX_VIBE_CHARS  # re-exported for tests and callers
 
@@ -443,6 +444,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         for m in V.TOKEN.finditer(self.work):  # a misspelt genre word: "comdy", "thriler"
             word = m.group()
             if (len(word) < 5 or word in V.FILLER or word in V.CHAT or word in self.und.title_prefixes_
+                    or word in known_words()  # a word spelt right is no typo: "thrilled", "musician"
                     or any(s < m.end() and m.start() < e for s, e, _, _ in hits)):
                 continue
             best = process.extractOne(word, list(V.GENRE_SPELLINGS), scorer=fuzz.ratio, score_cutoff=V.GENRE_TYPO_MIN)

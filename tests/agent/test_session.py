@@ -99,6 +99,13 @@ def test_relative_years_pivot_on_the_last_list(understander, message):
     assert (s.constraints.year_min, s.constraints.year_max) == (None, 1979)
 
 
+@pytest.mark.parametrize("message", ["hmm, those look a bit dated", "they all feel kind of old-fashioned",
+                                     "these seem so dated to me", "these are all pretty ancient"])
+def test_a_list_called_dated_asks_for_newer(understander, message):
+    s = say(understander, shown_from([1970, 1980, 1990]), message)
+    assert (s.constraints.year_min, s.constraints.year_max) == (1981, None)
+
+
 @pytest.mark.parametrize("message, year_min, year_max", [
     ("mysteries from 1995 or 1996", 1995, 1996),
     ("made in 1993, 1994 or 1997", 1993, 1997),
