@@ -361,14 +361,17 @@ NEWER = re.compile(
 POPULAR = re.compile(
     r"(?<![\w'])(?:popular|blockbusters?|well[\s-]known|famous|mainstream|big\s+hits?|crowd[\s-]pleasers?"
     r"|(?:most|many|lots\s+of)\s+people\s+(?:have\s+|'ve\s+)?(?:seen|watched|know|love)|every(?:one|body)\s+(?:has\s+)?(?:seen|knows)"
-    r"|widely\s+seen)(?![\w'])"
+    r"|widely\s+seen|box[\s-]+office\s+(?:hits?|smash(?:es)?|success(?:es)?)|(?:smash|sleeper|huge|massive|giant)[\s-]+hits?)(?![\w'])"
 )
 OBSCURE = re.compile(
     r"(?<![\w'])(?:hidden\s+gems?|gems?|obscure|underrated|under[\s-]the[\s-]radar|lesser[\s-]known|little[\s-]known"
     r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie"
     r"|(?:most|many)\s+people\s+(?:have\s*n'?t|have\s+not|never|don'?t\s+know)(?:\s+(?:seen|watched|heard\s+of))?"
     r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|nobody\s+(?:has\s+)?(?:seen|knows)"
-    r"|off\s+the\s+beaten\s+(?:path|track)|deep\s+cuts?|b[\s-]sides?)(?![\w'])"
+    r"|off\s+the\s+beaten\s+(?:path|track)|deep\s+cuts?|b[\s-]sides?|art[\s-]?house"
+    r"|(?:an?|some|those|these)\s+(?:\w+\s+)?forgotten|forgotten\s+(?:classics?|gems?|films?|movies?|ones?)"
+    r"|(?:people|folks|anyone|anybody)\s+(?:don'?t|do\s+not|doesn'?t|rarely|never)\s+(?:talk\s+about|mention|remember|know\s+about)"
+    r"|(?:no\s+one|nobody)\s+(?:talks\s+about|remembers|mentions|knows\s+about))(?![\w'])"
 )
 POP_NEG = re.compile(r"(?<![\w'])(?:not|nothing|no|less|never|non)\s+(?:(?:too|so|very|that|really|as|super|overly)\s+)?$")
 
