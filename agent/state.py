@@ -119,7 +119,10 @@ class SessionPrefs(BaseModel):
         year_min, year_max = kept.year_min, kept.year_max
         lo, hi = req.constraints.year_min, req.constraints.year_max
         if req.relative_year and self.last_years:
-            pivot = int(median(self.last_years))
+            # "the first one is close but too recent": older than that film, not than the list
+            aligned = len(self.last_years) == len(self.last_shown)
+            near = [self.last_years[p] for p in req.shown_liked if aligned and p < len(self.last_years)]
+            pivot = int(median(near or self.last_years))
             rel = (None, pivot - 1) if req.relative_year == "older" else (pivot + 1, None)
             return lo if lo is not None else rel[0], hi if hi is not None else rel[1]
         if lo is not None and hi is not None:

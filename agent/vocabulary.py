@@ -146,8 +146,8 @@ REF_AFTER_CUE = re.compile(
     r"|(?P<pron>(?:that|this)\s+one|it(?![\w'])|(?:that|this)(?=\s*(?:[.!?,;]|$|please|again|\x00)))"
 )
 # A reference on its own: "the second one was great", "#3", "none of these".
-REF_STANDALONE = re.compile(
-    rf"(?:the\s+)?(?P<ord>{ORD})(?:\s+(?P<count>{COUNT}))?\s+{REF_NOUN}(?![\w'])"
+REF_STANDALONE = re.compile(  # "the first one's close": the "'s" is the verb (RIGHT_EVAL reads it)
+    rf"(?:the\s+)?(?P<ord>{ORD})(?:\s+(?P<count>{COUNT}))?\s+{REF_NOUN}(?:(?='s(?![\w']))|(?![\w']))"
     rf"|the\s+(?P<ord2>{ORD})(?:\s+(?P<count2>{COUNT}))?(?=\s*(?:[.!?,;]|$|was|is|are|were|looks?|sounds?|seems?|seemed|please|and|or|but))"
     rf"|(?:#\s*|(?<![\w])(?:number|option)\s+)(?P<num>{NUM})"
     r"|(?P<none>none\s+of\s+(?:them|these|those|the\s+above)|not\s+(?:these|those|them))(?![\w'])"
@@ -365,7 +365,7 @@ POPULAR = re.compile(
 )
 OBSCURE = re.compile(
     r"(?<![\w'])(?:hidden\s+gems?|gems?|obscure|underrated|under[\s-]the[\s-]radar|lesser[\s-]known|little[\s-]known"
-    r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie"
+    r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie|less\s+obvious|not\s+(?:as|so)\s+obvious"
     r"|(?:most|many)\s+people\s+(?:have\s*n'?t|have\s+not|never|don'?t\s+know)(?:\s+(?:seen|watched|heard\s+of))?"
     r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|nobody\s+(?:has\s+)?(?:seen|knows)"
     r"|off\s+the\s+beaten\s+(?:path|track)|deep\s+cuts?|b[\s-]sides?|art[\s-]?house"

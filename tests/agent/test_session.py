@@ -99,6 +99,17 @@ def test_relative_years_pivot_on_the_last_list(understander, message):
     assert (s.constraints.year_min, s.constraints.year_max) == (None, 1979)
 
 
+@pytest.mark.parametrize("message, year_min, year_max", [
+    ("the first one is close but too recent", None, 1969),
+    ("the first one's close, just older", None, 1969),
+    ("number 3 is the right idea, but newer", 1991, None),
+    ("older", None, 1979),  # no film pointed at: the middle of the list
+])
+def test_older_than_the_film_pointed_at(understander, message, year_min, year_max):
+    s = say(understander, shown_from([1970, 1980, 1990]), message)
+    assert (s.constraints.year_min, s.constraints.year_max) == (year_min, year_max)
+
+
 @pytest.mark.parametrize("message", ["hmm, those look a bit dated", "they all feel kind of old-fashioned",
                                      "these seem so dated to me", "these are all pretty ancient"])
 def test_a_list_called_dated_asks_for_newer(understander, message):
@@ -173,3 +184,12 @@ def test_a_like_said_in_passing_adds_to_the_liked_titles(understander, message):
     heat, fargo = title(understander, "Heat"), title(understander, "Fargo")
     s = say(understander, SessionPrefs(), "something like Heat", message)
     assert s.liked_items == [heat, fargo]
+
+
+@pytest.mark.parametrize("message, position", [
+    ("the first one's close", 0), ("the last one's not bad", 2), ("the second one's more like it", 1),
+    ("hmm, the third one's kind of what I mean", 2),
+])
+def test_a_film_pointed_at_with_a_contraction_is_picked(understander, message, position):
+    s = say(understander, shown_from([1970, 1980, 1990]), message)
+    assert s.liked_items == [s.last_shown[position]]
