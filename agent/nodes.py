@@ -375,7 +375,8 @@ def respond(state: TurnState, tools: Toolbox) -> dict[str, Any]:
     wanted = ", ".join(filter(None, [asked.describe(every_genre=len(asked.genres) > 1 and bool(recs)
                                                     and all(set(asked.genres) <= set(r.genres) for r in recs)),
                                      tones.describe(session.tone, session.tone_none)]))
-    head = (f"Here are {len(recs)} picks" + (f" ({wanted})" if wanted else "") + ".") if recs else ""
+    count = "Here is 1 pick" if len(recs) == 1 else f"Here are {len(recs)} picks"
+    head = (count + (f" ({wanted})" if wanted else "") + ".") if recs else ""
     text = " ".join([*state.get("notes", []), head]).strip() or "I have nothing to show for that."
     session.show(recs)
     # what memory did was said in this reply (retrieve or compose, from the same session): not again

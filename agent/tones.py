@@ -21,9 +21,10 @@ class Tone:
 
 
 TONES: tuple[Tone, ...] = (
-    Tone("feel-good", r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheer (?:me|us) up|happy ending",
+    Tone("feel-good", r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheer (?:me|us) up|happy ending|co[sz]y|comforting"
+                      r"|comfort (?:movies?|films?|watch(?:ing)?)",
          up=("Comedy", "Musical", "Children's", "Romance"), down=("Horror", "Film-Noir", "War", "Crime")),
-    Tone("light", r"light(?:[- ]?hearted)?|easy(?:[- ]going| watching| to watch)?|breezy|fluffy|not too heavy"
+    Tone("light", r"light(?:[- ]?hearted)?|easy(?:[- ]going| watching| to watch)?|breezy|fluffy|not too heavy|fun"
                   r"|nothing (?:too )?(?:heavy|serious)|not (?:too )?serious|chill|mindless|turn my brain off|brain off",
          up=("Comedy", "Animation", "Children's", "Musical", "Adventure"), down=("War", "Horror", "Film-Noir", "Crime")),
     Tone("funny", r"funny|hilarious|laugh(?:s|ing)?|comedic|witty|silly",

@@ -360,3 +360,15 @@ def test_a_choice_left_to_us_gets_a_list_not_a_question(rec, message):
     r = rec.chat(new_user(), message)
     assert r.items and (r.question is None or r.question_kind)  # at most a question beside the list
     assert not any("close to" in i.reason.lower() for i in r.items)  # no words of the message are evidence
+
+
+def test_the_headline_counts_in_good_english(rec):
+    from collections import Counter
+
+    items = rec.tools.catalog.get(rec.artifacts.split.item_ids.tolist())
+    pairs = Counter((g, i.year) for i in items for g in i.genres if i.year and g != "unknown")
+    genre, year = next(p for p, n in sorted(pairs.items()) if n == 1)
+    one = rec.chat(new_user(), f"a {genre.lower()} film from {year}")
+    assert len(one.items) == 1 and one.text.startswith("Here is 1 pick ("), one.text
+    many = rec.chat(new_user(), "a comedy")
+    assert len(many.items) > 1 and many.text.startswith(f"Here are {len(many.items)} picks ("), many.text
