@@ -86,7 +86,7 @@ FILLER = set(
     similar same such vein style spirit reminds reminiscent fan fans thumbs thumb hmm um uh oh
     well actually probably definitely something's anything's item items option options number pick
     picks choice choices list recommended try trying already yet ever still once yourself year makes
-    better best whatever's
+    better whatever's
     years old onward onwards yesterday recently lately weekend ago twice
     anymore longer switch switching change make both additionally addition combined mixed optional
     forget matter necessarily needed required necessary enough elements touch dash whenever
