@@ -143,7 +143,8 @@ NUM = r"\d{1,2}(?!\d)|(?:" + "|".join(NUMBER_WORDS) + r")(?![\w'])"  # "#3", "nu
 REF_AFTER_CUE = re.compile(
     rf"(?:the\s+)?(?P<ord>{ORD})(?:\s+(?P<count>{COUNT}))?(?:\s+{REF_NOUN})?(?![\w'])"
     rf"|(?:#\s*|number\s+|no\.\s*|option\s+|item\s+|pick\s+)(?P<num>{NUM})"
-    r"|(?P<all>all\s+(?:of\s+)?(?:them|these|those|three|of\s+it)|them(?:\s+all)?|these|those|both(?:\s+of\s+them)?)(?![\w'])"
+    r"|(?P<all>all\s+(?:of\s+)?(?:them|these|those|three|of\s+it)|them(?:\s+all)?|these|those|both(?:\s+of\s+them)?"
+    r"|it\s+all|every\s+(?:single\s+)?one(?:\s+of\s+(?:them|these|those))?|each\s+(?:one\s+)?of\s+(?:them|these|those))(?![\w'])"
     r"|(?P<pron>(?:that|this)\s+one|it(?![\w'])|(?:that|this)(?=\s*(?:[.!?,;]|$|please|again|\x00)))"
 )
 # A reference on its own: "the second one was great", "#3", "none of these".
@@ -345,7 +346,7 @@ CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|un
 # Not too recent / not too old, said outright (not of a list shown): the complement of "recent" and of "old".
 NOT_TOO = re.compile(r"(?<![\w'])(?:nothing|not|none|no)\s+(?:that\s+|so\s+)?too\s+(?:(?P<new>recent|new|modern)|old|dated)(?![\w'])")
 RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
-OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])|classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
+OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|ones?\s+I))|classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
 OLDER = re.compile(
     r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+(?:as|so)\s+(?:new|recent)|too\s+(?:recent|new|modern)"

@@ -193,3 +193,17 @@ def test_a_like_said_in_passing_adds_to_the_liked_titles(understander, message):
 def test_a_film_pointed_at_with_a_contraction_is_picked(understander, message, position):
     s = say(understander, shown_from([1970, 1980, 1990]), message)
     assert s.liked_items == [s.last_shown[position]]
+
+
+@pytest.mark.parametrize("message", ["seen it all", "I've watched every single one of these",
+                                     "seen each of them already", "watched every one of those"])
+def test_seen_the_whole_list(understander, message):
+    s = say(understander, shown_from([1970, 1980, 1990]), message)
+    assert s.seen == s.last_shown
+
+
+@pytest.mark.parametrize("message", ["the first and the last are old favourites", "my old favorite is Heat",
+                                     "a comedy like the old times"])
+def test_old_favourites_are_no_era(understander, message):
+    s = say(understander, shown_from([1970, 1980, 1990]), message)
+    assert (s.constraints.year_min, s.constraints.year_max) == (None, None)
