@@ -222,6 +222,7 @@ CUE = re.compile(
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
     r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E"
     r"|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by"
+    r"|spare\s+(?:me|us)(?:\s+from)?|save\s+(?:me|us)\s+from|steer\s+clear\s+of|(?:stay|keep)\s+away\s+from|pass\s+on|minus"
     rf"|{TAKEN_BACK})"
     r"|(?P<seen>seen|watched|saw|finished|rented|heard\s+(?:of|about))"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
@@ -690,7 +691,10 @@ GENRE_NEG_AFTER = re.compile(
     r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
     r"|suck|(?:are|is)\s+(?:overrated|not\s+for\s+me)|(?:i|we)\s+(?:can'?t|cannot)\s+stand"
     r"|(?:just\s+)?(?:don'?t|doesn'?t|do\s+not|does\s+not)\s+do\s+it\s+for\s+(?:me|us)"
-    r"|(?:has|have)\s+lost\s+(?:its|their)\s+(?:charm|appeal|magic|shine))(?![\w'])"
+    r"|(?:has|have)\s+lost\s+(?:its|their)\s+(?:charm|appeal|magic|shine)"
+    # "keep the sci-fi away", "horror, keep it out of tonight"
+    r"|away(?!\s+(?:from\s+(?!(?:me|us)(?![\w']))|at\s))|(?:keep|leave)\s+(?:it|them|those|that)\s+(?:out|away)"
+    r"|out(?=\s*(?:[.!?,;]|$|please|tonight))|out\s+of\s+(?:it|this|tonight|here|the\s+(?:list|mix)))(?![\w'])"
 )
 # A misspelt genre ("comdy", "thriler"): a word this close to one of these is that genre.
 GENRE_SPELLINGS = {
