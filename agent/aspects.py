@@ -43,7 +43,7 @@ def _minutes(m: re.Match) -> int | None:
     if m.group("short"):
         return V.SHORT_MINUTES
     n, unit = (m.group("n"), m.group("unit")) if m.group("n") else (m.group("n2"), m.group("unit2"))
-    value = (float(n) if n[0].isdigit() else WORD_NUMBERS.get(n, 1)) + (0.5 if m.group("half") else 0)
+    value = (float(n) if n[0].isdigit() else WORD_NUMBERS.get(n, 1)) + (0.5 if m.group("half") or m.group("half_after") else 0)
     minutes = int(round(value * 60)) if unit.startswith("h") else int(value)
     return minutes if 30 <= minutes <= 600 else None
 

@@ -574,8 +574,10 @@ MAX_RATING = [  # (pattern, how the rating named relates: "at-most" it or "below
     (re.compile(rf"(?<![\w'])(?:only\s+)?{RATING}(?=\s+(?:movies?|films?|only|please|stuff|comed(?:y|ies)|ones)(?![\w']))"), "at-most"),
 ]
 RUNTIME = re.compile(
-    r"(?<![\w'])(?:under|less\s+than|shorter\s+than|no\s+(?:more|longer)\s+than|at\s+most|max(?:imum)?|within|below|not\s+over)"
-    r"\s+(?:an?\s+)?(?P<n>\d+(?:\.\d)?|an?|one|two|three|half)\s*(?P<half>and\s+a\s+half\s+)?(?P<unit>hours?|hrs?|h|minutes|mins?|m)(?![\w'])"
+    r"(?<![\w'])(?:under|less\s+than|shorter\s+than|(?:no|not|nothing)\s+(?:more|longer)\s+than|at\s+most|max(?:imum)?|within"
+    r"|below|(?:not|nothing)\s+over)"
+    r"\s+(?:an?\s+)?(?P<n>\d+(?:\.\d)?|an?|one|two|three|half)\s*(?P<half>and\s+a\s+half\s+)?(?P<unit>hours?|hrs?|h|minutes|mins?|m)"
+    r"(?P<half_after>\s+and\s+a\s+half)?(?![\w'])"  # "under an hour and a half"
     r"|(?P<n2>\d+(?:\.\d)?)\s*(?P<unit2>hours?|hrs?|h|minutes|mins?|m)\s+(?:max(?:imum)?|tops|or\s+(?:less|shorter|under)|at\s+most)(?![\w'])"
     r"|(?P<short>short(?:er)?|quick|(?:not|nothing)\s+(?:too\s+|very\s+|that\s+)?long|brief)(?=\s+(?:one|movie|film|watch|thing|please|[.!?,]|$))"
 )
