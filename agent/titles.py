@@ -228,7 +228,8 @@ class TitleFinding:
                 believable = alone or capitalised or not all(self._known(t[2]) or t[2] in V.EVERYDAY for t in content)
             else:
                 believable = not self._known(content[0][2]) and (
-                    alone or capitalised and bool(V.RIGHT_EVAL.match(self.work, e) or V.TOPIC_BACKREF.match(self.low, e))
+                    alone or capitalised and bool(V.RIGHT_EVAL.match(self.work, e) or V.TOPIC_BACKREF.match(self.low, e)
+                                                  or V.TITLE_SUFFIX.match(self.low, e))
                 )
             if believable:
                 mention = self._add(self._exact_mention(s, e, key))

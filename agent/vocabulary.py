@@ -86,7 +86,7 @@ FILLER = set(
     similar same such vein style spirit reminds reminiscent fan fans thumbs thumb hmm um uh oh
     well actually probably definitely something's anything's item items option options number pick
     picks choice choices list recommended try trying already yet ever still once yourself year makes
-    better whatever's
+    better whatever's ish esque
     years old onward onwards yesterday recently lately weekend ago twice
     anymore longer switch switching change make both additionally addition combined mixed optional
     forget matter necessarily needed required necessary enough elements touch dash whenever
@@ -267,6 +267,8 @@ RIGHT_EVAL = re.compile(  # after a title; its closing quote may already be mask
 )
 
 # A one-word title said first and taken up by "it" ("Casablanca, saw it again", "Heat: we loved it").
+# After a one-word title, a kind of likeness: "something Fargo-like", "Alien-ish", "a Heat type of film".
+TITLE_SUFFIX = re.compile(r"(?:-|\s+)(?:ish|esque|like|style|type)(?![\w'])|\s+(?:kind|sort|type)\s+of(?![\w'])")
 TOPIC_BACKREF = re.compile(
     r"\s*[,:\u2014]\s*(?:(?:i|we)\s+)?(?:(?:'ve|have|had|just|finally|also)\s+)?"
     r"(?:seen|saw|watched|rewatched|rented|loved|liked|hated|enjoyed|adored|disliked)\s+it(?![\w'])"
