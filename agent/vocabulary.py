@@ -167,7 +167,7 @@ TRIGGER = re.compile(
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     r"|(?:(?:the\s+)?same|a\s+similar|similar)\s+(?:vibe|feel|feeling|energy|tone|mood|atmosphere)\s+(?:as|to)"
-    r"|(?:the|that)\s+(?:vibe|feel|energy|tone|mood|atmosphere)\s+of"
+    r"|(?:the|that)\s+(?:vibe|feel|energy|tone|mood|atmosphere)\s+of|meets|crossed\s+with|mixed\s+with"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
     r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|finished|rewatch(?:ed)?|re-watch(?:ed)?"
     r"|rented|care\s+for|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by|bored\s+(?:by|with)"
@@ -267,8 +267,10 @@ RIGHT_EVAL = re.compile(  # after a title; its closing quote may already be mask
 )
 
 # A one-word title said first and taken up by "it" ("Casablanca, saw it again", "Heat: we loved it").
-# After a one-word title, a kind of likeness: "something Fargo-like", "Alien-ish", "a Heat type of film".
-TITLE_SUFFIX = re.compile(r"(?:-|\s+)(?:ish|esque|like|style|type)(?![\w'])|\s+(?:kind|sort|type)\s+of(?![\w'])")
+# After a one-word title, a kind of likeness: "something Fargo-like", "Alien-ish", "a Heat type of film",
+# or the first of two films crossed.
+TITLE_SUFFIX = re.compile(r"(?:-|\s+)(?:ish|esque|like|style|type)(?![\w'])|\s+(?:kind|sort|type)\s+of(?![\w'])"
+                          r"|\s+(?:meets|crossed\s+with|mixed\s+with)(?![\w'])")  # "Fargo meets Heat"
 TOPIC_BACKREF = re.compile(
     r"\s*[,:\u2014]\s*(?:(?:i|we)\s+)?(?:(?:'ve|have|had|just|finally|also)\s+)?"
     r"(?:seen|saw|watched|rewatched|rented|loved|liked|hated|enjoyed|adored|disliked)\s+it(?![\w'])"
