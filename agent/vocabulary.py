@@ -139,6 +139,8 @@ COUNT = r"two|three|four|five|[2-5]"
 NUMBER_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten".split(), 1)}
 NUM = r"\d{1,2}(?!\d)|(?:" + "|".join(NUMBER_WORDS) + r")(?![\w'])"  # "#3", "number three"
 
+CROSSED = r"meets|crossed\s+with|mixed\s+with"  # "Fargo meets Heat": two films (or topics) crossed
+
 # A reference to the shown list right after a cue: "loved the first", "not that one", "like #2".
 REF_AFTER_CUE = re.compile(
     rf"(?:the\s+)?(?P<ord>{ORD})(?:\s+(?P<count>{COUNT}))?(?:\s+{REF_NOUN})?(?![\w'])"
@@ -167,7 +169,8 @@ TRIGGER = re.compile(
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     r"|(?:(?:the\s+)?same|a\s+similar|similar)\s+(?:vibe|feel|feeling|energy|tone|mood|atmosphere)\s+(?:as|to)"
-    r"|(?:the|that)\s+(?:vibe|feel|energy|tone|mood|atmosphere)\s+of|meets|crossed\s+with|mixed\s+with"
+    r"|(?:the|that)\s+(?:vibe|feel|energy|tone|mood|atmosphere)\s+of"
+    rf"|{CROSSED}"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
     r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|finished|rewatch(?:ed)?|re-watch(?:ed)?"
     r"|rented|care\s+for|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by|bored\s+(?:by|with)"
@@ -270,7 +273,7 @@ RIGHT_EVAL = re.compile(  # after a title; its closing quote may already be mask
 # After a one-word title, a kind of likeness: "something Fargo-like", "Alien-ish", "a Heat type of film",
 # or the first of two films crossed.
 TITLE_SUFFIX = re.compile(r"(?:-|\s+)(?:ish|esque|like|style|type)(?![\w'])|\s+(?:kind|sort|type)\s+of(?![\w'])"
-                          r"|\s+(?:meets|crossed\s+with|mixed\s+with)(?![\w'])")  # "Fargo meets Heat"
+                          rf"|\s+(?:{CROSSED})(?![\w'])")
 TOPIC_BACKREF = re.compile(
     r"\s*[,:\u2014]\s*(?:(?:i|we)\s+)?(?:(?:'ve|have|had|just|finally|also)\s+)?"
     r"(?:seen|saw|watched|rewatched|rented|loved|liked|hated|enjoyed|adored|disliked)\s+it(?![\w'])"
@@ -701,7 +704,7 @@ GENRE_NEG_AFTER = re.compile(
     r"|(?:just\s+)?(?:don'?t|doesn'?t|do\s+not|does\s+not)\s+do\s+it\s+for\s+(?:me|us)"
     r"|(?:has|have)\s+lost\s+(?:its|their)\s+(?:charm|appeal|magic|shine)"
     # "keep the sci-fi away", "horror, keep it out of tonight"
-    r"|away(?!\s+(?:from\s+(?!(?:me|us)(?![\w']))|at\s))|(?:keep|leave)\s+(?:it|them|those|that)\s+(?:out|away)"
+    r"|away(?:\s+from\s+(?:me|us))?(?!\s+(?:from|at)\s)|(?:keep|leave)\s+(?:it|them|those|that)\s+(?:out|away)"
     r"|out(?=\s*(?:[.!?,;]|$|please|tonight))|out\s+of\s+(?:it|this|tonight|here|the\s+(?:list|mix)))(?![\w'])"
 )
 # A misspelt genre ("comdy", "thriler"): a word this close to one of these is that genre.
@@ -740,7 +743,7 @@ TOPIC_LEAD = re.compile(
     # a film noun or a genre word, then what it is about: "a comedy about a painter"
     rf"(?<![\w'])(?:(?:{THING}|{GENRE_WORD.pattern})(?:\s+[\w'-]+){{0,2}}?\s+(?:with|about|featuring|involving|where|in\s+which|that|which|who|on)"
     r"|set\s+(?:in|on|during|at|around|among)|takes?\s+place\s+(?:in|on|during|at)|based\s+on|lots\s+of|full\s+of"
-    r"|plenty\s+of|meets|crossed\s+with|loves?|likes?|into|obsessed\s+with|crazy\s+about|mood\s+for|fan\s+of|craving|crave)(?![\w'])"
+    rf"|plenty\s+of|{CROSSED}|loves?|likes?|into|obsessed\s+with|crazy\s+about|mood\s+for|fan\s+of|craving|crave)(?![\w'])"
 )
 FILM_NOUN = re.compile(r"(?<![\w'])(?:movies?|films?|flicks?|stuff|ones?|stor(?:y|ies)|documentar(?:y|ies))(?![\w'])")
 AFTER_THING = re.compile(r"(?<![\w'])(?:something|anything)\s+(?P<w>[^\W\d_][\w'-]*)")

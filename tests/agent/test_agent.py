@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from collections import Counter
 
 import pytest
 
@@ -363,8 +364,6 @@ def test_a_choice_left_to_us_gets_a_list_not_a_question(rec, message):
 
 
 def test_the_headline_counts_in_good_english(rec):
-    from collections import Counter
-
     items = rec.tools.catalog.get(rec.artifacts.split.item_ids.tolist())
     pairs = Counter((g, i.year) for i in items for g in i.genres if i.year and g != "unknown")
     genre, year = next(p for p, n in sorted(pairs.items()) if n == 1)

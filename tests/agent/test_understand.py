@@ -519,3 +519,29 @@ def test_with_the_followed_by_people_is_an_audience_and_nothing_else_is(understa
     assert understander.parse("a movie with the best soundtrack").vibe == "best soundtrack"
     assert understander.parse("date night with my wife").vibe == ""
     assert understander.parse("something to watch with the kids").constraints.audience == "children"
+
+
+def near_genre_words() -> dict[str, str]:
+    """English words (the text model's vocabulary) within the typo distance of a genre spelling that
+    no genre pattern names: what the typo corrector once read as genres ("thrilled" -> Thriller)."""
+    from rapidfuzz import fuzz, process
+
+    import agent.vocabulary as V
+    from tools.text import known_words
+
+    near = {}
+    for w in sorted(known_words()):
+        if len(w) < 5 or w in V.FILLER or w in V.CHAT or any(p.fullmatch(w) for p, _, _ in V.GENRE_RES):
+            continue
+        best = process.extractOne(w, list(V.GENRE_SPELLINGS), scorer=fuzz.ratio, score_cutoff=V.GENRE_TYPO_MIN)
+        if best is not None and best[0][0] == w[0]:
+            near[w] = V.GENRE_SPELLINGS[best[0]]
+    return near
+
+
+def test_a_word_spelt_right_is_no_misspelt_genre(understander):
+    near = near_genre_words()
+    assert len(near) >= 50 and near["thrilled"] == "Thriller" and near["musician"] == "Musical"
+    read = {w: g for w, g in near.items() if g in understander.parse(f"a film about {w}").constraints.genres}
+    assert read == {}
+    assert understander.parse("a thriler from the 90s").constraints.genres == ["Thriller"]  # typos still are
