@@ -123,6 +123,8 @@ results: artifacts
 	$(SIM) --protocol drift --systems agent,agent-no-memory \
 	  --json reports/sim-drift/results.json --report reports/sim-drift
 	$(BIN)/convrec eval ceiling --target $(TARGET) --json reports/sim-cold-user/ceiling.json
+	$(BIN)/convrec eval regimes --target $(TARGET) --json reports/regimes.json
+	$(BIN)/python -m tools.reranker --target $(TARGET) --json reports/reranker.json
 	@echo "make results TARGET=$(TARGET) done at commit $$(git rev-parse --short HEAD), $$(date -u +%FT%TZ)"
 
 # The LLM planner (Gemma 3 270M, local, started and stopped by the command) beside the offline agent

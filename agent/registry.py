@@ -375,7 +375,7 @@ def rerank(args: RerankArgs, ctx: ToolContext) -> ItemList:
     ids = list(dict.fromkeys(args.item_ids))
     scores = args.scores if args.scores is not None and len(ids) == len(args.item_ids) else None
     ranked = ctx.recommender.rerank(_items(ids, scores), ctx.history + ctx.liked, preferred=args.preferred,
-                                    weight=args.weight)
+                                    weight=args.weight, genres=ctx.must.genres_any)
     return ItemList(items=ranked[: args.k], available=len(ids))
 
 

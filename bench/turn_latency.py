@@ -1,8 +1,11 @@
 """Offline turn latency through the public API: a few hundred scripted turns after warm-up.
 
-    python bench/turn_latency.py --json reports/bench_turns.json [--conversations 60]
+    python bench/turn_latency.py --json reports/bench_turns.json [--conversations 60] [--compare agent-no-rerank]
 
-Model loading is timed separately. Per-node times come from each reply's trace. Long-term memory
+Model loading is timed separately. ``--compare SYSTEM`` runs the same turns through that system too
+(loaded beside the agent, turns interleaved one by one so both see the same machine load) and
+reports its times and the agent's p50 minus its p50 (the reranker's cost per turn for
+``agent-no-rerank``). Per-node times come from each reply's trace. Long-term memory
 is broken out: ``memory_ms`` has the read (the ``recall`` node: one Chroma query with the message's
 embedding) and the write (the ``remember`` node: building and upserting the turn's records) per turn.
 """
@@ -44,6 +47,7 @@ def main() -> None:
     ap.add_argument("--conversations", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compare", default=None, help="a system of agent.api.SYSTEMS to time beside the agent")
     args = ap.parse_args()
 
     from agent import ConvRec
@@ -54,13 +58,22 @@ def main() -> None:
         t = time.perf_counter()
         rec = ConvRec.load(config=config)
         load_s = time.perf_counter() - t
+        other = None
+        if args.compare:
+            other = ConvRec.load(config=config.model_copy(update={"memory_dir": Path(state) / "compare"}),
+                                 system=args.compare)
         rng = random.Random(args.seed)
-        turns, per_node, memory = [], defaultdict(list), defaultdict(list)
+        turns, per_node, memory, other_turns = [], defaultdict(list), defaultdict(list), []
         for n in range(args.warmup):
-            rec.chat(f"warm-{n}", SCRIPTS[n % len(SCRIPTS)][0])
+            for r in (rec, other) if other else (rec,):
+                r.chat(f"warm-{n}", SCRIPTS[n % len(SCRIPTS)][0])
         for c in range(args.conversations):
             user = str(rng.randint(1, 943)) if c % 2 else f"new-{c}"
             for message in SCRIPTS[c % len(SCRIPTS)]:
+                if other is not None:
+                    t = time.perf_counter()
+                    other.chat(user, message, session_id=f"bench-{c}")
+                    other_turns.append((time.perf_counter() - t) * 1000)
                 t = time.perf_counter()
                 reply = rec.chat(user, message, session_id=f"bench-{c}")
                 turns.append((time.perf_counter() - t) * 1000)
@@ -72,6 +85,8 @@ def main() -> None:
                 memory["write"].append(write)
                 memory["read_plus_write"].append(read + write)
         rec.close()
+        if other is not None:
+            other.close()
     result = {
         "machine": machine(),
         "load_seconds": round(load_s, 2),
@@ -82,6 +97,13 @@ def main() -> None:
         "memory_ms": {k: {"p50": pct(v, 50), "p90": pct(v, 90), "p99": pct(v, 99)} for k, v in memory.items()},
         "goal": {"p50_ms": 30, "p99_ms": 150, "memory_read_plus_write_p50_ms": 10},
     }
+    if other_turns:
+        result["compare"] = {
+            "system": args.compare,
+            "turn_ms": {"p50": pct(other_turns, 50), "p90": pct(other_turns, 90), "p99": pct(other_turns, 99)},
+            "agent_minus_it_p50_ms": round(pct(turns, 50) - pct(other_turns, 50), 2),
+            "agent_over_it_p50": round(pct(turns, 50) / max(pct(other_turns, 50), 1e-9), 3),
+        }
     emit(result, args.json)
 
 

@@ -34,7 +34,8 @@ from tools.text import MODEL_NAME, TextEncoder
 from tools.vectors import count_chroma_items, write_chroma_items
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 3  # 2: fusions and baselines in the manifest, sequential models; 3: film metadata in the catalog
+FORMAT_VERSION = 4  # 2: fusions and baselines in the manifest, sequential models; 3: film metadata in the catalog;
+# 4: the reranker reads CF vectors and the asked genre
 _UNCHECKED = ("manifest.json", "chroma")  # chroma rewrites its own files when opened
 
 
@@ -185,7 +186,7 @@ def build(config: Config, progress: bool = True) -> Path:
 
             reranker = GenerativeReranker(n_candidates=config.candidates).fit(
                 split, vectors, cf_model=retrievers[cf_report["selected"]], seed=config.seed,
-                epochs_scale=config.cf_epochs_scale, progress=progress,
+                epochs_scale=config.cf_epochs_scale, progress=progress, genres=list(dataset.items.genres),
             )  # fmt: skip
             reranker.save(tmp / "reranker")
             rerank_info = {"fusion_weight": reranker.fusion_weight_, "fusion_valid_ndcg@10": reranker.fusion_valid_}

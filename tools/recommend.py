@@ -85,7 +85,8 @@ class Evidence(BaseModel):
 
 
 class Reranker(Protocol):
-    def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k: int) -> list[tuple[int, float]]: ...
+    def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k: int,
+               genres: Sequence[str] = ()) -> list[tuple[int, float]]: ...
 
 
 class Retrieval(BaseModel):
@@ -202,7 +203,7 @@ class Recommender:
             for c in self.candidates(f, liked=liked, history=history, **signals).candidates[:also_k]:
                 pool.setdefault(c.item_id, c)
         found.candidates = self.rerank(list(pool.values()), [*history, *liked], preferred=found.preferred,
-                                       weight=found.rerank_weight)
+                                       weight=found.rerank_weight, genres=flt.genres_any)
         return found
 
     @cached_property
@@ -255,8 +256,9 @@ class Recommender:
         return self.cf.scores(np.asarray(user_vec, dtype=self.cf.model.item_factors_.dtype))
 
     def rerank(self, candidates: Sequence[Candidate], history: Sequence[int] = (),
-               preferred: Sequence[int] = (), weight: float = 1.0) -> list[Candidate]:
-        """The candidates reordered by the reranker (when there is one); ``preferred`` stay first.
+               preferred: Sequence[int] = (), weight: float = 1.0, genres: Sequence[str] = ()) -> list[Candidate]:
+        """The candidates reordered by the reranker (when there is one) for a person who asked for
+        ``genres``; ``preferred`` stay first.
 
         ``weight`` < 1 blends the reranker's standardised scores with the retrieval scores (the
         regime's ``Weights.rerank``); 0 keeps the retrieval order.
@@ -265,7 +267,7 @@ class Recommender:
         if self.reranker is not None and len(candidates) > 1 and weight > 0:
             cand = self.index.to_iidx([c.item_id for c in candidates])
             ranked = self.reranker.rerank(self.index.to_iidx(history), cand, [c.score for c in candidates],
-                                          k=len(candidates))
+                                          k=len(candidates), genres=list(genres))
             by_iidx = dict(zip(cand.tolist(), candidates, strict=True))
             out, seen = [], set()
             for iidx, score in ranked:  # the contract is a subset of the candidates; enforce it here too

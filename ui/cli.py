@@ -160,6 +160,31 @@ def eval_ceiling(target: str = typer.Option("valid", help="valid or test targets
         json_path.write_text(json.dumps(result, indent=2))
 
 
+@eval_app.command("regimes")
+def eval_regimes(target: str = typer.Option("valid", help="valid (tuning), or test targets (`make results`)"),
+                 seed: int = typer.Option(0, help="which genre of its target each user says"),
+                 users: int = typer.Option(0, help="the first this-many users; 0 = all"),
+                 json_path: Path = typer.Option(None, "--json", help="write the report here")) -> None:
+    """The reranker per evidence regime (known, named, picked, stranger): the conversation's
+    ranker with and without it, NDCG@10 and Recall@10 with paired 95% intervals."""
+    from agent.api import ConvRec
+    from evals.regimes import format_regimes, regime_report
+
+    if target not in ("valid", "test"):
+        _fail("--target: valid or test")
+    config = _setup()
+    art = _load_artifacts(config)
+    if art.reranker is None:
+        _fail("these artifacts have no reranker (CONVREC_RERANKER=0 at build): nothing to compare")
+    rec = ConvRec(art, config, use_memory=False).tools.recommender
+    report = regime_report(rec, art.split, target=target, seed=seed, limit=users or None)
+    typer.echo(format_regimes(report))
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2))
+        typer.echo(f"wrote {json_path}")
+
+
 @eval_app.command("sim")
 def eval_sim(
     users: int = typer.Option(0, help="simulated users: a seeded sample of ml-100k users; 0 = all"),

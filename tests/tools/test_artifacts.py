@@ -69,11 +69,12 @@ def test_the_build_records_the_film_metadata_it_joined(small_artifacts):
     assert small_artifacts.catalog.text([jp])[0] == "Jurassic Park (1993). Action, Adventure, Sci-Fi."  # no knowledge
 
 
-def test_a_build_from_before_film_metadata_is_refused(copy_of, small_config):
+@pytest.mark.parametrize("older", [2, 3])  # 2: no director, rating and runtime; 3: a reranker blind to the request
+def test_a_build_of_an_older_format_is_refused(copy_of, small_config, older):
     manifest = json.loads((copy_of / "manifest.json").read_text())
-    manifest["format_version"] = 2  # what builds without director, rating and runtime columns wrote
+    manifest["format_version"] = older
     (copy_of / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ArtifactError, match=r"format 2 != 3\. Rebuild with `convrec build --force`"):
+    with pytest.raises(ArtifactError, match=rf"format {older} != 4\. Rebuild with `convrec build --force`"):
         Artifacts.load(copy_of)
     assert not is_current(small_config.model_copy(update={"artifacts": copy_of}))  # so `convrec build` rebuilds
 

@@ -245,7 +245,7 @@ def test_a_known_users_history_still_dominates_a_vague_request(world):
 class _Reversing:
     """A reranker that puts the retrieval order upside down (to see how much of it is kept)."""
 
-    def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k):
+    def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k, genres=()):
         n = len(candidates_iidx)
         return [(int(c), float(n - i)) for i, c in enumerate(reversed(list(candidates_iidx)))][:k]
 
@@ -279,7 +279,7 @@ def test_recommend_is_candidates_then_the_rerankers_order_in_one_call(world):
     seen: list = []
 
     class Spy(_Reversing):
-        def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k):
+        def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k, genres=()):
             seen.append(index.to_ids(history_iidx))
             return super().rerank(history_iidx, candidates_iidx, retrieval_scores, k)
 

@@ -2,6 +2,7 @@
 
 import copy
 import itertools
+import json
 import re
 import zlib
 
@@ -51,6 +52,17 @@ def cf(split):
 @pytest.fixture(scope="module")
 def reranker(split, item_vectors, cf):
     return GenerativeReranker(config=FAST).fit(split, item_vectors, cf_model=cf, progress=False)
+
+
+@pytest.fixture(scope="module")
+def genres(small_dataset):
+    return list(small_dataset.items.genres)  # by iidx: the split keeps the dataset's item order
+
+
+@pytest.fixture(scope="module")
+def conversational(split, item_vectors, cf, genres):
+    """The conversation-aware generator: CF vectors beside the codes, the asked genre as input."""
+    return GenerativeReranker(config=FAST).fit(split, item_vectors, cf_model=cf, progress=False, genres=genres)
 
 
 # ---- semantic IDs -------------------------------------------------------------------------------
@@ -172,6 +184,35 @@ def test_numpy_inference_matches_torch():
                 np.testing.assert_allclose(scorer.level_log_probs(h_np, prefixes.numpy(), level), lt.numpy(), atol=1e-4)
 
 
+def test_numpy_inference_matches_torch_with_cf_vectors_and_a_genre():
+    torch.manual_seed(1)
+    cfg = CodeTransformerConfig(cf_dim=8, n_items=70, n_genres=5)
+    model = CodeTransformer(cfg).eval()
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    model.item_cf[:70] = torch.randn(70, 8)
+    scorer = CodeScorer(model)
+    for T in (2, 12):
+        items = torch.randint(0, 70, (1, T))
+        items[0, 0] = -2  # BOS: no CF vector
+        other = items.clone()
+        other[0, -1] = (items[0, -1] + 1) % 70
+        codes = torch.randint(0, 64, (1, T, 4))
+        with torch.no_grad():
+            h = model.hidden(codes, items=items)[0, -1]
+            h_np = scorer.hidden(codes[0].numpy(), items[0].numpy())
+            np.testing.assert_allclose(h_np, h.numpy(), atol=1e-5)
+            # the CF vectors are read: other items with the same codes give another state
+            assert not np.allclose(scorer.hidden(codes[0].numpy(), other[0].numpy()), h_np)
+            said = model.genre_in(torch.tensor([2, 4])).mean(0)
+            np.testing.assert_allclose(scorer.with_genres(h_np, np.array([2, 4])), (h + said).numpy(), atol=1e-5)
+            none = model.genre_in(torch.tensor(5))
+            np.testing.assert_allclose(scorer.with_genres(h_np, np.array([], dtype=np.int64)), (h + none).numpy(),
+                                       atol=1e-5)
+    with pytest.raises(ValueError, match="items"):
+        scorer.hidden(codes[0].numpy())
+
+
 # ---- the reranker -------------------------------------------------------------------------------
 
 @settings(max_examples=60, deadline=None)
@@ -241,6 +282,39 @@ def test_corrupt_folder_raises_value_error(reranker, tmp_path, damage):
         (tmp_path / FILES[0]).write_text("{not json")
     with pytest.raises(ValueError, match="reranker"):
         GenerativeReranker.load(tmp_path)
+
+
+def test_the_asked_genre_is_an_input_the_generator_learns(conversational, genres, split, tmp_path):
+    rr = conversational
+    assert rr.genres_ == sorted({g for gs in genres for g in gs}) and rr.config_.n_genres == len(rr.genres_)
+    assert rr.config_.cf_dim == rr.cf_dim and rr.model_.item_cf[: split.n_items].abs().sum() > 0
+    # trained from zero: the rows of genres said moved, and apart from each other
+    emb = rr.model_.genre_in.weight.detach()
+    assert emb.abs().sum() > 0 and not torch.allclose(emb[0], emb[1])
+    hist, cands = split.sequences()[5], np.arange(0, 120)
+    none = rr.log_probs(hist, cands)
+    comedy = rr.log_probs(hist, cands, ["comedy"])  # names are matched case-insensitively
+    assert not np.allclose(comedy, none)
+    np.testing.assert_array_equal(rr.log_probs(hist, cands, ["Comedy"]), comedy)
+    np.testing.assert_array_equal(rr.log_probs(hist, cands, ["no such genre"]), none)
+    out = rr.rerank(hist, cands, np.linspace(1, 0, 120), k=30, genres=["Drama", "Comedy"])
+    assert len({i for i, _ in out}) == 30 and {i for i, _ in out} <= set(cands.tolist())
+    rr.save(tmp_path)
+    loaded = GenerativeReranker.load(tmp_path)
+    assert loaded.genres_ == rr.genres_
+    np.testing.assert_array_equal(loaded.log_probs(hist, cands, ["Comedy"]), comedy)
+    meta = json.loads((tmp_path / FILES[0]).read_text())
+    meta["genres_"] = meta["genres_"][:-1]
+    (tmp_path / FILES[0]).write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="genre names"):
+        GenerativeReranker.load(tmp_path)
+
+
+def test_without_item_genres_the_generator_reads_none(split, item_vectors):
+    rr = GenerativeReranker(config=CodeTransformerConfig(epochs=1)).fit(split, item_vectors, progress=False)
+    assert rr.config_.n_genres == 0 and rr.genres_ == []
+    hist, cands = split.sequences()[2], np.arange(0, 50)
+    np.testing.assert_array_equal(rr.log_probs(hist, cands, ["Comedy"]), rr.log_probs(hist, cands))
 
 
 def test_cold_items_get_codes_from_text_and_can_be_ranked(reranker, split, item_vectors):

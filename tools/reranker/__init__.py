@@ -49,10 +49,12 @@ def finite(x: Sequence[float]) -> np.ndarray:
 class GenerativeReranker:
     """Reranks candidates by the generator's log-probability fused with the retrieval score.
 
-    score = w * z(log p(item | history, candidates)) + (1 - w) * z(retrieval score), both z-scored
-    over the candidate set; w is ``fusion_weight``, or when it is None the weight in FUSION_GRID
-    with the best validation NDCG@10 of the CF top-``n_candidates`` (1.0 without a CF model).
-    Without retrieval scores the order is the generator's alone.
+    score = w * z(log p(item | history, genres asked, candidates)) + (1 - w) * z(retrieval score),
+    both z-scored over the candidate set; w is ``fusion_weight``, or when it is None the weight in
+    FUSION_GRID with the best validation NDCG@10 of the CF top-``n_candidates`` (1.0 without a CF
+    model). Without retrieval scores the order is the generator's alone. The generator reads the
+    history's codes with each item's CF vector beside them, and the genres the conversation asked
+    for (``rerank(..., genres=...)``; see ``tools.reranker.model``).
 
     Semantic IDs quantise the text vector joined with a CF vector (``cf_weight`` of the squared
     norm, 0 = text only) with ``n_levels`` of ``n_codes`` codes; a cold item borrows the CF
@@ -82,14 +84,17 @@ class GenerativeReranker:
         self.n_candidates = n_candidates
 
     # -- training -----------------------------------------------------------------------------
-    def content_vectors(self, split: Split, item_vectors: np.ndarray) -> np.ndarray:
-        """What the semantic IDs quantise: the unit text vector joined with a unit CF vector,
-        weighted by ``cf_weight``. The CF vector is the item's row of a truncated SVD of the train
-        matrix; an item without train interactions takes the mean CF vector of its
-        ``cold_neighbours`` nearest items by text, so its code comes from its text alone."""
-        text = unit_rows(np.asarray(item_vectors, dtype=np.float64))
+    def content_vectors(self, text: np.ndarray, cf: np.ndarray) -> np.ndarray:
+        """What the semantic IDs quantise: the unit text vector joined with the unit CF vector
+        (``cf_vectors``), weighted by ``cf_weight``, so a cold item's code comes from its text."""
         if self.cf_weight <= 0:
             return text
+        return np.hstack([text * np.sqrt(1 - self.cf_weight), cf * np.sqrt(self.cf_weight)])
+
+    def cf_vectors(self, split: Split, text: np.ndarray) -> np.ndarray:
+        """Unit CF vectors (n_items, cf_dim): a truncated SVD of the degree-normalised train
+        matrix; an item without train interactions takes the mean of its ``cold_neighbours``
+        nearest items by (unit) ``text``."""
         X = split.train_matrix("train").T.tocsr().astype(np.float64)  # items x users
         di, du = np.asarray(X.sum(1)).ravel(), np.asarray(X.sum(0)).ravel()
         # degree-normalised, as in spectral CF, so that popular items do not fill the spectrum
@@ -103,7 +108,7 @@ class GenerativeReranker:
             n = min(self.cold_neighbours, len(warm))
             near = np.argsort(-(text[cold] @ text[warm].T), axis=1, kind="stable")[:, :n]
             cf[cold] = unit_rows(cf[warm[near]].mean(1))
-        return np.hstack([text * np.sqrt(1 - self.cf_weight), cf * np.sqrt(self.cf_weight)])
+        return cf
 
     def fit(
         self,
@@ -113,19 +118,25 @@ class GenerativeReranker:
         seed: int = 0,
         epochs_scale: float = 1.0,
         progress: bool = True,
+        genres: Sequence[Sequence[str]] | None = None,
     ) -> GenerativeReranker:
         """Learn codes (items with train interactions), encode the rest from text, train the
-        generator on the train sequences, and tune the fusion weight on validation."""
-        with _BLAS.limit(limits=1, user_api="blas"):
-            return self._fit(split, item_vectors, cf_model, seed, epochs_scale, progress)
+        generator on the train sequences, and tune the fusion weight on validation.
 
-    def _fit(self, split, item_vectors, cf_model, seed, epochs_scale, progress) -> GenerativeReranker:
+        ``genres``: each item's genres (by index); with them and ``config.n_genres`` set, the
+        generator also reads the genre a conversation asked for."""
+        with _BLAS.limit(limits=1, user_api="blas"):
+            return self._fit(split, item_vectors, cf_model, seed, epochs_scale, progress, genres)
+
+    def _fit(self, split, item_vectors, cf_model, seed, epochs_scale, progress, genres) -> GenerativeReranker:
         item_vectors = np.asarray(item_vectors)
         if item_vectors.ndim != 2 or len(item_vectors) != split.n_items:
             raise ValueError(
                 f"item_vectors must be (n_items={split.n_items}, dim), got shape {item_vectors.shape}"
             )
-        content = self.content_vectors(split, item_vectors)
+        text = unit_rows(item_vectors.astype(np.float64))
+        cf_vec = self.cf_vectors(split, text)
+        content = self.content_vectors(text, cf_vec)
         warm = split.item_popularity() > 0
         sid = SemanticIDs(n_levels=self.n_levels, n_codes=self.n_codes, seed=seed).fit(content[warm])
         codes = np.zeros((split.n_items, self.n_levels + 1), dtype=np.int64)
@@ -139,8 +150,21 @@ class GenerativeReranker:
         cfg = CodeTransformerConfig.from_dict(self.config.to_dict())
         cfg.vocab_sizes = tuple(sid.vocab_sizes)
         cfg.epochs = max(1, round(cfg.epochs * epochs_scale))
+        cfg.cf_dim, cfg.n_items = (cf_vec.shape[1], split.n_items) if cfg.use_cf else (0, 0)
+        self.genres_: list[str] = []
+        item_genres = None
+        if cfg.use_genres and genres is not None:
+            self.genres_ = sorted({g for gs in genres for g in gs})
+            col = {g: n for n, g in enumerate(self.genres_)}
+            item_genres = np.zeros((split.n_items, len(col)), dtype=bool)
+            for i, gs in enumerate(genres):
+                item_genres[i, [col[g] for g in gs]] = True
+            cfg.n_genres = len(col)
+        else:
+            cfg.n_genres = 0
         self.config_ = cfg
-        self.model_ = train(split.sequences("train"), codes, cfg, seed=seed, progress=progress)
+        self.model_ = train(split.sequences("train"), codes, cfg, seed=seed, progress=progress,
+                            item_cf=cf_vec if cfg.cf_dim else None, item_genres=item_genres)
         self._prepare()
 
         self.fusion_valid_: dict[float, float] = {}
@@ -184,7 +208,7 @@ class GenerativeReranker:
         hist = history[-self.config_.max_len :]
         if len(history) < self.config_.max_len:  # the whole history fits: BOS in front, as in training
             hist = np.concatenate([[-1], hist]).astype(np.int64)
-        return self.scorer_.hidden(self._table[hist])
+        return self.scorer_.hidden(self._table[hist], hist)
 
     def _step(self, h: np.ndarray):
         return lambda level, prefixes: self.scorer_.level_log_probs(h, prefixes, level)
@@ -199,9 +223,14 @@ class GenerativeReranker:
                 raise ValueError(f"{name} holds item indices outside [0, {n}): the catalog this reranker was fitted on")
         return history, candidates
 
-    def log_probs(self, history: Sequence[int], candidates: Sequence[int]) -> np.ndarray:
-        """log p(candidate | history, answer is a candidate) from the beam search; candidates the
-        beam did not reach get the lowest finished beam's score."""
+    def genre_indices(self, genres: Sequence[str]) -> np.ndarray:
+        """The generator's indices of the genres said (case-insensitive; unknown ones dropped)."""
+        col = {g.lower(): n for n, g in enumerate(getattr(self, "genres_", []))}
+        return np.array(sorted({col[g.lower()] for g in genres if g.lower() in col}), dtype=np.int64)
+
+    def log_probs(self, history: Sequence[int], candidates: Sequence[int], genres: Sequence[str] = ()) -> np.ndarray:
+        """log p(candidate | history, the genres said, answer is a candidate) from the beam search;
+        candidates the beam did not reach get the lowest finished beam's score."""
         history, candidates = self._checked(history, candidates)
         out = np.full(len(candidates), -np.inf)
         if len(candidates) == 0:
@@ -209,7 +238,8 @@ class GenerativeReranker:
         uniq = np.unique(candidates)
         trie = PrefixTrie(self.codes_[uniq], uniq, self.config_.vocab_sizes)
         with _BLAS.limit(limits=1, user_api="blas"):
-            items, lp = beam_search(self._step(self._hidden(history)), trie, self.beam_size)
+            h = self.scorer_.with_genres(self._hidden(history), self.genre_indices(genres))
+            items, lp = beam_search(self._step(h), trie, self.beam_size)
         floor = lp.min() if len(lp) else 0.0
         value = dict(zip(items.tolist(), lp.tolist(), strict=True))
         return np.array([value.get(int(c), floor) for c in candidates])
@@ -220,6 +250,7 @@ class GenerativeReranker:
         candidates_iidx: Sequence[int],
         retrieval_scores: Sequence[float] | None = None,
         k: int = 10,
+        genres: Sequence[str] = (),
     ) -> list[tuple[int, float]]:
         """The best ``k`` candidates as (item index, fused score), best first.
 
@@ -236,7 +267,7 @@ class GenerativeReranker:
         first = np.sort(first)
         candidates = candidates[first]
         retrieval = None if retrieval_scores is None else finite(retrieval_scores)[first]
-        score = self.fused_scores(self.log_probs(history, candidates), retrieval)
+        score = self.fused_scores(self.log_probs(history, candidates, genres), retrieval)
         order = np.argsort(-score, kind="stable")[:k]
         return [(int(candidates[i]), float(score[i])) for i in order]
 
@@ -263,6 +294,7 @@ class GenerativeReranker:
             "n_items": int(len(self.codes_)),
             "fusion_weight_": self.fusion_weight_,
             "fusion_valid_": {str(w): v for w, v in self.fusion_valid_.items()},
+            "genres_": self.genres_,
         }  # fmt: skip
         (folder / FILES[0]).write_text(json.dumps(meta, indent=2))
         np.savez(folder / FILES[1], item_codes=self.codes_, **self.semantic_ids_.to_arrays())
@@ -281,6 +313,9 @@ class GenerativeReranker:
             self = cls(config=cfg, **meta["params"])
             self.fusion_weight_ = float(meta["fusion_weight_"])
             self.fusion_valid_ = {float(w): float(v) for w, v in meta["fusion_valid_"].items()}
+            self.genres_ = [str(g) for g in meta.get("genres_", [])]
+            if len(self.genres_) != cfg.n_genres:
+                raise ValueError(f"{len(self.genres_)} genre names for a generator of {cfg.n_genres} genres")
             n_items = int(meta["n_items"])
             with np.load(folder / FILES[1], allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}

@@ -1,8 +1,9 @@
-"""The reranker's offline report on ml-100k: ``python -m tools.reranker --json PATH``.
+"""The reranker's offline report on ml-100k: ``python -m tools.reranker [--target test] --json PATH``.
 
 EASE (tuned on validation) retrieves the top 100; the reranker is fitted on the train split with
-its fusion weight tuned on validation; test numbers are reported beside the CF order. Then the
-same on a split with 100 cold items (their train interactions removed).
+its fusion weight tuned on validation; validation numbers (and with ``--target test``, what `make
+results` passes, test numbers) are reported beside the CF order. Then the same on a split with 100
+cold items (their train interactions removed).
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ from tools.text import TextEncoder
 
 
 def main() -> None:
-    """The full offline report: ml-100k, EASE tuned on validation, CF top-100 -> reranker on test;
-    then the cold-start split."""
+    """The full offline report: ml-100k, EASE tuned on validation, CF top-100 -> reranker on
+    validation (and test with --target test); then the cold-start split."""
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--save", type=Path, help="write the (non-cold) reranker to this folder")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cold-items", type=int, default=100)
     ap.add_argument("--candidates", type=int, default=100)
+    ap.add_argument("--target", choices=("valid", "test"), default="valid",
+                    help="test: also the test targets (what `make results` runs, once)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -44,7 +47,8 @@ def main() -> None:
         cf_report, models = tune(split, ["ease"], seed=args.seed, progress=False)
         cf = models["ease"]
         t = time.perf_counter()
-        reranker = GenerativeReranker(n_candidates=args.candidates).fit(split, vectors, cf_model=cf, seed=args.seed)
+        reranker = GenerativeReranker(n_candidates=args.candidates).fit(split, vectors, cf_model=cf, seed=args.seed,
+                                                                        genres=list(dataset.items.genres))
         fit_s = time.perf_counter() - t
         part: dict[str, Any] = {
             "cf_model": {"name": "ease", "params": cf_report["models"]["ease"]["params"]},
@@ -52,14 +56,14 @@ def main() -> None:
             "fusion_weight": reranker.fusion_weight_,
             "valid_ndcg@10_by_fusion_weight": reranker.fusion_valid_,
         }
-        if cold:
-            part["cold_test"] = evaluate_cold(split, cf, reranker, "test", args.candidates, item_vectors=vectors)
-            part["cold_valid"] = evaluate_cold(split, cf, reranker, "valid", args.candidates, item_vectors=vectors)
-        else:
-            part["test"] = evaluate_rerank(split, cf, reranker, "test", args.candidates)
-            part["valid"] = evaluate_rerank(split, cf, reranker, "valid", args.candidates)
-            if args.save:
-                reranker.save(args.save)
+        targets = ("valid", "test") if args.target == "test" else ("valid",)
+        for which in targets:
+            if cold:
+                part[f"cold_{which}"] = evaluate_cold(split, cf, reranker, which, args.candidates, item_vectors=vectors)
+            else:
+                part[which] = evaluate_rerank(split, cf, reranker, which, args.candidates)
+        if not cold and args.save:
+            reranker.save(args.save)
         report[name] = part
         print(json.dumps({name: part}, indent=2), flush=True)
     if args.json:

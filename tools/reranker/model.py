@@ -7,6 +7,12 @@ item never seen in training still has an embedding from its code. On top of the 
     log p(item | history) = sum_l log p(c_l | h, c_<l)
 
 Training is teacher forcing on every position of the users' training sequences.
+
+Two inputs carry what the retriever's order does not (both optional, see the config): each item's
+CF vector beside its code tokens, and the genre the conversation asked for, added to ``h``. In
+training, a share of the targets comes with one of its genres said, and then the softmax runs over
+the items of that genre: the model learns to choose within what was asked, as it must when
+constrained decoding runs over candidates that all meet the request.
 """
 
 from __future__ import annotations
@@ -40,6 +46,18 @@ class CodeTransformerConfig:
     batch_size: int = 128
     lr: float = 5e-3
     weight_decay: float = 0.0
+    # what the retriever cannot see, as inputs (the sizes are set by GenerativeReranker.fit; 0 = off):
+    # each item's CF vector beside its code tokens (collaborative embeddings next to text codes),
+    # projected and added to its code embeddings (a buffer of n_items rows); and the genre the
+    # conversation asked for: at a share ``ask_share`` of the training targets one of the target's
+    # genres is said and the softmax runs over the items of that genre, as constrained decoding
+    # runs over candidates that meet what was asked
+    use_cf: bool = True
+    use_genres: bool = True
+    cf_dim: int = 0
+    n_items: int = 0
+    n_genres: int = 0
+    ask_share: float = 0.5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,6 +107,13 @@ class CodeTransformer(nn.Module):
             [nn.Sequential(nn.LayerNorm(d), nn.Linear(d, d), nn.GELU(), nn.Linear(d, v)) for v in V]
         )
         self.apply(self._init)
+        if cfg.n_genres:  # the last row: no genre said
+            self.genre_in = nn.Embedding(cfg.n_genres + 1, d)
+            nn.init.zeros_(self.genre_in.weight)
+        if cfg.cf_dim:
+            self.register_buffer("item_cf", torch.zeros(cfg.n_items + 2, cfg.cf_dim))  # + PAD, BOS rows
+            self.cf_in = nn.Linear(cfg.cf_dim, d, bias=False)
+            nn.init.normal_(self.cf_in.weight, std=0.02)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
@@ -98,10 +123,14 @@ class CodeTransformer(nn.Module):
         elif isinstance(m, nn.Embedding):
             nn.init.normal_(m.weight, std=0.02)
 
-    def hidden(self, codes: torch.Tensor, pad: torch.Tensor | None = None) -> torch.Tensor:
-        """Hidden states (B, T, d) for input codes (B, T, L); ``pad`` (B, T) marks left padding."""
+    def hidden(self, codes: torch.Tensor, pad: torch.Tensor | None = None,
+               items: torch.Tensor | None = None) -> torch.Tensor:
+        """Hidden states (B, T, d) for input codes (B, T, L); ``pad`` (B, T) marks left padding;
+        ``items`` (B, T) the item indices (PAD -1, BOS -2), for their CF vectors."""
         B, T, L = codes.shape
         x = sum(self.code_in[level](codes[..., level]) for level in range(L))
+        if self.cfg.cf_dim and items is not None:
+            x = x + self.cf_in(self.item_cf[items])
         x = x + self.pos(torch.arange(self.cfg.max_len - T, self.cfg.max_len, device=codes.device))
         x = self.drop(x)
         mask = None
@@ -122,7 +151,8 @@ class CodeTransformer(nn.Module):
         return self.heads[level](q)
 
     def loss(
-        self, codes_in: torch.Tensor, pad: torch.Tensor, codes_next: torch.Tensor, allowed: list[torch.Tensor]
+        self, codes_in: torch.Tensor, pad: torch.Tensor, codes_next: torch.Tensor, allowed: list[torch.Tensor],
+        items_in: torch.Tensor | None = None, genre: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Teacher-forced cross-entropy of every level of the next item's code, over real positions.
 
@@ -131,9 +161,11 @@ class CodeTransformer(nn.Module):
         tuples exist, and its scores mean what they mean in constrained decoding (renormalised
         over the children the trie allows).
         """
-        h = self.hidden(codes_in, pad)
+        hs = self.hidden(codes_in, pad, items_in)
+        if genre is not None:  # (B, T): the genre said with each target (n_genres: none)
+            hs = hs + self.genre_in(genre)
         keep = ~pad
-        h, target = h[keep], codes_next[keep]
+        h, target = hs[keep], codes_next[keep]
         total = h.new_zeros(())
         for level in range(len(self.cfg.vocab_sizes)):
             logits = self.level_logits(h, target, level).masked_fill(~allowed[level][keep], float("-inf"))
@@ -194,8 +226,14 @@ def train(
     cfg: CodeTransformerConfig,
     seed: int = 0,
     progress: bool = True,
+    item_cf: np.ndarray | None = None,
+    item_genres: np.ndarray | None = None,
 ) -> CodeTransformer:
     """Train a CodeTransformer on users' item sequences (iidx, time order) with item ``codes``.
+
+    ``item_cf`` (n_items, cfg.cf_dim): the CF vectors beside the code tokens (when cfg.cf_dim);
+    ``item_genres`` (n_items, cfg.n_genres) bool: each item's genres, for the asked genre (when
+    cfg.n_genres).
 
     One torch thread: this model's kernels are too small to gain from two, and with two OpenMP
     threads one busy core stalls every op (measured 4 s per epoch on one thread, 50 s on two with
@@ -208,14 +246,15 @@ def train(
     try:
         with torch.random.fork_rng():  # seeded here; the caller's torch RNG is left as it was
             torch.manual_seed(seed)
-            return _train(sequences, codes, cfg, seed, progress)
+            return _train(sequences, codes, cfg, seed, progress, item_cf, item_genres)
     finally:
         torch.set_num_threads(prev_threads)
         torch.use_deterministic_algorithms(prev_det)
 
 
 def _train(
-    sequences: list[np.ndarray], codes: np.ndarray, cfg: CodeTransformerConfig, seed: int, progress: bool
+    sequences: list[np.ndarray], codes: np.ndarray, cfg: CodeTransformerConfig, seed: int, progress: bool,
+    item_cf: np.ndarray | None, item_genres: np.ndarray | None,
 ) -> CodeTransformer:
     data = torch.from_numpy(windows(sequences, cfg.max_len))
     if len(data) == 0:
@@ -228,8 +267,18 @@ def _train(
     nodes = np.zeros((len(codes) + 2, codes.shape[1]), dtype=np.int64)  # + PAD and BOS rows
     nodes[seen] = seen_nodes
     nodes = torch.from_numpy(nodes)
+    tries = None
+    if cfg.n_genres:
+        if item_genres is None or item_genres.shape != (len(codes), cfg.n_genres):
+            raise ValueError(f"item_genres must be ({len(codes)}, {cfg.n_genres}) when n_genres is set")
+        tries = _genre_tries(codes, seen, nodes, masks, np.asarray(item_genres, dtype=bool), cfg.vocab_sizes)
+        node_table, masks, genre_mat = tries
 
     model = CodeTransformer(cfg)
+    if cfg.cf_dim:
+        if item_cf is None or item_cf.shape != (len(codes), cfg.cf_dim):
+            raise ValueError(f"item_cf must be ({len(codes)}, {cfg.cf_dim}) when cf_dim is set")
+        model.item_cf[: len(codes)] = torch.from_numpy(np.asarray(item_cf, dtype=np.float32))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = math.ceil(len(data) / cfg.batch_size)
     total = max(1, cfg.epochs * steps_per_epoch)
@@ -249,9 +298,16 @@ def _train(
             batch = data[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
             items_in, items_next = batch[:, :-1], batch[:, 1:]
             pad = items_in == PAD  # padding is on the left: after a real input comes a real target
-            node = nodes[items_next]
+            genre = None
+            if tries is None:
+                node = nodes[items_next]
+            else:  # one of the target's genres is said at a share of the targets; the rest say none
+                r = torch.rand((*items_next.shape, cfg.n_genres), generator=gen) * genre_mat[items_next]
+                say = (r.amax(-1) > 0) & (torch.rand(items_next.shape, generator=gen) < cfg.ask_share)
+                genre = torch.where(say, r.argmax(-1), cfg.n_genres)
+                node = node_table[(genre + 1) % (cfg.n_genres + 1), items_next]
             allowed = [masks[lv][node[..., lv]] for lv in range(len(masks))]
-            loss = model.loss(table[items_in], pad, table[items_next], allowed)
+            loss = model.loss(table[items_in], pad, table[items_next], allowed, items_in, genre)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -261,6 +317,31 @@ def _train(
         bar.set_postfix(loss=f"{running / steps_per_epoch:.3f}")
     log.info("code transformer trained: last epoch loss %.3f", running / steps_per_epoch)
     return model.eval()
+
+
+def _genre_tries(codes: np.ndarray, seen: np.ndarray, nodes: torch.Tensor, masks: list[torch.Tensor],
+                 item_genres: np.ndarray, vocab_sizes: tuple[int, ...]):
+    """The training softmax when a genre is said: one trie per genre over the seen items of it.
+
+    Returns (node_table (G + 1, n_items + 2, L): each item's node per level in the trie of no genre
+    (row 0, the catalog's) and of each genre; the masks of every trie stacked per level; the
+    genre matrix with the PAD and BOS rows)."""
+    n, L = codes.shape
+    offset = [m.shape[0] for m in masks]
+    per_level = [[m] for m in masks]
+    table = [nodes]
+    for g in range(item_genres.shape[1]):
+        node_g = np.zeros((n + 2, L), dtype=np.int64)
+        items_g = seen[item_genres[seen, g]]
+        if len(items_g):
+            found, m_g = catalog_trie(codes[items_g], vocab_sizes)
+            node_g[items_g] = found + np.asarray(offset)
+            for lv in range(L):
+                per_level[lv].append(m_g[lv])
+                offset[lv] += m_g[lv].shape[0]
+        table.append(torch.from_numpy(node_g))
+    genre_mat = torch.from_numpy(np.vstack([item_genres, np.zeros((2, item_genres.shape[1]), bool)]).astype(np.float32))
+    return torch.stack(table), [torch.cat(p) for p in per_level], genre_mat
 
 
 # ---- inference in numpy ---------------------------------------------------------------------
@@ -286,11 +367,16 @@ class CodeScorer:
         self.cfg = model.cfg
         self.w = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
 
-    def hidden(self, codes: np.ndarray) -> np.ndarray:
-        """The last position's hidden state (d,) for input codes (T, L) (no padding)."""
+    def hidden(self, codes: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+        """The last position's hidden state (d,) for input codes (T, L) (no padding) of ``items``
+        (T,; BOS -2), whose CF vectors join the codes when the model has them."""
         w, cfg = self.w, self.cfg
         T, d = len(codes), cfg.d_model
         x = sum(w[f"code_in.{lv}.weight"][codes[:, lv]] for lv in range(codes.shape[1]))
+        if cfg.cf_dim:
+            if items is None:
+                raise ValueError("this model reads the items' CF vectors: pass items")
+            x = x + w["item_cf"][items] @ w["cf_in.weight"].T
         x = x + w["pos.weight"][cfg.max_len - T :]
         H, dh = cfg.n_heads, d // cfg.n_heads
         future = np.triu(np.ones((T, T), dtype=bool), 1)
@@ -310,6 +396,14 @@ class CodeScorer:
             m = _gelu(m @ w[p + "mlp.0.weight"].T + w[p + "mlp.0.bias"]) @ w[p + "mlp.2.weight"].T + w[p + "mlp.2.bias"]
             x = x + m
         return _layer_norm(x[-1], w["ln_f.weight"], w["ln_f.bias"])
+
+    def with_genres(self, h: np.ndarray, genres: np.ndarray) -> np.ndarray:
+        """``h`` conditioned on the genres said (indices; their embeddings' mean; none: the model's
+        no-genre row); unchanged for a model without genre input."""
+        if not self.cfg.n_genres:
+            return h
+        emb = self.w["genre_in.weight"]
+        return h + (emb[genres].mean(0) if len(genres) else emb[self.cfg.n_genres])
 
     def level_log_probs(self, h: np.ndarray, prefixes: np.ndarray, level: int) -> np.ndarray:
         """Log-probabilities (n, V_level) of code ``level`` after each prefix (n, level)."""
