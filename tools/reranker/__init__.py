@@ -123,8 +123,8 @@ class GenerativeReranker:
         """Learn codes (items with train interactions), encode the rest from text, train the
         generator on the train sequences, and tune the fusion weight on validation.
 
-        ``genres``: each item's genres (by index); with them and ``config.n_genres`` set, the
-        generator also reads the genre a conversation asked for."""
+        ``genres``: each item's genres (by index); with them (and ``config.use_genres``) the
+        generator also reads the genres a conversation asked for."""
         with _BLAS.limit(limits=1, user_api="blas"):
             return self._fit(split, item_vectors, cf_model, seed, epochs_scale, progress, genres)
 

@@ -369,7 +369,8 @@ class CodeScorer:
 
     def hidden(self, codes: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
         """The last position's hidden state (d,) for input codes (T, L) (no padding) of ``items``
-        (T,; BOS -2), whose CF vectors join the codes when the model has them."""
+        (T,), whose CF vectors join the codes when the model has them (the start-of-history
+        token, -1 or -2, has none: both extra rows are zero)."""
         w, cfg = self.w, self.cfg
         T, d = len(codes), cfg.d_model
         x = sum(w[f"code_in.{lv}.weight"][codes[:, lv]] for lv in range(codes.shape[1]))
