@@ -3,7 +3,8 @@
     python bench/turn_latency.py --json reports/bench_turns.json [--conversations 60] [--compare agent-no-rerank]
 
 Model loading is timed separately. ``--compare SYSTEM`` runs the same turns through that system too
-(loaded beside the agent, turns interleaved one by one so both see the same machine load) and
+(loaded beside the agent, turns interleaved one by one, each first on every other turn, so both
+see the same machine load) and
 reports its times and the agent's p50 minus its p50 (the reranker's cost per turn for
 ``agent-no-rerank``). Per-node times come from each reply's trace. Long-term memory
 is broken out: ``memory_ms`` has the read (the ``recall`` node: one Chroma query with the message's
@@ -41,6 +42,13 @@ def pct(xs: list[float], q: float) -> float:
     return round(float(np.percentile(xs, q)), 2) if xs else 0.0
 
 
+def timed(rec, user: str, message: str, session_id: str):
+    """One turn and its wall time in ms."""
+    t = time.perf_counter()
+    reply = rec.chat(user, message, session_id=session_id)
+    return reply, (time.perf_counter() - t) * 1000
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", type=Path)
@@ -69,14 +77,13 @@ def main() -> None:
                 r.chat(f"warm-{n}", SCRIPTS[n % len(SCRIPTS)][0])
         for c in range(args.conversations):
             user = str(rng.randint(1, 943)) if c % 2 else f"new-{c}"
-            for message in SCRIPTS[c % len(SCRIPTS)]:
-                if other is not None:
-                    t = time.perf_counter()
-                    other.chat(user, message, session_id=f"bench-{c}")
-                    other_turns.append((time.perf_counter() - t) * 1000)
-                t = time.perf_counter()
-                reply = rec.chat(user, message, session_id=f"bench-{c}")
-                turns.append((time.perf_counter() - t) * 1000)
+            for n, message in enumerate(SCRIPTS[c % len(SCRIPTS)]):
+                if other is not None and (c + n) % 2:  # the compared system first on every other turn
+                    other_turns.append(timed(other, user, message, f"bench-{c}")[1])
+                reply, ms = timed(rec, user, message, f"bench-{c}")
+                turns.append(ms)
+                if other is not None and not (c + n) % 2:
+                    other_turns.append(timed(other, user, message, f"bench-{c}")[1])
                 for step in reply.trace:
                     per_node[step.node].append(step.ms)
                 read = sum(s.ms for s in reply.trace if s.node == "recall")

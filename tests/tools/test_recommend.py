@@ -278,9 +278,12 @@ def test_recommend_is_candidates_then_the_rerankers_order_in_one_call(world):
     rec, _, index = world
     seen: list = []
 
+    said: list = []
+
     class Spy(_Reversing):
         def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k, genres=()):
             seen.append(index.to_ids(history_iidx))
+            said.append(list(genres))
             return super().rerank(history_iidx, candidates_iidx, retrieval_scores, k)
 
     ranked = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, reranker=Spy(), n_candidates=20)
@@ -291,6 +294,7 @@ def test_recommend_is_candidates_then_the_rerankers_order_in_one_call(world):
     pool = [c.item_id for c in plain + extra]
     assert [c.item_id for c in found.candidates] == pool[::-1]  # the reranker's order of the pool, each once
     assert seen == [[90, 50]]  # the history first, then what is liked now (the end weighs most)
+    assert said == [["Comedy"]]  # the genres asked reach the reranker (not the extra filters')
     bare = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, n_candidates=20)
     assert [c.item_id for c in bare.recommend(flt, k=3, liked=[50], history=[90], use_text=False).candidates] == pool[:3]
 

@@ -16,7 +16,13 @@ from tools.cf.ease import EASE
 from tools.reranker import FILES, GenerativeReranker
 from tools.reranker.decode import PrefixTrie, beam_search
 from tools.reranker.evaluate import evaluate_cold, evaluate_rerank
-from tools.reranker.model import CodeScorer, CodeTransformer, CodeTransformerConfig
+from tools.reranker.model import (
+    CodeScorer,
+    CodeTransformer,
+    CodeTransformerConfig,
+    _genre_tries,
+    catalog_trie,
+)
 from tools.reranker.semantic_ids import SemanticIDs
 from tools.split import leave_last_out
 
@@ -211,6 +217,36 @@ def test_numpy_inference_matches_torch_with_cf_vectors_and_a_genre():
                                        atol=1e-5)
     with pytest.raises(ValueError, match="items"):
         scorer.hidden(codes[0].numpy())
+    with pytest.raises(ValueError, match="items"):
+        model.hidden(codes)
+    # the start token is -2 in training windows and -1 (the last row) at inference: both read no CF vector
+    start = torch.tensor([[-1, 5, 9]])
+    np.testing.assert_array_equal(scorer.hidden(codes[0, :3].numpy(), start[0].numpy()),
+                                  scorer.hidden(codes[0, :3].numpy(), np.array([-2, 5, 9])))
+
+
+def test_a_genre_trie_allows_exactly_its_seen_items():
+    rng = np.random.default_rng(3)
+    vocab = (4, 4, 4, 2)
+    codes = np.unique(np.column_stack([rng.integers(0, v, 200) for v in vocab]), axis=0)[:60]
+    seen = np.arange(0, 60, 2)  # half the items were seen in training
+    genres = rng.random((60, 3)) < 0.4
+    nodes, masks = catalog_trie(codes[seen], vocab)
+    table = np.zeros((62, 4), dtype=np.int64)
+    table[seen] = nodes
+    node_table, stacked, genre_mat = _genre_tries(codes, seen, torch.from_numpy(table), masks, genres, vocab)
+    assert node_table.shape == (4, 62, 4) and genre_mat.shape == (62, 3) and not genre_mat[60:].any()
+    for g in range(-1, 3):  # -1: no genre, the catalog's trie
+        members = seen if g < 0 else seen[genres[seen, g]]
+        for level in range(4):
+            allowed = stacked[level][node_table[g + 1, members, level], codes[members, level]]
+            assert allowed.all(), (g, level)  # every item of the genre can be generated
+        # and nothing else: under each genre's trie the codes allowed are exactly its items' codes
+        for level in range(4):
+            nodes_here = np.unique(node_table[g + 1, members, level].numpy())
+            allowed = {(int(n), int(t)) for n in nodes_here for t in np.flatnonzero(stacked[level][n].numpy())}
+            wanted = {(int(node_table[g + 1, i, level]), int(codes[i, level])) for i in members}
+            assert allowed == wanted, (g, level)
 
 
 # ---- the reranker -------------------------------------------------------------------------------

@@ -154,6 +154,8 @@ class GenerativeReranker:
         self.genres_: list[str] = []
         item_genres = None
         if cfg.use_genres and genres is not None:
+            if len(genres) != split.n_items:
+                raise ValueError(f"genres must list each of the {split.n_items} items' genres, got {len(genres)}")
             self.genres_ = sorted({g for gs in genres for g in gs})
             col = {g: n for n, g in enumerate(self.genres_)}
             item_genres = np.zeros((split.n_items, len(col)), dtype=bool)
@@ -316,6 +318,8 @@ class GenerativeReranker:
             self.genres_ = [str(g) for g in meta.get("genres_", [])]
             if len(self.genres_) != cfg.n_genres:
                 raise ValueError(f"{len(self.genres_)} genre names for a generator of {cfg.n_genres} genres")
+            if cfg.cf_dim and cfg.n_items != int(meta["n_items"]):
+                raise ValueError(f"CF vectors for {cfg.n_items} items in a reranker of {meta['n_items']}")
             n_items = int(meta["n_items"])
             with np.load(folder / FILES[1], allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}

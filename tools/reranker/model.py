@@ -111,7 +111,8 @@ class CodeTransformer(nn.Module):
             self.genre_in = nn.Embedding(cfg.n_genres + 1, d)
             nn.init.zeros_(self.genre_in.weight)
         if cfg.cf_dim:
-            self.register_buffer("item_cf", torch.zeros(cfg.n_items + 2, cfg.cf_dim))  # + PAD, BOS rows
+            # two zero rows after the items: BOS (row n, index -2) and PAD (row n + 1, index -1)
+            self.register_buffer("item_cf", torch.zeros(cfg.n_items + 2, cfg.cf_dim))
             self.cf_in = nn.Linear(cfg.cf_dim, d, bias=False)
             nn.init.normal_(self.cf_in.weight, std=0.02)
 
@@ -129,7 +130,9 @@ class CodeTransformer(nn.Module):
         ``items`` (B, T) the item indices (PAD -1, BOS -2), for their CF vectors."""
         B, T, L = codes.shape
         x = sum(self.code_in[level](codes[..., level]) for level in range(L))
-        if self.cfg.cf_dim and items is not None:
+        if self.cfg.cf_dim:
+            if items is None:
+                raise ValueError("this model reads the items' CF vectors: pass items")
             x = x + self.cf_in(self.item_cf[items])
         x = x + self.pos(torch.arange(self.cfg.max_len - T, self.cfg.max_len, device=codes.device))
         x = self.drop(x)
