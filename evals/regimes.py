@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from evals.stats import paired
+from evals.stats import fmt, paired
 from tools.catalog import ItemFilter
 from tools.metrics import ndcg_at_k, recall_at_k
 from tools.recommend import Recommender
@@ -85,8 +85,6 @@ def regime_report(rec: Recommender, split, target: str = "valid", seed: int = 0,
 
 
 def format_regimes(report: dict[str, Any]) -> str:
-    from evals.stats import fmt
-
     k = report["k"]
     lines = [f"{report['target']} targets, {report['users']} users, one genre said; the reranker's difference, paired 95%",
              f"| regime | NDCG@{k} no rerank / rerank | difference | Recall@{k} no rerank / rerank | difference |",

@@ -270,12 +270,12 @@ def _train(
     nodes = np.zeros((len(codes) + 2, codes.shape[1]), dtype=np.int64)  # + PAD and BOS rows
     nodes[seen] = seen_nodes
     nodes = torch.from_numpy(nodes)
-    tries = None
+    node_table = None  # with genres: each item's node in the trie of no genre and of each genre
     if cfg.n_genres:
         if item_genres is None or item_genres.shape != (len(codes), cfg.n_genres):
             raise ValueError(f"item_genres must be ({len(codes)}, {cfg.n_genres}) when n_genres is set")
-        tries = _genre_tries(codes, seen, nodes, masks, np.asarray(item_genres, dtype=bool), cfg.vocab_sizes)
-        node_table, masks, genre_mat = tries
+        node_table, masks, genre_mat = _genre_tries(codes, seen, nodes, masks, np.asarray(item_genres, dtype=bool),
+                                                    cfg.vocab_sizes)
 
     model = CodeTransformer(cfg)
     if cfg.cf_dim:
@@ -302,7 +302,7 @@ def _train(
             items_in, items_next = batch[:, :-1], batch[:, 1:]
             pad = items_in == PAD  # padding is on the left: after a real input comes a real target
             genre = None
-            if tries is None:
+            if node_table is None:
                 node = nodes[items_next]
             else:  # one of the target's genres is said at a share of the targets; the rest say none
                 r = torch.rand((*items_next.shape, cfg.n_genres), generator=gen) * genre_mat[items_next]
