@@ -95,7 +95,7 @@ class ConvRec:
             artifacts.catalog, index, CFRetriever(artifacts.selected_cf, index),
             SemanticRetriever(artifacts.item_vectors, index, encoder), split.item_popularity(),
             reranker=artifacts.reranker if use_reranker else None, n_candidates=config.candidates,
-            recent=split.recent_popularity(RECENT_LAST),
+            recent=split.recent_popularity(RECENT_LAST), rerank_shares=config.rerank_shares,
             order=np.random.default_rng(config.seed).random(split.n_items) if flags["random_order"] else None,
         )
         self.tools = Toolbox(

@@ -355,7 +355,7 @@ def _reranked(candidates: list[Candidate], state: TurnState, tools: Toolbox, **c
     """The ``rerank`` tool over candidates, keeping their retrieval scores and signals."""
     if not candidates:
         return []
-    preferred, weight = ctx_fields.pop("preferred", []), ctx_fields.pop("weight", 1.0)
+    preferred, weight = ctx_fields.pop("preferred", []), ctx_fields.pop("weight", None)
     out: ItemList = REGISTRY.call("rerank", {"item_ids": [c.item_id for c in candidates],
                                              "scores": [c.score for c in candidates], "preferred": preferred,
                                              "weight": weight}, context(state, tools, **ctx_fields))

@@ -136,7 +136,8 @@ class RerankArgs(BaseModel):
     item_ids: list[int] = Field(min_length=1, max_length=MAX_ITEMS, description="the candidate set, best first")
     scores: list[float] | None = Field(None, description="retrieval scores, one per item (default: by position)")
     preferred: list[int] = Field(default_factory=list, description="candidates kept first")
-    weight: float = Field(1.0, ge=0.0, le=1.0, description="the reranker's share of the order")
+    weight: float | None = Field(None, ge=0.0, le=1.0, description="the generator's share of the fused order "
+                                 "(0: the retrieval order; default: the reranker's own, tuned offline)")
     k: int = Field(MAX_ITEMS, ge=1, le=MAX_ITEMS)
 
 

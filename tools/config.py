@@ -42,6 +42,9 @@ class Config(BaseSettings):
                                                  "is thin (agent/questions.py; on: it won on validation)")
     question_policy: dict[str, float] = Field(default_factory=dict, description="overrides of agent.questions."
                                               "QuestionPolicy's tuned values, e.g. {\"min_bits\": 1.5} (for tuning runs)")
+    rerank_shares: dict[str, float] = Field(default_factory=dict, description="the reranker's generator share per "
+                                            "evidence regime, e.g. {\"picked\": 0.75} (for tuning runs; empty: its own "
+                                            "weight in every regime, which won in conversation: issue 25)")
 
     # serving: torch intra-op threads per process. One: a turn's tensors are tiny, and two
     # OpenMP threads on two busy cores spin-wait (an encode went from ~10 ms to ~600 ms).

@@ -20,7 +20,6 @@ from scipy.special import comb
 from tools.catalog import Catalog, Item, ItemFilter
 from tools.constraints import KINDS, Constraints, Kind
 from tools.retrievers import Candidate, CFRetriever, ItemIndex, SemanticRetriever, fuse
-from tools.vectors import zscore
 
 POPULAR_PERCENTILE = 90  # "popular": at least as many viewers as 90% of the catalog's items
 OBSCURE_PERCENTILE = 50  # "lesser-known": at most the median
@@ -42,21 +41,22 @@ class Weights(BaseModel):
     pop: float = Field(description="popularity in the training data (log viewers)")
     recent: float = Field(description="recent popularity: among viewers' last RECENT_LAST items")
     specific: float = Field(0.0, description="how likely the genres said name the item: -log C(its genres, those said)")
-    rerank: float = Field(description="share of the generative reranker's order in the final order (1 = its own)")
 
 
 # The weights by the evidence a turn holds, first match wins: a known history (ml-100k user), films
 # liked in an earlier session and nothing liked in this one (memory, issue 12), films named this
 # session unprompted, films only picked from a list we showed, words beyond the constraints, or
 # constraints alone. Every row is tuned on validation targets only (docs/notes/issue16.md and
-# issue12.md have the grids and the commands).
+# issue12.md have the grids and the commands). The reranker fuses every regime's candidates with
+# its own weight: a share per regime tuned on first lists (`convrec eval regimes --sweep`) lost in
+# conversation (docs/notes/issue25.md).
 WEIGHTS: dict[Regime, Weights] = {
-    "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, specific=0.25, rerank=1.0),
-    "remembered": Weights(cf=1.0, text=0.0, pop=0.5, recent=1.0, specific=1.0, rerank=1.0),
-    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.5, specific=1.0, rerank=1.0),
-    "picked": Weights(cf=0.0, text=2.0, pop=1.0, recent=1.0, specific=1.0, rerank=1.0),
-    "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, specific=1.0, rerank=1.0),
-    "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, specific=1.0, rerank=1.0),
+    "known": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.0, specific=0.25),
+    "remembered": Weights(cf=1.0, text=0.0, pop=0.5, recent=1.0, specific=1.0),
+    "named": Weights(cf=1.0, text=1.0, pop=0.2, recent=0.5, specific=1.0),
+    "picked": Weights(cf=0.0, text=2.0, pop=1.0, recent=1.0, specific=1.0),
+    "words": Weights(cf=0.0, text=1.0, pop=0.2, recent=0.0, specific=1.0),
+    "constraints": Weights(cf=0.0, text=0.0, pop=1.0, recent=1.0, specific=1.0),
 }
 
 
@@ -86,7 +86,7 @@ class Evidence(BaseModel):
 
 class Reranker(Protocol):
     def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k: int,
-               genres: Sequence[str] = ()) -> list[tuple[int, float]]: ...
+               genres: Sequence[str] = (), weight: float | None = None) -> list[tuple[int, float]]: ...
 
 
 class Retrieval(BaseModel):
@@ -98,7 +98,6 @@ class Retrieval(BaseModel):
     blend_available: int = Field(0, description="of `available`, items that have every genre in `blend`")
     preferred: list[int] = Field(default_factory=list, description="candidates with every blend genre")
     evidence: Evidence = Field(default_factory=Evidence)
-    rerank_weight: float = Field(1.0, description="the regime's share of the reranker's order (Weights.rerank)")
     unresolved: list[str] = Field(default_factory=list, description="liked titles or ids not in the catalog")
 
 
@@ -115,8 +114,15 @@ class Recommender:
     def __init__(self, catalog: Catalog, index: ItemIndex, cf: CFRetriever | None,
                  semantic: SemanticRetriever | None, popularity: np.ndarray,
                  reranker: Reranker | None = None, n_candidates: int = 100,
-                 recent: np.ndarray | None = None, order: np.ndarray | None = None):
+                 recent: np.ndarray | None = None, order: np.ndarray | None = None,
+                 rerank_shares: Mapping[str, float] | None = None):
         self.catalog, self.index, self.cf, self.semantic = catalog, index, cf, semantic
+        # the reranker's generator share per evidence regime (Config.rerank_shares, for tuning
+        # runs); a regime not in it, the reranker's own weight
+        self.rerank_shares = dict(rerank_shares or {})
+        bad = {r: w for r, w in self.rerank_shares.items() if r not in WEIGHTS or not 0.0 <= w <= 1.0}
+        if bad:
+            raise ValueError(f"rerank_shares: regimes are {', '.join(WEIGHTS)} and shares in [0, 1], got {bad}")
         self.popularity = np.asarray(popularity)
         # a fixed score per item that replaces popularity as the ranking prior (the
         # constraints-random baseline); filters and reasons keep the real popularity
@@ -182,14 +188,13 @@ class Recommender:
                         self.popularity if self.order is None else self.order, cf_weight=w.cf,
                         text_weight=text_weight, pop_weight=w.pop, priors=priors)
 
-        meta = {"evidence": evidence, "rerank_weight": w.rerank}
         if len(flt.genres_any) < 2:
-            return Retrieval(candidates=top(allowed, self.n_candidates), available=len(allowed), **meta)
+            return Retrieval(candidates=top(allowed, self.n_candidates), available=len(allowed), evidence=evidence)
         every = self.index.to_iidx(self.catalog.filter(flt.model_copy(update={"genres_all": flt.genres_any})))
         first = top(every, self.n_candidates)
         rest = top(np.setdiff1d(allowed, every), self.n_candidates - len(first))
         return Retrieval(candidates=first + rest, available=len(allowed), blend=list(flt.genres_any),
-                         blend_available=len(every), preferred=[c.item_id for c in first], **meta)
+                         blend_available=len(every), preferred=[c.item_id for c in first], evidence=evidence)
 
     def recommend(self, flt: ItemFilter, *, k: int | None = None, also: Sequence[ItemFilter] = (), also_k: int = ALSO_K,
                   liked: Sequence[int] = (), history: Sequence[int] = (), **signals) -> Retrieval:
@@ -203,7 +208,7 @@ class Recommender:
             for c in self.candidates(f, liked=liked, history=history, **signals).candidates[:also_k]:
                 pool.setdefault(c.item_id, c)
         found.candidates = self.rerank(list(pool.values()), [*history, *liked], preferred=found.preferred,
-                                       weight=found.rerank_weight, genres=flt.genres_any)
+                                       weight=self.rerank_shares.get(found.evidence.regime), genres=flt.genres_any)
         return found
 
     @cached_property
@@ -255,29 +260,25 @@ class Recommender:
         # on every call (12 ms instead of 1 ms for EASE's 1682 x 1682 on ml-100k)
         return self.cf.scores(np.asarray(user_vec, dtype=self.cf.model.item_factors_.dtype))
 
-    def rerank(self, candidates: Sequence[Candidate], history: Sequence[int] = (),
-               preferred: Sequence[int] = (), weight: float = 1.0, genres: Sequence[str] = ()) -> list[Candidate]:
+    def rerank(self, candidates: Sequence[Candidate], history: Sequence[int] = (), preferred: Sequence[int] = (),
+               weight: float | None = None, genres: Sequence[str] = ()) -> list[Candidate]:
         """The candidates reordered by the reranker (when there is one) for a person who asked for
         ``genres``; ``preferred`` stay first.
 
-        ``weight`` < 1 blends the reranker's standardised scores with the retrieval scores (the
-        regime's ``Weights.rerank``); 0 keeps the retrieval order.
+        ``weight``: the generator's share of the reranker's fused score (None: the reranker's own,
+        tuned on validation); 0 keeps the retrieval order.
         """
         candidates = list(candidates)
-        if self.reranker is not None and len(candidates) > 1 and weight > 0:
+        if self.reranker is not None and len(candidates) > 1 and weight != 0:
             cand = self.index.to_iidx([c.item_id for c in candidates])
             ranked = self.reranker.rerank(self.index.to_iidx(history), cand, [c.score for c in candidates],
-                                          k=len(candidates), genres=list(genres))
+                                          k=len(candidates), genres=list(genres), weight=weight)
             by_iidx = dict(zip(cand.tolist(), candidates, strict=True))
             out, seen = [], set()
             for iidx, score in ranked:  # the contract is a subset of the candidates; enforce it here too
                 if iidx in by_iidx and iidx not in seen:
                     seen.add(iidx)
                     out.append(by_iidx[iidx].model_copy(update={"score": float(score)}))
-            if weight < 1.0 and out:
-                retrieval = zscore(np.array([by_iidx[i].score for i in self.index.to_iidx([c.item_id for c in out])]))
-                mixed = weight * zscore(np.array([c.score for c in out])) + (1 - weight) * retrieval
-                out = [out[i].model_copy(update={"score": float(mixed[i])}) for i in np.argsort(-mixed, kind="stable")]
             candidates = out
         if preferred:
             keep = set(preferred)

@@ -164,11 +164,14 @@ def eval_ceiling(target: str = typer.Option("valid", help="valid or test targets
 def eval_regimes(target: str = typer.Option("valid", help="valid (tuning), or test targets (`make results`)"),
                  seed: int = typer.Option(0, help="which genre of its target each user says"),
                  users: int = typer.Option(0, help="the first this-many users; 0 = all"),
+                 sweep: bool = typer.Option(False, help="instead, each regime's first-list NDCG@10 at every "
+                                            "generator share (seeds 0 and 1; validation only)"),
                  json_path: Path = typer.Option(None, "--json", help="write the report here")) -> None:
-    """The reranker per evidence regime (known, named, picked, stranger): the conversation's
-    ranker with and without it, NDCG@10 and Recall@10 with paired 95% intervals."""
+    """The reranker per evidence regime (known, remembered, named, picked, stranger): the
+    conversation's ranker with and without it, NDCG@10 and Recall@10 with paired 95% intervals;
+    with --sweep, each regime's NDCG@10 at every generator share of the reranker's fusion."""
     from agent.api import ConvRec
-    from evals.regimes import format_regimes, regime_report
+    from evals.regimes import format_regimes, format_sweep, regime_report, share_sweep
 
     if target not in ("valid", "test"):
         _fail("--target: valid or test")
@@ -177,8 +180,14 @@ def eval_regimes(target: str = typer.Option("valid", help="valid (tuning), or te
     if art.reranker is None:
         _fail("these artifacts have no reranker (CONVREC_RERANKER=0 at build): nothing to compare")
     rec = ConvRec(art, config, use_memory=False).tools.recommender
-    report = regime_report(rec, art.split, target=target, seed=seed, limit=users or None)
-    typer.echo(format_regimes(report))
+    if sweep:
+        if target != "valid":
+            _fail("--sweep tunes: validation targets only")
+        report = share_sweep(rec, art.split, limit=users or None)
+        typer.echo(format_sweep(report))
+    else:
+        report = regime_report(rec, art.split, target=target, seed=seed, limit=users or None)
+        typer.echo(format_regimes(report))
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=2))

@@ -7,7 +7,19 @@ import copy
 import numpy as np
 import pytest
 
-from evals.regimes import NAMED, REGIMES, format_regimes, rank, regime_report, regime_states
+from evals.regimes import (
+    EVIDENCE_REGIME,
+    NAMED,
+    REGIMES,
+    SHARE_GRID,
+    format_regimes,
+    format_sweep,
+    rank,
+    regime_report,
+    regime_states,
+    request,
+    share_sweep,
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +55,27 @@ def test_each_regime_ranks_from_its_own_evidence(rec, small_artifacts):
         assert all(s["genre"] in it.genres for it in rec.catalog.get(top))
     # the history, the films named and nothing at all give different lists
     assert lists["known"] != lists["stranger"] and lists["named"] != lists["stranger"]
+    assert lists["remembered"] != lists["stranger"]
     assert len(s["history"]) > NAMED
+    # each regime's first list is ranked in the evidence regime (the WEIGHTS row) it stands for
+    for regime in REGIMES:
+        flt, signals = request(s, regime)
+        assert rec.candidates(flt, turn=1, **signals).evidence.regime == EVIDENCE_REGIME[regime]
+
+
+def test_the_sweep_at_the_share_in_use_is_the_conversations_own_ranking(rec, small_artifacts):
+    """The sweep fuses the same candidates the way ``recommend`` does: at the share in use its
+    NDCG@10 is the report's with the reranker, at 0 the report's without (seed 0 alone)."""
+    sweep = share_sweep(rec, small_artifacts.split, seeds=(0,), limit=30, progress=False)
+    report = regime_report(rec, small_artifacts.split, target="valid", seed=0, limit=30, progress=False)
+    assert sweep["users"] == 30 and set(sweep["regimes"]) == set(REGIMES)
+    for regime, part in sweep["regimes"].items():
+        assert part["used"] == rec.reranker.fusion_weight_
+        assert part["ndcg"][part["used"]] == pytest.approx(report["regimes"][regime]["ndcg@10"]["rerank"])
+        assert part["ndcg"][0.0] == pytest.approx(report["regimes"][regime]["ndcg@10"]["no_rerank"])
+        assert part["best"] in SHARE_GRID and part["ndcg"][part["best"]] == max(part["ndcg"][w] for w in SHARE_GRID)
+        assert part["best_minus_used"]["mean"] >= 0
+    assert "| picked |" in format_sweep(sweep)
 
 
 def test_report_pairs_the_same_users_with_and_without_the_reranker(rec, small_artifacts):

@@ -245,20 +245,39 @@ def test_a_known_users_history_still_dominates_a_vague_request(world):
 class _Reversing:
     """A reranker that puts the retrieval order upside down (to see how much of it is kept)."""
 
-    def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k, genres=()):
+    def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k, genres=(), weight=None):
         n = len(candidates_iidx)
         return [(int(c), float(n - i)) for i, c in enumerate(reversed(list(candidates_iidx)))][:k]
 
 
-def test_the_rerank_weight_blends_the_rerankers_order_with_retrieval(world):
+def test_the_rerank_weight_reaches_the_reranker_and_zero_keeps_the_retrieval_order(world):
     rec, _, index = world
-    with_reranker = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, reranker=_Reversing())
+    weights: list = []
+
+    class Spy(_Reversing):
+        def rerank(self, *args, weight=None, **kw):
+            weights.append(weight)
+            return super().rerank(*args, **kw)
+
+    with_reranker = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, reranker=Spy())
     found = with_reranker.candidates(must(rec), liked=[10], use_text=False).candidates
     ids = [c.item_id for c in found]
-    assert [c.item_id for c in with_reranker.rerank(found, [10], weight=1.0)] == ids[::-1]
+    assert [c.item_id for c in with_reranker.rerank(found, [10], weight=0.3)] == ids[::-1]
+    assert [c.item_id for c in with_reranker.rerank(found, [10])] == ids[::-1]
+    assert weights == [0.3, None]  # the share is the reranker's to apply; None: its own
     assert [c.item_id for c in with_reranker.rerank(found, [10], weight=0.0)] == ids
-    half = [c.item_id for c in with_reranker.rerank(found, [10], weight=0.3)]
-    assert sorted(half) == sorted(ids) and half[0] == ids[0]  # mostly retrieval, all still there
+    assert len(weights) == 2  # weight 0 never calls it
+    with_reranker.recommend(must(rec), liked=[10], use_text=False)
+    assert weights[-1] is None  # a conversation's list: the reranker's own weight, in every regime
+    # unless a tuning run sets a regime's share (Config.rerank_shares)
+    tuned = Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, reranker=Spy(),
+                        rerank_shares={"named": 0.6})
+    tuned.recommend(must(rec), liked=[10], use_text=False)
+    tuned.recommend(must(rec), history=[10, 20], use_text=False)
+    assert weights[-2:] == [0.6, None]
+    for bad in ({"nobody": 0.5}, {"named": 1.5}):
+        with pytest.raises(ValueError, match="rerank_shares"):
+            Recommender(rec.catalog, index, rec.cf, rec.semantic, rec.popularity, rerank_shares=bad)
 
 
 def test_fuse_priors_add_named_signals_and_zero_weights_drop_out(world):
@@ -281,7 +300,7 @@ def test_recommend_is_candidates_then_the_rerankers_order_in_one_call(world):
     said: list = []
 
     class Spy(_Reversing):
-        def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k, genres=()):
+        def rerank(self, history_iidx, candidates_iidx, retrieval_scores, k, genres=(), weight=None):
             seen.append(index.to_ids(history_iidx))
             said.append(list(genres))
             return super().rerank(history_iidx, candidates_iidx, retrieval_scores, k)

@@ -21,6 +21,7 @@ from tools.reranker.model import (
     CodeTransformer,
     CodeTransformerConfig,
     _genre_tries,
+    _said_genres,
     catalog_trie,
 )
 from tools.reranker.semantic_ids import SemanticIDs
@@ -226,6 +227,8 @@ def test_numpy_inference_matches_torch_with_cf_vectors_and_a_genre():
 
 
 def test_a_genre_trie_allows_exactly_its_seen_items():
+    """One trie per genre and per pair of genres an item has together (a blend: the items of
+    either); each allows exactly its seen items' codes."""
     rng = np.random.default_rng(3)
     vocab = (4, 4, 4, 2)
     codes = np.unique(np.column_stack([rng.integers(0, v, 200) for v in vocab]), axis=0)[:60]
@@ -234,19 +237,48 @@ def test_a_genre_trie_allows_exactly_its_seen_items():
     nodes, masks = catalog_trie(codes[seen], vocab)
     table = np.zeros((62, 4), dtype=np.int64)
     table[seen] = nodes
-    node_table, stacked, genre_mat = _genre_tries(codes, seen, torch.from_numpy(table), masks, genres, vocab)
-    assert node_table.shape == (4, 62, 4) and genre_mat.shape == (62, 3) and not genre_mat[60:].any()
-    for g in range(-1, 3):  # -1: no genre, the catalog's trie
-        members = seen if g < 0 else seen[genres[seen, g]]
+    node_table, stacked, genre_mat, trie_row = _genre_tries(codes, seen, torch.from_numpy(table), masks, genres, vocab)
+    pairs = {(a, b) for i in seen for a in range(3) for b in range(a + 1, 3) if genres[i, a] and genres[i, b]}
+    assert len(pairs) == 3 and node_table.shape == (1 + 3 + len(pairs), 62, 4)
+    assert genre_mat.shape == (62, 3) and not genre_mat[60:].any()
+    said = [((3, 3), seen)] + [((g, 3), seen[genres[seen, g]]) for g in range(3)]
+    said += [((a, b), seen[genres[seen, a] | genres[seen, b]]) for a, b in pairs]
+    assert len({int(trie_row[k]) for k, _ in said}) == len(said)  # each said set has its own trie
+    for (a, b), members in said:
+        row = int(trie_row[a, b])
+        assert b == 3 or row == int(trie_row[b, a])  # a pair's trie, whichever genre came first
         for level in range(4):
-            allowed = stacked[level][node_table[g + 1, members, level], codes[members, level]]
-            assert allowed.all(), (g, level)  # every item of the genre can be generated
-        # and nothing else: under each genre's trie the codes allowed are exactly its items' codes
+            allowed = stacked[level][node_table[row, members, level], codes[members, level]]
+            assert allowed.all(), (a, b, level)  # every item said can be generated
+        # and nothing else: under each trie the codes allowed are exactly its items' codes
         for level in range(4):
-            nodes_here = np.unique(node_table[g + 1, members, level].numpy())
+            nodes_here = np.unique(node_table[row, members, level].numpy())
             allowed = {(int(n), int(t)) for n in nodes_here for t in np.flatnonzero(stacked[level][n].numpy())}
-            wanted = {(int(node_table[g + 1, i, level]), int(codes[i, level])) for i in members}
-            assert allowed == wanted, (g, level)
+            wanted = {(int(node_table[row, i, level]), int(codes[i, level])) for i in members}
+            assert allowed == wanted, (a, b, level)
+    # without blends: the genres' tries alone, the same nodes
+    singles, stacked1, _, row1 = _genre_tries(codes, seen, torch.from_numpy(table), masks, genres, vocab, pairs=False)
+    assert singles.shape[0] == 4 and torch.equal(singles, node_table[:4]) and torch.equal(row1[:, 3], trie_row[:, 3])
+
+
+def test_the_genres_said_are_the_targets_own_at_their_shares():
+    off = CodeTransformerConfig(n_genres=5, ask_share=0.5)
+    cfg = CodeTransformerConfig(n_genres=5, ask_share=0.5, blend_share=0.4)
+    has = torch.zeros(200, 50, 5)
+    has[:, :, [1, 3]] = 1.0  # every target is genres 1 and 3
+    has[:100, :, 3] = 0.0  # the first half only 1
+    first, second = _said_genres(has, cfg, torch.Generator().manual_seed(0))
+    said = first < 5
+    assert set(first[said].tolist()) <= {1, 3} and set(second[second < 5].tolist()) <= {1, 3}
+    assert abs(said.float().mean().item() - 0.5) < 0.02
+    assert ((second < 5) <= said).all() and (second[second < 5] != first[second < 5]).all()
+    assert not (second[:100] < 5).any()  # a target of one genre is never said as a blend
+    assert abs((second[100:] < 5).float().sum().item() / said[100:].sum().item() - 0.4) < 0.03
+    again = _said_genres(has, cfg, torch.Generator().manual_seed(0))
+    assert torch.equal(again[0], first) and torch.equal(again[1], second)
+    # blends off (the default): the same first genres, never a second one
+    alone, none = _said_genres(has, off, torch.Generator().manual_seed(0))
+    assert torch.equal(alone, first) and (none == 5).all()
 
 
 # ---- the reranker -------------------------------------------------------------------------------
@@ -280,6 +312,23 @@ def test_rerank_validates_its_input(reranker):
         GenerativeReranker().rerank([0], [1, 2])
     # filtered-out candidates may arrive with -inf or NaN scores
     assert len(reranker.rerank([0, 1], [5, 6, 7], [1.0, -np.inf, np.nan], k=3)) == 3
+
+
+def test_a_callers_generator_share_sets_the_fusion(reranker, split):
+    """``weight`` replaces the tuned fusion weight for one call: 0 is the retrieval order, 1 the
+    generator's own, in between a blend of both; outside [0, 1] is refused."""
+    hist, cands = split.sequences()[5], np.arange(300, 360)
+    scores = np.linspace(1.0, 0.0, len(cands))  # retrieval order = candidate order
+    order = lambda w: [i for i, _ in reranker.rerank(hist, cands, scores, k=len(cands), weight=w)]  # noqa: E731
+    assert order(0.0) == cands.tolist()
+    generator = [i for i, _ in reranker.rerank(hist, cands, None, k=len(cands))]
+    assert order(1.0) == generator != cands.tolist()
+    half = order(0.5)
+    assert half not in (cands.tolist(), generator) and sorted(half) == cands.tolist()
+    assert order(None) == order(reranker.fusion_weight_)
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="share"):
+            reranker.rerank(hist, cands, scores, weight=bad)
 
 
 def test_fit_is_deterministic_under_a_seed(split, item_vectors, reranker, cf):
@@ -344,6 +393,19 @@ def test_the_asked_genre_is_an_input_the_generator_learns(conversational, genres
     (tmp_path / FILES[0]).write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="genre names"):
         GenerativeReranker.load(tmp_path)
+
+
+def test_blends_train_the_two_genres_mean_and_change_nothing_when_off(conversational, split, item_vectors, cf, genres):
+    """With ``blend_share`` a second genre is said with the first (the input their mean, as at
+    inference): another model than without; off is the default (the draws then are the ones before
+    blends existed: see test_the_genres_said_are_the_targets_own_at_their_shares)."""
+    assert conversational.config_.blend_share == 0.0
+    blended = GenerativeReranker(config=CodeTransformerConfig(epochs=2, blend_share=0.5)).fit(
+        split, item_vectors, cf_model=cf, progress=False, genres=genres)
+    hist, cands = split.sequences()[5], np.arange(0, 120)
+    two = blended.log_probs(hist, cands, ["Drama", "Comedy"])
+    assert np.isfinite(two).all() and not np.allclose(two, conversational.log_probs(hist, cands, ["Drama", "Comedy"]))
+    assert not np.allclose(two, blended.log_probs(hist, cands, ["Drama"]))
 
 
 def test_without_item_genres_the_generator_reads_none(split, item_vectors):

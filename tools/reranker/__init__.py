@@ -52,9 +52,10 @@ class GenerativeReranker:
     score = w * z(log p(item | history, genres asked, candidates)) + (1 - w) * z(retrieval score),
     both z-scored over the candidate set; w is ``fusion_weight``, or when it is None the weight in
     FUSION_GRID with the best validation NDCG@10 of the CF top-``n_candidates`` (1.0 without a CF
-    model). Without retrieval scores the order is the generator's alone. The generator reads the
-    history's codes with each item's CF vector beside them, and the genres the conversation asked
-    for (``rerank(..., genres=...)``; see ``tools.reranker.model``).
+    model); a caller may pass its own (``rerank(..., weight=...)``). Without retrieval scores the
+    order is the generator's alone. The generator reads the history's codes with each item's CF
+    vector beside them, and the genres the conversation asked for (``rerank(..., genres=...)``;
+    see ``tools.reranker.model``).
 
     Semantic IDs quantise the text vector joined with a CF vector (``cf_weight`` of the squared
     norm, 0 = text only) with ``n_levels`` of ``n_codes`` codes; a cold item borrows the CF
@@ -253,11 +254,14 @@ class GenerativeReranker:
         retrieval_scores: Sequence[float] | None = None,
         k: int = 10,
         genres: Sequence[str] = (),
+        weight: float | None = None,
     ) -> list[tuple[int, float]]:
         """The best ``k`` candidates as (item index, fused score), best first.
 
         ``history_iidx``: the user's items in time order (in a conversation, the session's liked
-        items appended). Duplicated candidates count once, with their first retrieval score."""
+        items appended). Duplicated candidates count once, with their first retrieval score.
+        ``weight``: the generator's share of the fused score (None: ``fusion_weight_``, tuned
+        offline; a tuning run may set one per evidence regime, ``Config.rerank_shares``)."""
         history, candidates = self._checked(history_iidx, candidates_iidx)
         if retrieval_scores is not None and len(retrieval_scores) != len(candidates):
             raise ValueError(
@@ -269,14 +273,18 @@ class GenerativeReranker:
         first = np.sort(first)
         candidates = candidates[first]
         retrieval = None if retrieval_scores is None else finite(retrieval_scores)[first]
-        score = self.fused_scores(self.log_probs(history, candidates, genres), retrieval)
+        score = self.fused_scores(self.log_probs(history, candidates, genres), retrieval, weight)
         order = np.argsort(-score, kind="stable")[:k]
         return [(int(candidates[i]), float(score[i])) for i in order]
 
-    def fused_scores(self, log_probs: np.ndarray, retrieval_scores: np.ndarray | None = None) -> np.ndarray:
-        """``w * z(log_probs) + (1 - w) * z(retrieval_scores)``; the generator alone without them."""
+    def fused_scores(self, log_probs: np.ndarray, retrieval_scores: np.ndarray | None = None,
+                     weight: float | None = None) -> np.ndarray:
+        """``w * z(log_probs) + (1 - w) * z(retrieval_scores)`` with ``w`` = ``weight`` (None:
+        ``fusion_weight_``); the generator alone without retrieval scores."""
+        w = self.fusion_weight_ if weight is None else float(weight)
+        if not 0.0 <= w <= 1.0:
+            raise ValueError(f"the generator's share must be in [0, 1], got {w}")
         score = zscore(np.asarray(log_probs, dtype=np.float64))
-        w = self.fusion_weight_
         if retrieval_scores is not None and w < 1.0:
             score = w * score + (1 - w) * zscore(finite(retrieval_scores))
         return score

@@ -58,6 +58,10 @@ class CodeTransformerConfig:
     n_items: int = 0
     n_genres: int = 0
     ask_share: float = 0.5
+    # of the targets with a genre said, the share with a second of its genres said too (a blend, "a
+    # funny horror film"): the input is the two genres' mean, the softmax over the items of either.
+    # Off: 0.3 gave the same validation results (docs/notes/issue25.md)
+    blend_share: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -155,18 +159,24 @@ class CodeTransformer(nn.Module):
 
     def loss(
         self, codes_in: torch.Tensor, pad: torch.Tensor, codes_next: torch.Tensor, allowed: list[torch.Tensor],
-        items_in: torch.Tensor | None = None, genre: torch.Tensor | None = None,
+        items_in: torch.Tensor | None = None, genre: torch.Tensor | None = None, genre2: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Teacher-forced cross-entropy of every level of the next item's code, over real positions.
 
         ``allowed[l]`` (B, T, V_l) marks the codes that follow the target's prefix among the items
         seen in training: the softmax is over those, so the model spends nothing on learning which
         tuples exist, and its scores mean what they mean in constrained decoding (renormalised
-        over the children the trie allows).
+        over the children the trie allows). ``genre`` (B, T): the genre said with each target
+        (n_genres: none); ``genre2``: a second one said with it (n_genres: none), the input then
+        being the mean of the two embeddings, as at inference.
         """
         hs = self.hidden(codes_in, pad, items_in)
-        if genre is not None:  # (B, T): the genre said with each target (n_genres: none)
-            hs = hs + self.genre_in(genre)
+        if genre is not None:
+            said = self.genre_in(genre)
+            if genre2 is not None:
+                two = (genre2 < self.cfg.n_genres)[..., None]
+                said = torch.where(two, (said + self.genre_in(genre2)) / 2, said)
+            hs = hs + said
         keep = ~pad
         h, target = hs[keep], codes_next[keep]
         total = h.new_zeros(())
@@ -274,8 +284,9 @@ def _train(
     if cfg.n_genres:
         if item_genres is None or item_genres.shape != (len(codes), cfg.n_genres):
             raise ValueError(f"item_genres must be ({len(codes)}, {cfg.n_genres}) when n_genres is set")
-        node_table, masks, genre_mat = _genre_tries(codes, seen, nodes, masks, np.asarray(item_genres, dtype=bool),
-                                                    cfg.vocab_sizes)
+        node_table, masks, genre_mat, trie_row = _genre_tries(codes, seen, nodes, masks,
+                                                              np.asarray(item_genres, dtype=bool), cfg.vocab_sizes,
+                                                              pairs=cfg.blend_share > 0)
 
     model = CodeTransformer(cfg)
     if cfg.cf_dim:
@@ -301,16 +312,14 @@ def _train(
             batch = data[order[b * cfg.batch_size : (b + 1) * cfg.batch_size]]
             items_in, items_next = batch[:, :-1], batch[:, 1:]
             pad = items_in == PAD  # padding is on the left: after a real input comes a real target
-            genre = None
+            genre = genre2 = None
             if node_table is None:
                 node = nodes[items_next]
-            else:  # one of the target's genres is said at a share of the targets; the rest say none
-                r = torch.rand((*items_next.shape, cfg.n_genres), generator=gen) * genre_mat[items_next]
-                say = (r.amax(-1) > 0) & (torch.rand(items_next.shape, generator=gen) < cfg.ask_share)
-                genre = torch.where(say, r.argmax(-1), cfg.n_genres)
-                node = node_table[(genre + 1) % (cfg.n_genres + 1), items_next]
+            else:
+                genre, genre2 = _said_genres(genre_mat[items_next], cfg, gen)
+                node = node_table[trie_row[genre, genre2], items_next]
             allowed = [masks[lv][node[..., lv]] for lv in range(len(masks))]
-            loss = model.loss(table[items_in], pad, table[items_next], allowed, items_in, genre)
+            loss = model.loss(table[items_in], pad, table[items_next], allowed, items_in, genre, genre2)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -322,29 +331,57 @@ def _train(
     return model.eval()
 
 
-def _genre_tries(codes: np.ndarray, seen: np.ndarray, nodes: torch.Tensor, masks: list[torch.Tensor],
-                 item_genres: np.ndarray, vocab_sizes: tuple[int, ...]):
-    """The training softmax when a genre is said: one trie per genre over the seen items of it.
+def _said_genres(has: torch.Tensor, cfg: CodeTransformerConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """What is said with each target, from its genres ``has`` (B, T, G) as 0/1: one of them at
+    ``ask_share`` of the targets, a second one too at ``blend_share`` of those (when it has two);
+    each (B, T), G where none is said. The draws share ``gen`` with the batch order (so another
+    share also reshuffles the later epochs); with ``blend_share`` 0 nothing more is drawn than
+    before blends existed, and the model is the one built before."""
+    G, shape = cfg.n_genres, has.shape[:-1]
+    r = torch.rand((*shape, G), generator=gen) * has
+    say = (r.amax(-1) > 0) & (torch.rand(shape, generator=gen) < cfg.ask_share)
+    first = r.argmax(-1)
+    second = torch.full_like(first, G)
+    if cfg.blend_share > 0:
+        rest = r.scatter(-1, first[..., None], 0.0)
+        two = say & (rest.amax(-1) > 0) & (torch.rand(shape, generator=gen) < cfg.blend_share)
+        second = torch.where(two, rest.argmax(-1), G)
+    return torch.where(say, first, G), second
 
-    Returns (node_table (G + 1, n_items + 2, L): each item's node per level in the trie of no genre
-    (row 0, the catalog's) and of each genre; the masks of every trie stacked per level; the
-    genre matrix with the PAD and BOS rows)."""
+
+def _genre_tries(codes: np.ndarray, seen: np.ndarray, nodes: torch.Tensor, masks: list[torch.Tensor],
+                 item_genres: np.ndarray, vocab_sizes: tuple[int, ...], pairs: bool = True):
+    """The training softmax when genres are said: one trie per genre, and (``pairs``) per pair of
+    genres some seen item has together, over the seen items of either (a blend's candidates have
+    any of them).
+
+    Returns (node_table (tries, n_items + 2, L): each item's node per level in each trie, row 0
+    the catalog's (no genre said); the masks of every trie stacked per level; the genre matrix with
+    the PAD and BOS rows; trie_row (G + 1, G + 1): the row of the genres said (G: none))."""
     n, L = codes.shape
+    G = item_genres.shape[1]
     offset = [m.shape[0] for m in masks]
     per_level = [[m] for m in masks]
     table = [nodes]
-    for g in range(item_genres.shape[1]):
+    trie_row = np.zeros((G + 1, G + 1), dtype=np.int64)  # [first, second]; no genre said: row 0
+    blends = sorted({(a, b) for i in seen for a in np.flatnonzero(item_genres[i])
+                     for b in np.flatnonzero(item_genres[i]) if a < b}) if pairs else []
+    for said in [(g,) for g in range(G)] + blends:
         node_g = np.zeros((n + 2, L), dtype=np.int64)
-        items_g = seen[item_genres[seen, g]]
+        items_g = seen[item_genres[seen][:, list(said)].any(1)]
         if len(items_g):
             found, m_g = catalog_trie(codes[items_g], vocab_sizes)
             node_g[items_g] = found + np.asarray(offset)
             for lv in range(L):
                 per_level[lv].append(m_g[lv])
                 offset[lv] += m_g[lv].shape[0]
+        if len(said) == 1:
+            trie_row[said[0], G] = len(table)
+        else:
+            trie_row[said[0], said[1]] = trie_row[said[1], said[0]] = len(table)
         table.append(torch.from_numpy(node_g))
-    genre_mat = torch.from_numpy(np.vstack([item_genres, np.zeros((2, item_genres.shape[1]), bool)]).astype(np.float32))
-    return torch.stack(table), [torch.cat(p) for p in per_level], genre_mat
+    genre_mat = torch.from_numpy(np.vstack([item_genres, np.zeros((2, G), bool)]).astype(np.float32))
+    return torch.stack(table), [torch.cat(p) for p in per_level], genre_mat, torch.from_numpy(trie_row)
 
 
 # ---- inference in numpy ---------------------------------------------------------------------
