@@ -230,6 +230,7 @@ class TitleFinding:
                 believable = not self._known(content[0][2]) and (
                     alone or capitalised and bool(V.RIGHT_EVAL.match(self.work, e) or V.TOPIC_BACKREF.match(self.low, e)
                                                   or V.TITLE_SUFFIX.match(self.low, e))
+                    or bool(V.TITLE_HYPHEN.match(self.low, e))
                 )
             if believable:
                 mention = self._add(self._exact_mention(s, e, key))

@@ -216,6 +216,8 @@ class _MessageParse(TitleFinding, AspectFinding):
                 continue
             if m.group("like") is not None and self._before(V.LIKE_NOT_CUE, m.start()):
                 continue
+            if m.group("think") is not None and not self._before(V.THINK_AT, m.start()):
+                continue
             refs_only = m.group("ref_only") is not None
             mention = self._object_at(m.end(), refs_only=refs_only)
             while mention is not None:

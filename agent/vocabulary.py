@@ -168,6 +168,8 @@ TRIGGER = re.compile(
     r"|forget(?:\s+about)?|never\s*mind"
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
+    # "think Die Hard": the film to be like (a cue only where a clause starts: THINK_AT)
+    r"|(?P<think>think)(?!\s+(?:about|of|so|that|it|this|these|those|maybe|twice|again|over|through|back|i|we|you|they)(?![\w']))"
     r"|(?:(?:the\s+)?same|a\s+similar|similar)\s+(?:vibe|feel|feeling|energy|tone|mood|atmosphere)\s+(?:as|to)"
     r"|(?:the|that)\s+(?:vibe|feel|energy|tone|mood|atmosphere)\s+of"
     rf"|{CROSSED}"
@@ -179,6 +181,9 @@ TRIGGER = re.compile(
     r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
 )
 # "like" that means "want" or "resemble" rather than a title cue: "I'd like", "feels like".
+# "think" names a film to be like only where a clause starts ("something tense, think Heat"), never
+# after a subject or a verb ("I think Fargo was great", "what do you think")
+THINK_AT = re.compile(r"(?:^|[,.;:!?(\u2014\u2013-]|(?<![\w'])(?:so|just|basically|something|anything|stuff|like|maybe|e\.g\.))\s*$")
 LIKE_NOT_CUE = re.compile(r"(?:'d|\bwould|\bfeel|\bfeels|\blooks?|\bsounds?|\bseems?|\bkind\s+of|\bsort\s+of)\s+(?:more\s+)?$")
 LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or|&)?|and|or|&|/|\+|as\s+well\s+as|plus)\s+(?:also\s+)?")
 # A fuzzy title span stops at these words: they start the rest of the sentence, not the title.
@@ -274,6 +279,10 @@ RIGHT_EVAL = re.compile(  # after a title; its closing quote may already be mask
 # or the first of two films crossed.
 TITLE_SUFFIX = re.compile(r"(?:-|\s+)(?:ish|esque|like|style|type)(?![\w'])|\s+(?:kind|sort|type)\s+of(?![\w'])"
                           rf"|\s+(?:{CROSSED})(?![\w'])")
+# "-esque" names a film even in lower case ("something fargo-esque"): it follows proper names. In lower
+# case "-like", "-ish" and "-style" follow common words as often ("a ghost-like presence", "a
+# mother-like figure"), so there they need the capital.
+TITLE_HYPHEN = re.compile(r"-esque(?![\w'])")
 TOPIC_BACKREF = re.compile(
     r"\s*[,:\u2014]\s*(?:(?:i|we)\s+)?(?:(?:'ve|have|had|just|finally|also)\s+)?"
     r"(?:seen|saw|watched|rewatched|rented|loved|liked|hated|enjoyed|adored|disliked)\s+it(?![\w'])"

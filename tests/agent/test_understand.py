@@ -58,6 +58,11 @@ CASES: list[tuple[str, dict]] = [
     ("like Cape Fear", dict(ambiguous={"Cape Fear": ["Cape Fear (1991)", "Cape Fear (1962)"]})),
     ("like Cape Fear (1991)", dict(liked=["Cape Fear (1991)"])),
     ("like Heat (1995)", dict(liked=["Heat"])),
+    # "think X" where a clause starts names a film to be like; after a subject it is an opinion verb
+    ("think Heat but funnier", dict(liked=["Heat"], genres_in=["Comedy"])),
+    ("I don't think so", dict()),
+    # "-esque" follows a name, so lower case will do
+    ("something clueless-esque", dict(liked=["Clueless"])),
     ("like Heat, Casino and Goodfellas", dict(liked=["Heat", "Casino", "GoodFellas"])),
     ("hated Titanic, Alien and Jaws", dict(intent="feedback", disliked=["Titanic", "Alien", "Jaws"])),
     ("movies like Batman and Robin", dict(liked=["Batman & Robin"])),
