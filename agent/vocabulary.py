@@ -180,10 +180,10 @@ TRIGGER = re.compile(
     r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
     r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
 )
-# "like" that means "want" or "resemble" rather than a title cue: "I'd like", "feels like".
 # "think" names a film to be like only where a clause starts ("something tense, think Heat"), never
 # after a subject or a verb ("I think Fargo was great", "what do you think")
 THINK_AT = re.compile(r"(?:^|[,.;:!?(\u2014\u2013-]|(?<![\w'])(?:so|just|basically|something|anything|stuff|like|maybe|e\.g\.))\s*$")
+# "like" that means "want" or "resemble" rather than a title cue: "I'd like", "feels like".
 LIKE_NOT_CUE = re.compile(r"(?:'d|\bwould|\bfeel|\bfeels|\blooks?|\bsounds?|\bseems?|\bkind\s+of|\bsort\s+of)\s+(?:more\s+)?$")
 LIST_SEP = re.compile(r"\s*(?:,\s*(?:and|or|&)?|and|or|&|/|\+|as\s+well\s+as|plus)\s+(?:also\s+)?")
 # A fuzzy title span stops at these words: they start the rest of the sentence, not the title.

@@ -68,7 +68,7 @@ class UnderstandingOracle:
                   "specific": (self.rec.specificity(said) if said and w.specific else None, w.specific)}
         found = fuse(allowed, self.index, self.rec.n_candidates, cf, None, self.rec.popularity,
                      cf_weight=w.cf, pop_weight=w.pop, priors=priors)
-        ranked = self.rec.rerank(found, [*history, *liked], genres=said)[: self.k]
+        ranked = self.rec.rerank(found, [*history, *liked], weight=self.rec.rerank_shares.get(regime), genres=said)[: self.k]
         shown.update(c.item_id for c in ranked)
         by_id = {it.item_id: it for it in self.artifacts.catalog.get([c.item_id for c in ranked])}
         items = [RecItem(item_id=c.item_id, title=by_id[c.item_id].title, year=by_id[c.item_id].year,
