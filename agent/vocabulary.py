@@ -300,6 +300,9 @@ ASK = re.compile(
     r"|(?:info(?:rmation)?|details|plot|synopsis|summary|cast|director|trivia|reviews?)\s+(?:on|about|of|for)"
     r"|more\s+(?:on|about)"  # "more of those" asks for more like them, not about them
     r"|what\s+do\s+you\s+know\s+about|who(?:'s|\s+is|\s+was|\s+are|\s+were)?\s+(?:in|starring\s+in|acting\s+in)"
+    # asking our opinion of a film: "what do you think of Heat?", "thoughts on Fargo?", "your take on Alien"
+    r"|what\s+do\s+you\s+(?:think|make)\s+of|what\s+do\s+you\s+think\s+about|(?:any\s+|your\s+)?thoughts\s+(?:on|about)"
+    r"|(?:what(?:'s|\s+is)\s+)?your\s+(?:take|opinion|verdict)\s+(?:on|of|about)"
     r"|who\s+(?:directed|made|wrote|stars\s+in|starred\s+in|acts\s+in|plays\s+in)"
     r"|what\s+(?:year|genre|rating)\s+(?:is|was)|describe|what\s+kind\s+of\s+(?:movie|film)\s+is"
     r"|what(?:'s|\s+is|\s+was)\s+(?:the\s+)?(?:plot|story)\s+of"
@@ -626,6 +629,7 @@ QUESTION_KIND: list[tuple[str, re.Pattern]] = [  # first match wins
     ("scary", re.compile(r"(?<![\w'])(?:scary|scar(?:e|es)\b|frightening|creepy|too\s+(?:scary|intense)|horror)(?![\w'])")),
     ("year", re.compile(r"(?<![\w'])(?:when\s+(?:did|was)|what\s+year|how\s+old\s+is|released|come\s+out|came\s+out)(?![\w'])")),
     ("reviews", re.compile(r"(?<![\w'])(?:any\s+good|good\??$|worth\s+(?:it|watching|seeing|a\s+watch)|reviews?|critics?"
+                           r"|(?:think|make)\s+(?:of|about)|thoughts\s+(?:on|about)|your\s+(?:take|opinion|verdict)"
                            r"|rotten\s+tomatoes|imdb|how\s+(?:good|well)|score)(?![\w'])")),
     ("genre", re.compile(r"(?<![\w'])(?:what\s+(?:kind|sort|type)\s+of|genre|what\s+is\s+it\s+like)(?![\w'])")),
     ("plot", re.compile(r"(?<![\w'])(?:about|plot|story|synopsis|summary|premise|describe|tell\s+me)(?![\w'])")),

@@ -192,6 +192,9 @@ CASES: list[tuple[str, dict]] = [
     ("tell me about Inception", dict(intent="ask_item", unknown=["Inception"])),
     ("what about Heat?", dict(intent="ask_item", ask="Heat")),
     ("@what about the fourth?", dict(intent="ask_item", ask="Heat")),
+    # our opinion of a film is asked for (twelfth session)
+    ("what do you think of Fargo?", dict(intent="ask_item", ask="Fargo")),
+    ("@any thoughts on the third one?", dict(intent="ask_item", ask="Fargo")),
     # -- reset and smalltalk --
     ("start over", dict(intent="reset")),
     ("@forget this, show me westerns", dict(intent="reset", genres_in=["Western"])),
