@@ -24,14 +24,14 @@ TONES: tuple[Tone, ...] = (
     Tone("feel-good", r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheer (?:me|us) up|happy ending|co[sz]y|comforting"
                       r"|comfort (?:movies?|films?|watch(?:ing)?)",
          up=("Comedy", "Musical", "Children's", "Romance"), down=("Horror", "Film-Noir", "War", "Crime")),
-    Tone("light", r"light(?:[- ]?hearted)?|easy(?:[- ]going| watching| to watch)?|breezy|fluffy|not too heavy|fun"
+    Tone("light", r"light(?:er|[- ]?hearted)?|easy(?:[- ]going| watching| to watch)?|breezy|fluffy|not too heavy|fun"
                   r"|nothing (?:too )?(?:heavy|serious)|not (?:too )?serious|chill|mindless|turn my brain off|brain off",
          up=("Comedy", "Animation", "Children's", "Musical", "Adventure"), down=("War", "Horror", "Film-Noir", "Crime")),
     Tone("funny", r"funny|hilarious|laugh(?:s|ing)?|comedic|witty|silly",
          up=("Comedy",)),
-    Tone("dark", r"dark|bleak|gritty|grim|disturbing|twisted|sinister",
+    Tone("dark", r"dark(?:er)?|bleak(?:er)?|gritty|grittier|grim(?:mer)?|disturbing|twisted|sinister",
          up=("Film-Noir", "Crime", "Thriller", "Horror"), down=("Children's", "Musical", "Animation")),
-    Tone("sad", r"sad|depressing|downers?|tear[- ]?jerkers?|makes? (?:me|us|you) cry|cry(?:ing)?|weepy|emotional|moving|heavy",
+    Tone("sad", r"sad(?:der)?|depressing|downers?|tear[- ]?jerkers?|makes? (?:me|us|you) cry|cry(?:ing)?|weepy|emotional|moving|heavy",
          up=("Drama", "War", "Romance"), down=("Comedy",)),
     Tone("sappy", r"sappy|cheesy|corny|mushy|schmaltzy|saccharine|sentimental|sugary|chick[- ]?flicks?|rom[- ]?coms?",
          up=("Romance", "Musical")),
@@ -39,7 +39,7 @@ TONES: tuple[Tone, ...] = (
          up=("Romance",)),
     Tone("intense", r"intense|gripping|edge of (?:my|your|our) seat|suspenseful|tense|nail[- ]?biting",
          up=("Thriller", "Action", "War", "Crime"), down=("Children's", "Musical", "Comedy")),
-    Tone("scary", r"scary|scared|scare (?:me|us)|creepy|spooky|terrifying|frightening|chilling|keep me up at night",
+    Tone("scary", r"scary|scarier|scared|creepier|scare (?:me|us)|creepy|spooky|terrifying|frightening|chilling|keep me up at night",
          up=("Horror", "Thriller")),
     Tone("violent", r"violent|violence|gory|gore|bloody|brutal|graphic",
          up=("Action", "Crime", "War", "Horror")),

@@ -333,6 +333,9 @@ class _MessageParse(TitleFinding, AspectFinding):
                 self.warnings.append(f"{n} is not a year I can search, so I ignored it.")
                 self._take(m.start(), m.end())
         bounds = self._year_rule_bounds()
+        # a year or decade said closes the era, or starts it after the old days: then "classic",
+        # "vintage", "retro" describe it ("80s classics", "classics after 1975") and add no bound
+        explicit = any(b[1] is not None or (b[0] or 0) > V.OLD_YEAR_MAX for b in bounds)
         newest = self.und.newest_year_
         for m in V.NOT_TOO.finditer(self.work):  # "nothing too recent": before the relative "too recent"
             if self._free(m.start(), m.end()):
@@ -358,7 +361,8 @@ class _MessageParse(TitleFinding, AspectFinding):
                        or not [w for w in V.TOKEN.findall(gap) if w not in V.FILLER])
                 carried = m.end() if neg else -1
                 bound = (V.OLD_YEAR_MAX + 1, None) if neg else (None, V.OLD_YEAR_MAX)
-                bounds.append((*bound, m.group(), m.start()))
+                if neg or not explicit:  # with an era said, "classic", "vintage", "retro" describe it
+                    bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
         return (*self._intersect(bounds), relative)
 

@@ -166,7 +166,7 @@ TRIGGER = re.compile(
     r"(?P<like>(?:more\s+)?like)(?!\s+to\b)"
     r"|similar\s+to|same\s+as|such\s+as|unlike|anything\s+but|other\s+than|rather\s+than|instead\s+of"
     r"|forget(?:\s+about)?|never\s*mind"
-    r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines)\s+of"
+    r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines|version)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     # "think Die Hard": the film to be like (a cue only where a clause starts: THINK_AT)
     r"|(?P<think>think)(?!\s+(?:about|of|so|that|it|this|these|those|maybe|twice|again|over|through|back|i|we|you|they)(?![\w']))"
@@ -368,7 +368,8 @@ CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|un
 # Not too recent / not too old, said outright (not of a list shown): the complement of "recent" and of "old".
 NOT_TOO = re.compile(r"(?<![\w'])(?:nothing|not|none|no)\s+(?:that\s+|so\s+)?too\s+(?:(?P<new>recent|new|modern)|old|dated)(?![\w'])")
 RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
-OLD = re.compile(r"(?<![\w'])(?:oldies|old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|ones?\s+I))|classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
+# (a "cult classic" is of any era: "cult" stays a word of the request)
+OLD = re.compile(r"(?<![\w'])(?:oldies?|old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
 OLDER = re.compile(
     r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+(?:as|so)\s+(?:new|recent)|too\s+(?:recent|new|modern)"

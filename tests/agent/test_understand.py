@@ -90,6 +90,10 @@ CASES: list[tuple[str, dict]] = [
     ("scary movies", dict(genres_in=["Horror"])),
     ("SPOOKY stuff", dict(genres_in=["Horror"])),
     ("sci-fi from the 90s", dict(genres_in=["Sci-Fi"], year_min=1990, year_max=1999)),
+    # an era said: "classic", "vintage" describe it (before: 1990-1970, no film); a cult classic has no era
+    ("a 90s classic", dict(year_min=1990, year_max=1999)),
+    ("vintage westerns from the 60s", dict(genres_in=["Western"], year_min=1960, year_max=1969)),
+    ("a cult classic", dict(vibe="cult classic")),
     ("a cartoon for my kids", dict(genres_in=["Animation"])),
     ("anything but westerns", dict(genres_out=["Western"])),
     ("less action, more drama", dict(genres_in=["Drama"], genres_out=["Action"])),
@@ -497,6 +501,9 @@ def test_a_negation_reaches_only_what_it_governs(understander, message, wanted, 
     ("something uplifting after a rough week", ["feel-good"], []), ("nothing too heavy please", ["light"], []),
     ("a gripping one, not gory", ["intense"], ["violent"]), ("I'd love a tearjerker", ["sad"], []),
     ("no cheesy stuff", [], ["sappy"]), ("anything trippy", ["mind-bending"], []),
+    # comparatives (twelfth session): "darker", "lighter", "scarier", "sadder"
+    ("the same but darker", ["dark"], []), ("a lighter one this time", ["light"], []),
+    ("scarier than the last one", ["scary"], []), ("not darker than that", [], ["dark"]),
 ])
 def test_tones_and_their_negations(understander, message, tone, tone_none):
     req = understander.parse(message)
