@@ -327,6 +327,7 @@ class _MessageParse(TitleFinding, AspectFinding):
                 self._take(m.start(), s + len(name) if cut else m.end())  # "Spielberg's films": all of it
 
     def _years(self) -> tuple[int | None, int | None, str | None]:
+        self._take_all(V.BORN)  # "I was born in 1980": a person's year, never a film's
         for m in V.CONTEXT_NUMBER.finditer(self.work):
             n = int(m.group("n"))
             if not 1800 <= n <= 2100 and self._free(m.start(), m.end()):

@@ -367,10 +367,12 @@ YEAR_RULES = [  # (kind, pattern); applied in order, each match masked before th
 CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|until|between|pre-?|post-?)\s+(?:the\s+year\s+)?(?P<n>\d{3,6})(?![\w])")
 # Not too recent / not too old, said outright (not of a list shown): the complement of "recent" and of "old".
 NOT_TOO = re.compile(r"(?<![\w'])(?:nothing|not|none|no)\s+(?:that\s+|so\s+)?too\s+(?:(?P<new>recent|new|modern)|old|dated)(?![\w'])")
-RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
+RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new"
+                    r"|(?:the\s+)?(?:last|past)\s+(?:few|couple(?:\s+of)?|several)\s+years|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 # (a "cult classic" is of any era: "cult" stays a word of the request)
 OLD = re.compile(r"(?<![\w'])(?:oldies?|old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
+BORN = re.compile(r"(?<![\w'])born\s+in\s+(?:the\s+year\s+)?\d{4}(?![\w'])")  # the person's year, not a film's
 OLDER = re.compile(
     r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+(?:as|so)\s+(?:new|recent)|too\s+(?:recent|new|modern)"
     r"|(?:further|farther)\s+back(?:\s+in\s+time)?|back\s+(?:further|farther)(?:\s+in\s+time)?|back\s+in\s+time)(?![\w'])"
@@ -392,7 +394,8 @@ OBSCURE = re.compile(
     r"(?<![\w'])(?:hidden\s+gems?|gems?|obscure|underrated|under[\s-]the[\s-]radar|lesser[\s-]known|little[\s-]known"
     r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie|less\s+obvious|not\s+(?:as|so)\s+obvious"
     r"|(?:most|many)\s+people\s+(?:have\s*n'?t|have\s+not|never|don'?t\s+know)(?:\s+(?:seen|watched|heard\s+of))?"
-    r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|nobody\s+(?:has\s+)?(?:seen|knows)"
+    r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|(?:nobody|no\s+one|no-one)\s+(?:has\s+|'s\s+)?(?:seen|knows|heard\s+of)"
+    r"|(?:i'?ve|we'?ve|you'?ve|you\s+have|i\s+have)\s+(?:probably\s+|likely\s+)?never\s+heard\s+of"
     r"|off\s+the\s+beaten\s+(?:path|track)|deep\s+cuts?|b[\s-]sides?|art[\s-]?house"
     r"|(?:an?|some|those|these)\s+(?:\w+\s+)?forgotten|forgotten\s+(?:classics?|gems?|films?|movies?|ones?)"
     r"|(?:people|folks|anyone|anybody)\s+(?:don'?t|do\s+not|doesn'?t|rarely|never)\s+(?:talk\s+about|mention|remember|know\s+about)"

@@ -94,6 +94,7 @@ CASES: list[tuple[str, dict]] = [
     ("a 90s classic", dict(year_min=1990, year_max=1999)),
     ("vintage westerns from the 60s", dict(genres_in=["Western"], year_min=1960, year_max=1969)),
     ("a cult classic", dict(vibe="cult classic")),
+    ("I was born in 1980, any comedy?", dict(genres_in=["Comedy"])),  # the person's year, not a film's
     ("a cartoon for my kids", dict(genres_in=["Animation"])),
     ("anything but westerns", dict(genres_out=["Western"])),
     ("less action, more drama", dict(genres_in=["Drama"], genres_out=["Action"])),
