@@ -216,8 +216,9 @@ class _MessageParse(TitleFinding, AspectFinding):
                 continue
             if m.group("like") is not None and self._before(V.LIKE_NOT_CUE, m.start()):
                 continue
-            if m.group("think") is not None and not self._before(V.THINK_AT, m.start()):
-                continue
+            if m.group("think") is not None and (not self._before(V.THINK_AT, m.start())
+                                                 or V.QUESTION_AHEAD.match(self.work, m.end())):
+                continue  # "I think Fargo was great", "Think Fargo is worth watching?": no film to be like
             refs_only = m.group("ref_only") is not None
             mention = self._object_at(m.end(), refs_only=refs_only)
             while mention is not None:
@@ -362,7 +363,7 @@ class _MessageParse(TitleFinding, AspectFinding):
                        or not [w for w in V.TOKEN.findall(gap) if w not in V.FILLER])
                 carried = m.end() if neg else -1
                 bound = (V.OLD_YEAR_MAX + 1, None) if neg else (None, V.OLD_YEAR_MAX)
-                if neg or not explicit:  # with an era said, "classic", "vintage", "retro" describe it
+                if neg or not (explicit and V.OLD_DESCRIBES.fullmatch(m.group())):  # "80s classics": they describe it
                     bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
         return (*self._intersect(bounds), relative)

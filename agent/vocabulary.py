@@ -169,7 +169,7 @@ TRIGGER = re.compile(
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines|version)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
     # "think Die Hard": the film to be like (a cue only where a clause starts: THINK_AT)
-    r"|(?P<think>think)(?!\s+(?:about|of|so|that|it|this|these|those|maybe|twice|again|over|through|back|i|we|you|they)(?![\w']))"
+    r"|(?P<think>think)(?!\s+(?:about|of|so|that|it|this|these|those|maybe|twice|again|over|through|back|(?:i|we|you|they)(?:'\w+)?)(?![\w']))"
     r"|(?:(?:the\s+)?same|a\s+similar|similar)\s+(?:vibe|feel|feeling|energy|tone|mood|atmosphere)\s+(?:as|to)"
     r"|(?:the|that)\s+(?:vibe|feel|energy|tone|mood|atmosphere)\s+of"
     rf"|{CROSSED}"
@@ -182,6 +182,8 @@ TRIGGER = re.compile(
 )
 # "think" names a film to be like only where a clause starts ("something tense, think Heat"), never
 # after a subject or a verb ("I think Fargo was great", "what do you think")
+# after "think": a title, then a verb, then a question mark ("Think Fargo is worth watching?")
+QUESTION_AHEAD = re.compile(r"\s+[^.!?;,\-\u2014]{1,60}?\s+(?:is|was|would|will|could|might|does|has|'s)(?![\w'])[^.!?;]*\?")
 THINK_AT = re.compile(r"(?:^|[,.;:!?(\u2014\u2013-]|(?<![\w'])(?:so|just|basically|something|anything|stuff|like|maybe|e\.g\.))\s*$")
 # "like" that means "want" or "resemble" rather than a title cue: "I'd like", "feels like".
 LIKE_NOT_CUE = re.compile(r"(?:'d|\bwould|\bfeel|\bfeels|\blooks?|\bsounds?|\bseems?|\bkind\s+of|\bsort\s+of)\s+(?:more\s+)?$")
@@ -368,10 +370,14 @@ CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|un
 # Not too recent / not too old, said outright (not of a list shown): the complement of "recent" and of "old".
 NOT_TOO = re.compile(r"(?<![\w'])(?:nothing|not|none|no)\s+(?:that\s+|so\s+)?too\s+(?:(?P<new>recent|new|modern)|old|dated)(?![\w'])")
 RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new"
-                    r"|(?:the\s+)?(?:last|past)\s+(?:few|couple(?:\s+of)?|several)\s+years|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
+                    # films of "the last few years", not a person's own ("I've watched horror in the last few years")
+                    r"|(?:from|of|made\s+in|released\s+in|out\s+in)\s+(?:the\s+)?(?:last|past)\s+(?:few|couple(?:\s+of)?|several)\s+years|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 # (a "cult classic" is of any era: "cult" stays a word of the request)
 OLD = re.compile(r"(?<![\w'])(?:oldies?|old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
+# Era words that describe an era said rather than bound it ("80s classics", "old 80s movies"); "black
+# and white" and "golden age" still bound it
+OLD_DESCRIBES = re.compile(r"(?:oldies?|old|classics?|vintage|retro|old[\s-]+school)")
 BORN = re.compile(r"(?<![\w'])born\s+in\s+(?:the\s+year\s+)?\d{4}(?![\w'])")  # the person's year, not a film's
 OLDER = re.compile(
     r"(?<![\w'])(?:older|earlier(?:\s+ones)?|less\s+recent|not\s+(?:as|so)\s+(?:new|recent)|too\s+(?:recent|new|modern)"
@@ -394,8 +400,10 @@ OBSCURE = re.compile(
     r"(?<![\w'])(?:hidden\s+gems?|gems?|obscure|underrated|under[\s-]the[\s-]radar|lesser[\s-]known|little[\s-]known"
     r"|less[\s-]known|not\s+well[\s-]known|overlooked|under[\s-]?appreciated|niche|indie|less\s+obvious|not\s+(?:as|so)\s+obvious"
     r"|(?:most|many)\s+people\s+(?:have\s*n'?t|have\s+not|never|don'?t\s+know)(?:\s+(?:seen|watched|heard\s+of))?"
-    r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|(?:nobody|no\s+one|no-one)\s+(?:has\s+|'s\s+)?(?:seen|knows|heard\s+of)"
-    r"|(?:i'?ve|we'?ve|you'?ve|you\s+have|i\s+have)\s+(?:probably\s+|likely\s+)?never\s+heard\s+of"
+    r"|(?:few|not\s+many)\s+people\s+(?:have\s+)?(?:seen|watched|know)|nobody\s+(?:has\s+)?(?:seen|knows)"
+    # "nobody's heard of", "one I've never heard of": at a clause's end (never "I've never heard of Fargo, is it good?")
+    r"|(?:(?:nobody|no\s+one|no-one)(?:\s+has|'s)?|(?:i'?ve|we'?ve|you'?ve|you\s+have|i\s+have)\s+(?:probably\s+|likely\s+)?never)"
+    r"\s+heard\s+of(?=\s*(?:[.!?,;]|$|before|yet|please))"
     r"|off\s+the\s+beaten\s+(?:path|track)|deep\s+cuts?|b[\s-]sides?|art[\s-]?house"
     r"|(?:an?|some|those|these)\s+(?:\w+\s+)?forgotten|forgotten\s+(?:classics?|gems?|films?|movies?|ones?)"
     r"|(?:people|folks|anyone|anybody)\s+(?:don'?t|do\s+not|doesn'?t|rarely|never)\s+(?:talk\s+about|mention|remember|know\s+about)"

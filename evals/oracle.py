@@ -33,13 +33,14 @@ class UnderstandingOracle:
 
     system = ORACLE
 
-    def __init__(self, artifacts: Artifacts, history_upto: str = "valid", k: int = 10, candidates: int = 100):
+    def __init__(self, artifacts: Artifacts, history_upto: str = "valid", k: int = 10, candidates: int = 100,
+                 rerank_shares: dict[str, float] | None = None):
         split = artifacts.split
         self.artifacts, self.k = artifacts, k
         self.index = ItemIndex(split.item_ids)
         self.rec = Recommender(artifacts.catalog, self.index, CFRetriever(artifacts.selected_cf, self.index), None,
                                split.item_popularity(), reranker=artifacts.reranker, n_candidates=candidates,
-                               recent=split.recent_popularity(RECENT_LAST))
+                               recent=split.recent_popularity(RECENT_LAST), rerank_shares=rerank_shares)
         self.histories = {str(int(split.user_ids[u])): [int(split.item_ids[i]) for i in seq]
                           for u, seq in enumerate(split.sequences(history_upto))}
         self.items = artifacts.catalog.get(split.item_ids.tolist())

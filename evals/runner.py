@@ -389,7 +389,8 @@ class _Worker:
                 self.rec.close()
             if system == ORACLE:
                 self.rec = UnderstandingOracle(self.art, history_upto="train" if target == "valid" else "valid",
-                                               candidates=self.config.candidates)
+                                               candidates=self.config.candidates,
+                                               rerank_shares=self.config.rerank_shares)
                 self.system = (system, target)
                 return self.rec
             state = Path(tempfile.mkdtemp(prefix=f"{system}-p{os.getpid()}-", dir=self.state_root))

@@ -43,7 +43,8 @@ class Config(BaseSettings):
     question_policy: dict[str, float] = Field(default_factory=dict, description="overrides of agent.questions."
                                               "QuestionPolicy's tuned values, e.g. {\"min_bits\": 1.5} (for tuning runs)")
     rerank_shares: dict[str, float] = Field(default_factory=dict, description="the reranker's generator share per "
-                                            "evidence regime, e.g. {\"picked\": 0.75} (for tuning runs; empty: its own "
+                                            "evidence regime, e.g. {\"picked\": 0.75} (for tuning runs of the offline planner and "
+                                            "the oracle; the LLM planner's compose keeps the reranker's own; empty: its own "
                                             "weight in every regime, which won in conversation: issue 25)")
 
     # serving: torch intra-op threads per process. One: a turn's tensors are tiny, and two

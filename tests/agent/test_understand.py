@@ -61,6 +61,7 @@ CASES: list[tuple[str, dict]] = [
     # "think X" where a clause starts names a film to be like; after a subject it is an opinion verb
     ("think Heat but funnier", dict(liked=["Heat"], genres_in=["Comedy"])),
     ("I don't think so", dict()),
+    ("Think Fargo is worth watching?", dict()),  # a question, not a film to be like
     # "-esque" follows a name, so lower case will do
     ("something clueless-esque", dict(liked=["Clueless"])),
     ("like Heat, Casino and Goodfellas", dict(liked=["Heat", "Casino", "GoodFellas"])),
@@ -95,6 +96,8 @@ CASES: list[tuple[str, dict]] = [
     ("vintage westerns from the 60s", dict(genres_in=["Western"], year_min=1960, year_max=1969)),
     ("a cult classic", dict(vibe="cult classic")),
     ("I was born in 1980, any comedy?", dict(genres_in=["Comedy"])),  # the person's year, not a film's
+    ("black and white films before 1990", dict(year_max=1970)),  # "black and white" still bounds an era said
+    ("I've watched a lot of horror in the last few years", dict(genres_in=["Horror"])),  # their years, not the films'
     ("a cartoon for my kids", dict(genres_in=["Animation"])),
     ("anything but westerns", dict(genres_out=["Western"])),
     ("less action, more drama", dict(genres_in=["Drama"], genres_out=["Action"])),
@@ -510,6 +513,14 @@ def test_tones_and_their_negations(understander, message, tone, tone_none):
     req = understander.parse(message)
     assert set(tone) <= set(req.tone) and set(tone_none) <= set(req.tone_none)
     assert not set(req.tone) & set(req.tone_none)
+
+
+@pytest.mark.parametrize("message, obscure", [
+    ("a thriller nobody's heard of", True), ("one I've never heard of, please", True),
+    ("I've never heard of Fargo, is it good?", False),  # about one film: no lesser-known films asked for
+])
+def test_never_heard_of_asks_for_the_lesser_known_only_at_a_clauses_end(understander, message, obscure):
+    assert (understander.parse(message).constraints.popularity == "obscure") is obscure
 
 
 def test_every_knowledge_row_names_a_reader_and_a_constraints_field():

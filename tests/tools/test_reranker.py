@@ -244,6 +244,8 @@ def test_a_genre_trie_allows_exactly_its_seen_items():
     said = [((3, 3), seen)] + [((g, 3), seen[genres[seen, g]]) for g in range(3)]
     said += [((a, b), seen[genres[seen, a] | genres[seen, b]]) for a, b in pairs]
     assert len({int(trie_row[k]) for k, _ in said}) == len(said)  # each said set has its own trie
+    # no genre and one genre keep the rows they had before blends: 0, then 1 + the genre
+    assert int(trie_row[3, 3]) == 0 and [int(trie_row[g, 3]) for g in range(3)] == [1, 2, 3]
     for (a, b), members in said:
         row = int(trie_row[a, b])
         assert b == 3 or row == int(trie_row[b, a])  # a pair's trie, whichever genre came first
@@ -397,8 +399,9 @@ def test_the_asked_genre_is_an_input_the_generator_learns(conversational, genres
 
 def test_blends_train_the_two_genres_mean_and_change_nothing_when_off(conversational, split, item_vectors, cf, genres):
     """With ``blend_share`` a second genre is said with the first (the input their mean, as at
-    inference): another model than without; off is the default (the draws then are the ones before
-    blends existed: see test_the_genres_said_are_the_targets_own_at_their_shares)."""
+    inference): another model than without; off is the default. (That off draws what was drawn before
+    blends existed is checked by test_the_genres_said_are_the_targets_own_at_their_shares, and that
+    the one-genre tries keep their rows by test_a_genre_trie_allows_exactly_its_seen_items.)"""
     assert conversational.config_.blend_share == 0.0
     blended = GenerativeReranker(config=CodeTransformerConfig(epochs=2, blend_share=0.5)).fit(
         split, item_vectors, cf_model=cf, progress=False, genres=genres)
