@@ -79,6 +79,15 @@ def rank(rec: Recommender, state: dict[str, Any], regime: str, k: int) -> list[i
     return [c.item_id for c in found.candidates[:k]]
 
 
+def without_reranker(rec: Recommender) -> Recommender:
+    """The same recommender with its reranker off (the retrieval order); refuses one without it."""
+    if rec.reranker is None:
+        raise ValueError("the recommender has no reranker: build the artifacts with it")
+    plain = copy.copy(rec)
+    plain.reranker = None
+    return plain
+
+
 def share_sweep(rec: Recommender, split, target: str = "valid", seeds: tuple[int, ...] = (0, 1), k: int = 10,
                 limit: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Per regime, NDCG@k of the first list at each generator share w in ``SHARE_GRID`` (the
@@ -86,10 +95,7 @@ def share_sweep(rec: Recommender, split, target: str = "valid", seeds: tuple[int
     users of every seed (each seed says another genre of the target); the best share (ties: the
     smaller), the share in use (the regime's ``rerank_shares``, else the reranker's fusion weight)
     and the paired interval of best minus in use."""
-    if rec.reranker is None:
-        raise ValueError("the recommender has no reranker: build the artifacts with it")
-    plain = copy.copy(rec)
-    plain.reranker = None
+    plain = without_reranker(rec)
     states = [s for seed in seeds for s in regime_states(split, rec.catalog, target, seed)[:limit]]
     out: dict[str, Any] = {"target": target, "seeds": list(seeds), "users": len(states), "k": k, "regimes": {}}
     for regime in REGIMES:
@@ -130,10 +136,7 @@ def format_sweep(report: dict[str, Any]) -> str:
 def regime_report(rec: Recommender, split, target: str = "valid", seed: int = 0, k: int = 10,
                   limit: int | None = None, progress: bool = True) -> dict[str, Any]:
     """NDCG@k and Recall@k per regime with and without the reranker, with paired intervals."""
-    if rec.reranker is None:
-        raise ValueError("the recommender has no reranker: build the artifacts with it")
-    plain = copy.copy(rec)
-    plain.reranker = None
+    plain = without_reranker(rec)
     states = regime_states(split, rec.catalog, target, seed)[:limit]
     out: dict[str, Any] = {"target": target, "users": len(states), "k": k, "named": NAMED, "regimes": {}}
     for regime in REGIMES:
