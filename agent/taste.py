@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from agent.request import Request
 from agent.state import Applied, SessionPrefs
-from agent.vocabulary import DURABLE_AGAINST, DURABLE_FOR, MARKER_WORDS, MIN_NOTE_WORDS
+from agent.vocabulary import (DURABLE_AGAINST, DURABLE_FOR, FOR_THE_MOMENT, LASTING_AGAINST, MARKER_WORDS,
+                              MIN_NOTE_WORDS)
 from memory.preferences import UserProfile
 from tools.catalog import Catalog, ItemFilter
 from tools.retrievers import Candidate
@@ -104,7 +105,8 @@ def turn_records(req: Request, applied: Applied, message: str, user: str, sid: s
     from memory import MemoryRecord
 
     text = message.lower()
-    against, for_ = bool(DURABLE_AGAINST.search(text)), bool(DURABLE_FOR.search(text))
+    against = bool(LASTING_AGAINST.search(text)) or bool(DURABLE_AGAINST.search(text) and not FOR_THE_MOMENT.search(text))
+    for_ = bool(DURABLE_FOR.search(text))
     named = set(req.disliked_items)
     records = [MemoryRecord(user_id=user, kind="like", item_id=item.item_id, text=f"likes {item.label}", session_id=sid)
                for item in catalog.get(applied.liked)]

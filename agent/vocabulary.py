@@ -214,12 +214,30 @@ def ends_sentence(gap: str, before: str, stops: re.Pattern = HARD_STOP) -> bool:
 # A taste taken back: "I'm done with westerns", "gone off thrillers", "I'm kinda over horror", "used
 # to love musicals but ...". A negation (CUE) and a durable marker (DURABLE_AGAINST) alike.
 TAKEN_BACK = (
-    r"done\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on|had\s+(?:my|our)\s+fill\s+of"
+    r"(?:done|through|finished)\s+(?:with|watching)|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on"
+    r"|had\s+(?:(?:more\s+than\s+)?(?:my|our)\s+(?:fill|share)|enough)\s+of"
     r"|(?:gone|went|going)\s+(?:right\s+|a\s+bit\s+|kind\s+of\s+|completely\s+)?off"
     r"|(?:i'?m|we'?re)\s+(?:kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|totally|completely|really)\s+off"
+    # "I'm off westerns now" (a genre or title, already masked, comes next), not "I'm off sick"
+    r"|(?:i'?m|we'?re)\s+off(?=\s+(?:(?:all|those|these|the|my)\s+)?\x00)"
     r"|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over"
-    r"|(?:i'?ve|we'?ve)\s+outgrown|used\s+to\s+(?:love|like|enjoy|adore|be\s+into)(?=[^.!?;]*\bbut\b)"
-    r"|no\s+longer\s+(?:into|like|enjoy|love|want)"
+    r"|(?:i'?ve|we'?ve)\s+outgrown|gr[eo]wn?\s+out\s+of|no\s+longer\s+(?:into|like|enjoy|love|want|watch)"
+    # "used to love musicals but ...", "used to be big on westerns, not anymore"
+    r"|used\s+to\s+(?:love|like|enjoy|adore|watch|be\s+(?:into|big\s+on|crazy\s+about|obsessed\s+with|a\s+(?:big\s+|huge\s+)?fan\s+of))"
+    r"(?=[^.!?;]*\b(?:but|not\s+any\s*more|no\s+longer|not\s+(?:now|these\s+days))\b)"
+    r"|moved\s+on\s+from|cooled\s+(?:off\s+)?on|(?:gone|went|going|grown|growing)\s+(?:(?:really|a\s+bit|kind\s+of)\s+)?cold\s+on"
+    r"|(?:i'?m|we'?re)\s+(?:well\s+|way\s+|long\s+)?past\s+(?:my|our|that|the)(?=\s+\S+(?:\s+\S+)?\s+(?:phase|stage|days|kick))"
+    r"|lost\s+(?:(?:all|my|our|any)\s+)?(?:interest\s+in|taste\s+for|patience\s+(?:for|with))"
+    r"|f[ae]ll(?:en)?\s+out\s+of\s+love\s+with|g[ai]ve(?:n)?\s+up\s+on|stopped\s+(?:watching|liking|enjoying)"
+    r"|had\s+it\s+with"
+)
+# A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
+# thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).
+WORN_OUT = (
+    r"(?:(?:gotten|got|grown|become|gone)|(?:are|is)\s+getting)\s+(?:(?:so|kind\s+of|a\s+bit|pretty|really)\s+)?"
+    r"(?:old|stale|boring|tiresome|repetitive|samey|dull)"
+    r"|lost\s+(?:its|their|all\s+(?:its|their))\s+(?:charm|appeal|magic|shine)|wor[en]\s+(?:thin|off)"
+    r"|,?\s*been\s+there,?\s+done\s+that"
 )
 # Stance cues. Neutralisers ("don't mind") come first, then negative, seen, positive.
 CUE = re.compile(
@@ -373,7 +391,8 @@ RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern
                     # films of "the last few years", not a person's own ("I've watched horror in the last few years")
                     r"|(?:from|of|made\s+in|released\s+in|out\s+in)\s+(?:the\s+)?(?:last|past)\s+(?:few|couple(?:\s+of)?|several)\s+years|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 # (a "cult classic" is of any era: "cult" stays a word of the request)
-OLD = re.compile(r"(?<![\w'])(?:oldies?|old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
+# "old" as an era; not an age ("8 years old", "old enough", "how old"), nor a taste worn out ("never gets old")
+OLD = re.compile(r"(?<![\w'])(?:oldies?|(?<!years\s)(?<!year\s)(?<!yrs\s)(?<!months\s)(?<!how\s)(?<!get\s)(?<!gets\s)(?<!got\s)(?<!gotten\s)(?<!getting\s)(?<!grown\s)(?<!grow\s)old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|enough|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
 # Era words that describe an era said rather than bound it ("80s classics", "old 80s movies"); "black
 # and white" and "golden age" still bound it
@@ -492,10 +511,21 @@ NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|
 
 # A critique ("less romance", "not that one") is the mood of one session; said with one of these
 # markers it is a standing taste, remembered across sessions.
+# The words that make it lasting even when the message keeps the rest to the moment.
+LASTING = (
+    r"never(?!\s+mind)|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
+    r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|ever(?=\s*(?:[.!,;]|$))|allergic\s+to"
+)
 DURABLE_AGAINST = re.compile(
-    r"\b(?:never(?!\s+mind)|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
-    r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|ever(?=\s*(?:[.!,;]|$))|allergic\s+to|not\s+a\s+fan\s+of"
-    rf"|(?:sick|tired)\s+of|fed\s+up|no\s+longer|not\s+any\s*more|outgrown|burn(?:ed|t)\s+out|{TAKEN_BACK})\b"
+    rf"\b(?:{LASTING}|not\s+a\s+fan\s+of|(?:sick|tired)\s+of|fed\s+up|no\s+longer|not\s+any\s*more|outgrown"
+    rf"|burn(?:ed|t)\s+out|{TAKEN_BACK}|{WORN_OUT})\b"
+)
+LASTING_AGAINST = re.compile(rf"\b(?:{LASTING})\b")
+# A message that keeps it to the moment ("I'm sick of comedies tonight", "I'm over horror for now"):
+# only the lasting words make a critique durable then.
+FOR_THE_MOMENT = re.compile(
+    r"\b(?:tonight|today|this\s+(?:time|evening|weekend|once)|for\s+(?:now|the\s+(?:moment|night|evening|weekend))"
+    r"|right\s+now|at\s+the\s+moment)\b"
 )
 DURABLE_FOR = re.compile(
     r"\b(?:i\s+(?:really\s+|just\s+|absolutely\s+)?(?:love|adore)|always|my\s+favou?rites?"
@@ -721,13 +751,16 @@ SEEN_BEFORE = re.compile(r"(?<![\w'])(?:already|have|i'?ve|we'?ve|just)\s+(?:see
                          r"|(?<![\w'])know\s+(?:(?:the|that)\s+)?$")
 # Said after a genre, against it: "documentaries bore me", "romantic comedy no", "westerns aren't my thing".
 GENRE_NEG_AFTER = re.compile(
-    r"(?:\s+(?:films?|movies?|stuff))?\s*(?:,\s*)?(?:no(?=\s*(?:[.!?,;]|$))|nope|(?:are|is)\s+(?:so\s+)?boring"
+    r"(?:\s+(?:films?|movies?|stuff|things?))?\s*(?:,\s*)?(?:no(?=\s*(?:[.!?,;]|$))|nope|(?:are|is)\s+(?:so\s+)?boring"
     r"|(?:bore|bores|depress|depresses|scare|scares|upset|upsets|annoy|annoys|exhaust|exhausts|stress|stresses)\s+(?:me|us)"
     r"|(?:are|is)\s+(?:way\s+|just\s+|always\s+)?too\s+\w+|(?:are|is)\s+(?:so\s+)?(?:depressing|stressful|dull|annoying|cheesy)"
     r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
     r"|suck|(?:are|is)\s+(?:overrated|not\s+for\s+me)|(?:i|we)\s+(?:can'?t|cannot)\s+stand"
-    r"|(?:just\s+)?(?:don'?t|doesn'?t|do\s+not|does\s+not)\s+do\s+it\s+for\s+(?:me|us)"
-    r"|(?:has|have)\s+lost\s+(?:its|their)\s+(?:charm|appeal|magic|shine)"
+    r"|(?:just\s+|really\s+)?(?:don'?t|doesn'?t|do\s+not|does\s+not|no\s+longer)\s+(?:really\s+)?(?:do\s+(?:it|much|anything)\s+for|excites?|interests?|grabs?|thrills?|appeals?\s+to)\s+(?:me|us)"
+    rf"|(?:(?:has|have)\s+)?(?:{WORN_OUT})"
+    r"|(?:\s+once)?\s*[?,.]?\s*(?:(?:meh|nah|ugh|but)\s*,?\s*)?not\s+(?:any\s*more|now|these\s+days)"
+    r"|(?:were|was|used\s+to\s+be)\s+(?:my|our)\s+(?:thing|jam|go-to)(?=[^.!?;]*\b(?:not|no\s+longer|any\s*more)\b)"
+    r"|phase(?=[^.!?;]*\b(?:over|behind\s+(?:me|us)|passed|done)\b)"
     # "keep the sci-fi away", "horror, keep it out of tonight"
     r"|away(?:\s+from\s+(?:me|us))?(?!\s+(?:from|at)\s)|(?:keep|leave)\s+(?:it|them|those|that)\s+(?:out|away)"
     r"|out(?=\s*(?:[.!?,;]|$|please|tonight))|out\s+of\s+(?:it|this|tonight|here|the\s+(?:list|mix)))(?![\w'])"
