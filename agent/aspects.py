@@ -222,12 +222,17 @@ class AspectFinding:
     def _tone_sets(self) -> tuple[list[str], list[str]]:
         wanted: dict[str, None] = {}
         unwanted: dict[str, None] = {}
-        cues = [(c.start, c.end) for c in self.cues]
+        cues = [(c.start, c.end) for c in self.cues if not c.anchor]
+        anchors = [c for c in self.cues if c.anchor]
         for s, e, name in sorted(self.tone_hits):
             if any(cs <= s and e <= ce for cs, ce in cues):
                 continue  # "go easy on the romance": part of a cue, no tone
-            cue = self._stance(s)
-            if (cue is not None and cue.polarity == -1) or self._before(V.TONE_NEG, s):
+            # "nothing darker than X", "less violent than X": the tone's stance is the comparative's
+            anchor = next((c for c in anchors if c.start <= s and e <= c.end), None)
+            at = s if anchor is None else anchor.start
+            cue = self._stance(at)
+            less = anchor is not None and self.work.startswith("less", anchor.start)
+            if less or (cue is not None and cue.polarity == -1) or self._before(V.TONE_NEG, at):
                 unwanted[name] = None
                 wanted.pop(name, None)
             else:

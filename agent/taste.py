@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from agent.request import Request
 from agent.state import Applied, SessionPrefs
-from agent.vocabulary import (DURABLE_AGAINST, DURABLE_FOR, FOR_THE_MOMENT, LASTING_AGAINST, MARKER_WORDS,
-                              MIN_NOTE_WORDS)
+from agent.vocabulary import (
+    DURABLE_AGAINST,
+    DURABLE_FOR,
+    FOR_THE_MOMENT,
+    LASTING_AGAINST,
+    MARKER_WORDS,
+    MIN_NOTE_WORDS,
+)
 from memory.preferences import UserProfile
 from tools.catalog import Catalog, ItemFilter
 from tools.retrievers import Candidate

@@ -64,6 +64,7 @@ class _Cue:
     end: int
     polarity: int  # +1, -1, 0
     opinion: bool
+    anchor: bool = False  # "darker than" (COMPARED_TO): its words still say a tone
 
 
 class OfflineUnderstander:
@@ -470,7 +471,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         prev: _Cue | None = None
         for m in V.CUE.finditer(self.work):
             kind = m.lastgroup
-            polarity = {"neutral": 1, "neg": -1, "seen": 0, "pos": 1}[kind]
+            polarity = {"anchor": 1, "neutral": 1, "neg": -1, "seen": 0, "pos": 1}[kind]
             text = m.group()
             opinion = bool(V.OPINION.fullmatch(text))
             if text in ("like", "love", "more like") and self._before(V.OPINION_SUBJECT, m.start()):
@@ -481,7 +482,7 @@ class _MessageParse(TitleFinding, AspectFinding):
                 if not [w for w in V.TOKEN.findall(between) if w not in V.FILLER] and MASK not in between:
                     polarity = -1  # "nothing like", "don't want anything with": the negation carries
                     opinion = opinion or bool(V.OPINION.search(self.work[prev.start : prev.end]))
-            cue = _Cue(m.start(), m.end(), polarity, opinion)
+            cue = _Cue(m.start(), m.end(), polarity, opinion, anchor=kind == "anchor")
             self.cues.append(cue)
             prev = cue
         self.cue_starts = [c.start for c in self.cues]

@@ -160,6 +160,13 @@ REF_STANDALONE = re.compile(  # "the first one's close": the "'s" is the verb (R
     r"|dragged)(?:n't)?(?![\w'])))"
 )
 
+# A film to measure against: "scarier than Scream", "nothing darker than Jurassic Park", "less violent
+# than Heat", "as funny as Fargo". The film is the anchor (wanted like it), whatever negation comes before
+# the comparative: that applies to the comparative (a tone), not to the film. Not "other/rather than".
+COMPARED_TO = (
+    r"(?:(?!(?:oth|rath|old|new|lat|earli|bett|wors)er(?![\w']))[a-z]+(?:er|ier)|(?:more|less)\s+[a-z]+(?:\s+[a-z]+)?)\s+than"
+    r"|as\s+[a-z]+\s+as(?!\s+(?:it|that|this|they|you|i|we|he|she|possible|ever|can|could|usual|anything|hell)(?![\w']))"
+)
 # Cues before a title or reference; the object is whatever follows.
 TRIGGER = re.compile(
     r"(?<![\w'])(?:"
@@ -168,6 +175,7 @@ TRIGGER = re.compile(
     r"|forget(?:\s+about)?|never\s*mind"
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines|version)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
+    rf"|{COMPARED_TO}"
     # "think Die Hard": the film to be like (a cue only where a clause starts: THINK_AT)
     r"|(?P<think>think)(?!\s+(?:about|of|so|that|it|this|these|those|maybe|twice|again|over|through|back|(?:i|we|you|they)(?:'\w+)?)(?![\w']))"
     r"|(?:(?:the\s+)?same|a\s+similar|similar)\s+(?:vibe|feel|feeling|energy|tone|mood|atmosphere)\s+(?:as|to)"
@@ -219,7 +227,9 @@ TAKEN_BACK = (
     r"|(?:gone|went|going)\s+(?:right\s+|a\s+bit\s+|kind\s+of\s+|completely\s+)?off"
     r"|(?:i'?m|we'?re)\s+(?:kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|totally|completely|really)\s+off"
     # "I'm off westerns now" (a genre or title, already masked, comes next), not "I'm off sick"
-    r"|(?:i'?m|we'?re)\s+off(?=\s+(?:(?:all|those|these|the|my)\s+)?\x00)"
+    r"|(?:(?:i'?m|we'?re)|(?:i'?ve|we'?ve)\s+been)\s+off(?=\s+(?:(?:all|those|these|the|my)\s+)?\x00)"
+    # "I've watched all the westerns I need", "seen enough horror"
+    r"|(?:watched|seen)\s+(?:all\s+the|enough)(?=\s+\x00+(?:\s+(?:films?|movies?))?\s+(?:i|we)\s+(?:need|want|can))"
     r"|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over"
     r"|(?:i'?ve|we'?ve)\s+outgrown|gr[eo]wn?\s+out\s+of|no\s+longer\s+(?:into|like|enjoy|love|want|watch)"
     # "used to love musicals but ...", "used to be big on westerns, not anymore"
@@ -237,18 +247,22 @@ WORN_OUT = (
     r"(?:(?:gotten|got|grown|become|gone)|(?:are|is)\s+getting)\s+(?:(?:so|kind\s+of|a\s+bit|pretty|really)\s+)?"
     r"(?:old|stale|boring|tiresome|repetitive|samey|dull)"
     r"|lost\s+(?:its|their|all\s+(?:its|their))\s+(?:charm|appeal|magic|shine)|wor[en]\s+(?:thin|off)"
-    r"|,?\s*been\s+there,?\s+done\s+that"
+    r"|,?\s*been\s+there,?\s+done\s+that|(?:feels?|are|is|seems?)\s+(?:(?:a\s+bit|kind\s+of|so)\s+)?old\s+hat"
+    r"|(?:were|was)\s+(?:(?:so|really)\s+)?(?:fun|great|good|cool|nice|exciting)\s+(?:once|back\s+then|at\s+one\s+point)"
+    r"|(?:have|has)\s+lost\s+(?:me|us)|to\s+death|(?:-?ed|'d)\s+out"
 )
-# Stance cues. Neutralisers ("don't mind") come first, then negative, seen, positive.
+# Stance cues. Neutralisers ("don't mind") come first, then negative, seen, positive; an anchor
+# (COMPARED_TO) before them all.
 CUE = re.compile(
     r"(?<![\w'])(?:"
+    rf"(?P<anchor>{COMPARED_TO})|"
     r"(?P<neutral>nothing\s+but|(?:do|would)(?:n't|nt|\s+not)\s+mind|not\s+(?:sure|picky|fussy|against)|no\s+preference"
     r"|(?:do|does)(?:n't|nt|\s+not)\s+(?:care(?!\s+for)|matter))"
     r"|(?P<neg>(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand"
     r"|(?:do|does|did|would|could|can|should|wo|ca|is|are|was|were|have|has|had|ai)(?:n't|nt|\s+not)"
     r"|cannot|not|no|non|nothing|none|never|nor|without|unlike|anything\s+but|other\s+than|rather\s+than"
     r"|instead\s+of|apart\s+from|except(?:\s+for)?|excluding|less|fewer|too\s+much|too\s+many|no\s+more"
-    r"|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
+    r"|(?:tak(?:e|ing)|need)\s+a\s+break\s+from(?=\s+(?:(?:all|those|these|the)\s+)?\x00)|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
     r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E"
     r"|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by"
@@ -392,7 +406,7 @@ RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern
                     r"|(?:from|of|made\s+in|released\s+in|out\s+in)\s+(?:the\s+)?(?:last|past)\s+(?:few|couple(?:\s+of)?|several)\s+years|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 # (a "cult classic" is of any era: "cult" stays a word of the request)
 # "old" as an era; not an age ("8 years old", "old enough", "how old"), nor a taste worn out ("never gets old")
-OLD = re.compile(r"(?<![\w'])(?:oldies?|(?<!years\s)(?<!year\s)(?<!yrs\s)(?<!months\s)(?<!how\s)(?<!get\s)(?<!gets\s)(?<!got\s)(?<!gotten\s)(?<!getting\s)(?<!grown\s)(?<!grow\s)old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|enough|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
+OLD = re.compile(r"(?<![\w'])(?:oldies?|(?<!years\s)(?<!year\s)(?<!yrs\s)(?<!months\s)(?<!how\s)(?<!get\s)(?<!gets\s)(?<!got\s)(?<!gotten\s)(?<!getting\s)(?<!grown\s)(?<!grow\s)old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|enough|hat|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
 # Era words that describe an era said rather than bound it ("80s classics", "old 80s movies"); "black
 # and white" and "golden age" still bound it
@@ -756,10 +770,14 @@ GENRE_NEG_AFTER = re.compile(
     r"|(?:are|is)\s+(?:way\s+|just\s+|always\s+)?too\s+\w+|(?:are|is)\s+(?:so\s+)?(?:depressing|stressful|dull|annoying|cheesy)"
     r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
     r"|suck|(?:are|is)\s+(?:overrated|not\s+for\s+me)|(?:i|we)\s+(?:can'?t|cannot)\s+stand"
+    r"|(?:are|is)(?:n'?t|\s+not)\s+(?:really\s+)?doing\s+(?:it|much|anything)\s+for\s+(?:me|us)"
+    rf"|,?\s*(?:(?:i'?ve|we'?ve|i'?m|we'?re|i|we)\s+)?(?:{TAKEN_BACK}|(?:sick|tired)\s+of)\s+(?:them|it|those|that)(?![\w'])"
+    r"|\s+behind(?=\s*(?:[.!?,;]|$|(?:me|us|now|for)(?![\w'])))"
     r"|(?:just\s+|really\s+)?(?:don'?t|doesn'?t|do\s+not|does\s+not|no\s+longer)\s+(?:really\s+)?(?:do\s+(?:it|much|anything)\s+for|excites?|interests?|grabs?|thrills?|appeals?\s+to)\s+(?:me|us)"
     rf"|(?:(?:has|have)\s+)?(?:{WORN_OUT})"
     r"|(?:\s+once)?\s*[?,.]?\s*(?:(?:meh|nah|ugh|but)\s*,?\s*)?not\s+(?:any\s*more|now|these\s+days)"
     r"|(?:were|was|used\s+to\s+be)\s+(?:my|our)\s+(?:thing|jam|go-to)(?=[^.!?;]*\b(?:not|no\s+longer|any\s*more)\b)"
+    r"|used\s+to\s+be\s+(?:my|our)\s+(?:(?:all-time|absolute)\s+)?favou?rites?"
     r"|phase(?=[^.!?;]*\b(?:over|behind\s+(?:me|us)|passed|done)\b)"
     # "keep the sci-fi away", "horror, keep it out of tonight"
     r"|away(?:\s+from\s+(?:me|us))?(?!\s+(?:from|at)\s)|(?:keep|leave)\s+(?:it|them|those|that)\s+(?:out|away)"

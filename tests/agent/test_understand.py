@@ -146,7 +146,20 @@ CASES: list[tuple[str, dict]] = [
     ("musicals no longer appeal to me", dict(genres_out=["Musical"])),
     ("sci-fi doesn't really excite me", dict(genres_out=["Sci-Fi"])),
     ("I went through a horror phase in college but it's behind me", dict(genres_out=["Horror"])),
+    ("I've been off thrillers for ages", dict(genres_out=["Thriller"])),
+    ("I think I've seen all the war films I can take", dict(genres_out=["War"])),
+    ("we've done musicals to death", dict(genres_out=["Musical"])),
+    ("romances were fun once", dict(genres_out=["Romance"])),
+    ("comedies aren't really doing it for me", dict(genres_out=["Comedy"])),
+    ("westerns, I've gone off them", dict(genres_out=["Western"])),
+    ("sci-fi feels a bit old hat now", dict(genres_out=["Sci-Fi"])),
+    ("horror has lost me", dict(genres_out=["Horror"])),
+    ("I'm taking a break from documentaries", dict(genres_out=["Documentary"])),
+    ("mysteries used to be my favourite", dict(genres_out=["Mystery"])),
     # ... and what only looks like it
+    ("I need a break from work so a comedy please", dict(genres_in=["Comedy"])),
+    ("I've been off work all week, a comedy please", dict(genres_in=["Comedy"])),
+    ("a war movie behind enemy lines", dict(genres_in=["War"])),
     ("I'm off work tomorrow, a long western please", dict(genres_in=["Western"], vibe="long")),
     ("I used to watch westerns with my dad, find me one", dict(genres_in=["Western"])),
     ("I used to love westerns and I still do", dict(genres_in=["Western"])),
@@ -543,6 +556,34 @@ def test_tones_and_their_negations(understander, message, tone, tone_none):
     req = understander.parse(message)
     assert set(tone) <= set(req.tone) and set(tone_none) <= set(req.tone_none)
     assert not set(req.tone) & set(req.tone_none)
+
+
+@pytest.mark.parametrize("message, film, tone, tone_none", [
+    # a film measured against is the anchor, wanted like it; a negation before the comparative is
+    # about the tone, never the film (thirteenth session; before, "nothing darker than Jurassic Park"
+    # disliked the film and "scarier than Scream" named none)
+    ("nothing darker than Jurassic Park", "Jurassic Park", [], ["dark"]),
+    ("something even scarier than Scream", "Scream", ["scary"], []),
+    ("a bit lighter than Alien", "Alien", ["light"], []),
+    ("less violent than Heat please", "Heat", [], ["violent"]),
+    ("not more violent than Heat", "Heat", [], ["violent"]),
+    ("as funny as Toy Story", "Toy Story", ["funny"], []),
+])
+def test_a_film_measured_against_is_the_anchor(understander, item_id, message, film, tone, tone_none):
+    req = understander.parse(message)
+    assert req.liked_items == [item_id(film)] and req.disliked_items == []
+    assert set(tone) <= set(req.tone) and set(tone_none) <= set(req.tone_none)
+    assert not set(req.tone) & set(req.tone_none)
+
+
+@pytest.mark.parametrize("message, liked, unwanted", [
+    ("a comedy as good as it gets", ["As Good As It Gets"], []),  # a title, not "as good as it"
+    ("anything other than Fargo", [], ["Fargo"]),  # "other than" stays a negation
+    ("rather than Heat, a comedy", [], ["Heat"]),
+])
+def test_what_only_looks_like_a_comparison(understander, item_id, message, liked, unwanted):
+    req = understander.parse(message)
+    assert req.liked_items == [item_id(t) for t in liked] and req.disliked_items == [item_id(t) for t in unwanted]
 
 
 @pytest.mark.parametrize("message, obscure", [
