@@ -222,8 +222,8 @@ class AspectFinding:
     def _tone_sets(self) -> tuple[list[str], list[str]]:
         wanted: dict[str, None] = {}
         unwanted: dict[str, None] = {}
-        cues = [(c.start, c.end) for c in self.cues if not c.anchor]
-        anchors = [c for c in self.cues if c.anchor]
+        cues = [(c.start, c.end) for c in self.cues if c.kind != "anchor"]
+        anchors = [c for c in self.cues if c.kind == "anchor"]
         for s, e, name in sorted(self.tone_hits):
             if any(cs <= s and e <= ce for cs, ce in cues):
                 continue  # "go easy on the romance": part of a cue, no tone

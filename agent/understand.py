@@ -64,7 +64,7 @@ class _Cue:
     end: int
     polarity: int  # +1, -1, 0
     opinion: bool
-    anchor: bool = False  # "darker than" (COMPARED_TO): its words still say a tone
+    kind: str = "pos"  # the CUE group: anchor ("darker than": its words still say a tone), neutral, neg, heard, seen, pos
 
 
 class OfflineUnderstander:
@@ -471,7 +471,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         prev: _Cue | None = None
         for m in V.CUE.finditer(self.work):
             kind = m.lastgroup
-            polarity = {"anchor": 1, "neutral": 1, "neg": -1, "seen": 0, "pos": 1}[kind]
+            polarity = {"anchor": 1, "neutral": 1, "neg": -1, "heard": 0, "seen": 0, "pos": 1}[kind]
             text = m.group()
             opinion = bool(V.OPINION.fullmatch(text))
             if text in ("like", "love", "more like") and self._before(V.OPINION_SUBJECT, m.start()):
@@ -482,7 +482,7 @@ class _MessageParse(TitleFinding, AspectFinding):
                 if not [w for w in V.TOKEN.findall(between) if w not in V.FILLER] and MASK not in between:
                     polarity = -1  # "nothing like", "don't want anything with": the negation carries
                     opinion = opinion or bool(V.OPINION.search(self.work[prev.start : prev.end]))
-            cue = _Cue(m.start(), m.end(), polarity, opinion, anchor=kind == "anchor")
+            cue = _Cue(m.start(), m.end(), polarity, opinion, kind)
             self.cues.append(cue)
             prev = cue
         self.cue_starts = [c.start for c in self.cues]
@@ -503,7 +503,7 @@ class _MessageParse(TitleFinding, AspectFinding):
             if mention.head is not None:
                 continue
             cue = self._stance(mention.start)
-            mention.seen = mention.seen or bool(cue and cue.polarity == 0) or self._before(V.SEEN_BEFORE, mention.start)
+            mention.seen = mention.seen or bool(cue and cue.kind == "seen") or self._before(V.SEEN_BEFORE, mention.start)
             if mention.polarity is None:
                 mention.polarity = cue.polarity if cue else None
             mention.opinion = bool(cue and cue.opinion)

@@ -183,7 +183,7 @@ TRIGGER = re.compile(
     rf"|{CROSSED}"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
     r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|finished|rewatch(?:ed)?|re-watch(?:ed)?"
-    r"|rented|care\s+for|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by|bored\s+(?:by|with)"
+    r"|rented|heard\s+(?:of|about)|care\s+for|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by|bored\s+(?:by|with)"
     r"|know(?=\s+[^.!?]{1,60}?\s+by\s+heart)|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
     r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
     r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
@@ -268,7 +268,8 @@ CUE = re.compile(
     r"|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by"
     r"|spare\s+(?:me|us)(?:\s+from)?|save\s+(?:me|us)\s+from|steer\s+clear\s+of|(?:stay|keep)\s+away\s+from|pass\s+on|minus"
     rf"|{TAKEN_BACK})"
-    r"|(?P<seen>seen|watched|saw|finished|rented|heard\s+(?:of|about))"
+    r"|(?P<heard>heard\s+(?:of|about))"  # a film heard of is neither seen nor liked
+    r"|(?P<seen>seen|watched|saw|finished|rented)"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
     r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
     r"|instead|yes|please|dig|\U0001F44D)"

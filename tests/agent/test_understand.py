@@ -594,6 +594,16 @@ def test_never_heard_of_asks_for_the_lesser_known_only_at_a_clauses_end(understa
     assert (understander.parse(message).constraints.popularity == "obscure") is obscure
 
 
+@pytest.mark.parametrize("message, question", [
+    ("I've never heard of Fargo, is it good?", "reviews"), ("never heard of Heat. what's it about?", "plot"),
+])
+def test_a_film_heard_of_is_the_one_asked_about_neither_seen_nor_liked(understander, item_id, message, question):
+    req = understander.parse(message)
+    film = item_id(message.split("of ")[1].split(",")[0].split(".")[0])
+    assert req.intent == "ask_item" and req.ask_about == film and req.question == question
+    assert req.liked_items == [] and req.seen_items == [] and req.warnings == []
+
+
 def test_every_knowledge_row_names_a_reader_and_a_constraints_field():
     # a row with a typo would be read by nothing, or set a field Request refuses: caught here
     from agent import vocabulary as V
