@@ -223,12 +223,11 @@ class AspectFinding:
         wanted: dict[str, None] = {}
         unwanted: dict[str, None] = {}
         cues = [(c.start, c.end) for c in self.cues if c.kind != "anchor"]
-        anchors = [c for c in self.cues if c.kind == "anchor"]
         for s, e, name in sorted(self.tone_hits):
             if any(cs <= s and e <= ce for cs, ce in cues):
                 continue  # "go easy on the romance": part of a cue, no tone
             # "nothing darker than X", "less violent than X": the tone's stance is the comparative's
-            anchor = next((c for c in anchors if c.start <= s and e <= c.end), None)
+            anchor = self._anchor_around(s, e)
             at = s if anchor is None else anchor.start
             cue = self._stance(at)
             less = anchor is not None and self.work.startswith("less", anchor.start)

@@ -64,7 +64,9 @@ class _Cue:
     end: int
     polarity: int  # +1, -1, 0
     opinion: bool
-    kind: str = "pos"  # the CUE group: anchor ("darker than": its words still say a tone), neutral, neg, heard, seen, pos
+    # the CUE group: anchor ("darker than": its words still say a tone), neutral, neg, heard (also "never
+    # seen": a film named, neither seen nor liked), seen, pos
+    kind: str = "pos"
 
 
 class OfflineUnderstander:
@@ -217,6 +219,8 @@ class _MessageParse(TitleFinding, AspectFinding):
                 continue
             if m.group("like") is not None and self._before(V.LIKE_NOT_CUE, m.start()):
                 continue
+            if m.group("compared") is not None and not self._before(V.ANCHOR_AT, m.start()):
+                continue  # "it was scarier than Alien": a comparison, not a request
             if m.group("think") is not None and (not self._before(V.THINK_AT, m.start())
                                                  or V.QUESTION_AHEAD.match(self.work, m.end())):
                 continue  # "I think Fargo was great", "Think Fargo is worth watching?": no film to be like
@@ -357,7 +361,10 @@ class _MessageParse(TitleFinding, AspectFinding):
                 bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
         carried = -1  # a negation reaches the next era word over plain words: "no old black and white stuff"
+        worn = [w.span() for w in V.WORN_OUT_RE.finditer(self.work)]  # "westerns have gotten kinda old"
         for m in V.OLD.finditer(self.work):
+            if any(s <= m.start() < e for s, e in worn):
+                continue
             if self._free(m.start(), m.end()) and not self._before(V.AGE, m.start()):
                 gap = self.work[carried:m.start()] if carried >= 0 else "x"
                 neg = (bool(self._before(V.POP_NEG, m.start()) or self._before(V.NEG_BEFORE, m.start()))
@@ -471,17 +478,22 @@ class _MessageParse(TitleFinding, AspectFinding):
         prev: _Cue | None = None
         for m in V.CUE.finditer(self.work):
             kind = m.lastgroup
+            if kind == "anchor" and not self._before(V.ANCHOR_AT, m.start()):
+                continue
             polarity = {"anchor": 1, "neutral": 1, "neg": -1, "heard": 0, "seen": 0, "pos": 1}[kind]
             text = m.group()
             opinion = bool(V.OPINION.fullmatch(text))
             if text in ("like", "love", "more like") and self._before(V.OPINION_SUBJECT, m.start()):
                 opinion = True
             same_clause = prev is not None and self._clause_start(prev.start) == self._clause_start(m.start())
-            if kind == "pos" and same_clause and prev.polarity == -1:
+            if kind in ("pos", "seen") and same_clause and prev.polarity == -1:
                 between = self.work[prev.end : m.start()]
                 if not [w for w in V.TOKEN.findall(between) if w not in V.FILLER] and MASK not in between:
-                    polarity = -1  # "nothing like", "don't want anything with": the negation carries
-                    opinion = opinion or bool(V.OPINION.search(self.work[prev.start : prev.end]))
+                    if kind == "seen":  # "I've never seen Alien, is it good?": not seen, nor liked
+                        kind = "heard"
+                    else:
+                        polarity = -1  # "nothing like", "don't want anything with": the negation carries
+                        opinion = opinion or bool(V.OPINION.search(self.work[prev.start : prev.end]))
             cue = _Cue(m.start(), m.end(), polarity, opinion, kind)
             self.cues.append(cue)
             prev = cue
@@ -693,9 +705,25 @@ class _MessageParse(TitleFinding, AspectFinding):
         return bool(self._before(V.DROP_BEFORE, s)) or V.DROP_AFTER.match(self.low, e) is not None
 
     def _against(self, s: int, e: int) -> bool:
-        """Whether the genre word at s:e is said against ("not horror", "westerns bore me")."""
-        cue = self._stance(s)
+        """Whether the genre word at s:e is said against ("not horror", "westerns bore me", "less romance
+        than Titanic")."""
+        anchor = self._anchor_around(s, e)
+        if anchor is not None and self.work.startswith("less", anchor.start):
+            return True
+        cue = self._stance(s if anchor is None else anchor.start)
         return (cue is not None and cue.polarity == -1) or V.GENRE_NEG_AFTER.match(self.low, e) is not None
+
+    def _retracted(self, s: int, e: int) -> bool:
+        """Whether the genre word at s:e is a taste stated before and taken back later in the message
+        ("I know I said I loved westerns, but not anymore")."""
+        sentence = max((m.end() for m in V.SENTENCE_END.finditer(self.low, 0, s)), default=0)
+        return (V.RETRACT_FRAME.search(self.low, sentence, s) is not None
+                and V.RETRACT_LATER.search(self.low, e) is not None)
+
+    def _anchor_around(self, s: int, e: int) -> _Cue | None:
+        """The comparative ("darker than", "as scary as") the words at s:e are part of, if any: their
+        stance is the one before the comparative."""
+        return next((c for c in self.cues if c.kind == "anchor" and c.start <= s and e <= c.end), None)
 
     def _genre_sets(self) -> tuple[dict[str, None], dict[str, None], dict[str, None], bool]:
         """Wanted, excluded and withdrawn genres, and whether one was said as a comparative ("funnier")."""
@@ -708,7 +736,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         alone = {g for s, _, gs, generic in self.genre_hits if len(gs) == 1 and generic for g in gs
                  if not (self._stance(s) and self._stance(s).polarity == -1)}
         for s, e, genres, generic in self.genre_hits:
-            drop, negative = self._dropped(s, e), self._against(s, e)
+            drop, negative = self._dropped(s, e), self._against(s, e) or self._retracted(s, e)
             if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
                 comparative = True
             for g in genres:

@@ -162,10 +162,20 @@ REF_STANDALONE = re.compile(  # "the first one's close": the "'s" is the verb (R
 
 # A film to measure against: "scarier than Scream", "nothing darker than Jurassic Park", "less violent
 # than Heat", "as funny as Fargo". The film is the anchor (wanted like it), whatever negation comes before
-# the comparative: that applies to the comparative (a tone), not to the film. Not "other/rather than".
+# the comparative: that applies to the comparative (a tone or genre), not to the film. Not "other/rather
+# than" (negations), "older/later than" (eras), "better/worse than" (which film is liked depends on the
+# sentence), "shorter/longer than" (a length), "as long/far/soon as", "as good as it gets"; and only
+# where a request is made (ANCHOR_AT): "it was scarier than Alien" compares, it asks for nothing.
 COMPARED_TO = (
-    r"(?:(?!(?:oth|rath|old|new|lat|earli|bett|wors)er(?![\w']))[a-z]+(?:er|ier)|(?:more|less)\s+[a-z]+(?:\s+[a-z]+)?)\s+than"
-    r"|as\s+[a-z]+\s+as(?!\s+(?:it|that|this|they|you|i|we|he|she|possible|ever|can|could|usual|anything|hell)(?![\w']))"
+    # a genre or tone word ("scarier", "funnier") is already masked (\x00) when cues are read
+    r"(?:(?!(?:oth|rath|old|new|lat|earli|bett|wors|short|long)er(?![\w']))[a-z]+er|\x00+|(?:more|less)\s+[a-z\x00]+(?:\s+[a-z\x00]+)?)\s+than"
+    r"|as\s+(?!(?:long|far|soon|well|much|many|often|quickly)\s)[a-z\x00]+\s+as"
+    r"(?!\s+(?:it|that|this|they|you|i|we|he|she|possible|ever|can|could|usual|anything|hell)(?![\w']))"
+)
+ANCHOR_AT = re.compile(
+    r"(?:^|[,.;:!?(\u2014\u2013-]|(?<![\w'])(?:something|anything|nothing|one|ones|films?|movies?|stuff|bit|little|lot"
+    r"|even|much|way|slightly|somewhat|not|no|just|please|maybe|a|an|but|and|or|want|need|find|give|show"
+    r"|recommend|suggest))\s*$"
 )
 # Cues before a title or reference; the object is whatever follows.
 TRIGGER = re.compile(
@@ -175,7 +185,7 @@ TRIGGER = re.compile(
     r"|forget(?:\s+about)?|never\s*mind"
     r"|apart\s+from|except(?:\s+for)?|besides|(?:the\s+)?(?:vein|style|spirit|mould|mold|lines|version)\s+of"
     r"|reminds?\s+me\s+of|reminiscent\s+of|(?:a|à)\s+la|comparable\s+to|akin\s+to|fans?\s+of"
-    rf"|{COMPARED_TO}"
+    rf"|(?P<compared>{COMPARED_TO})"
     # "think Die Hard": the film to be like (a cue only where a clause starts: THINK_AT)
     r"|(?P<think>think)(?!\s+(?:about|of|so|that|it|this|these|those|maybe|twice|again|over|through|back|(?:i|we|you|they)(?:'\w+)?)(?![\w']))"
     r"|(?:(?:the\s+)?same|a\s+similar|similar)\s+(?:vibe|feel|feeling|energy|tone|mood|atmosphere)\s+(?:as|to)"
@@ -183,7 +193,7 @@ TRIGGER = re.compile(
     rf"|{CROSSED}"
     r"|lov(?:e|ed|es)|lik(?:ed|es)|enjoy(?:ed|s)?|ador(?:e|ed|es)|hat(?:e|ed|es)|dislik(?:e|ed|es)"
     r"|detest(?:ed)?|despis(?:e|ed)|loath(?:e|ed)|(?:can'?t|cannot|couldn'?t|could\s+not)\s+stand|seen|watched|saw|finished|rewatch(?:ed)?|re-watch(?:ed)?"
-    r"|rented|heard\s+(?:of|about)|care\s+for|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by|bored\s+(?:by|with)"
+    r"|rented|hear(?:d|ing)\s+(?:(?:so\s+much|a\s+lot|good\s+things|great\s+things|things)\s+)?(?:of|about)|care\s+for|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by|bored\s+(?:by|with)"
     r"|know(?=\s+[^.!?]{1,60}?\s+by\s+heart)|thumbs?\s+(?:up|down)(?:\s+(?:on|for|to))?|(?P<ref_only>not|no(?:\s+to)?|skip|drop|remove|ditch|without)"
     r")(?![\w'])(?:\s+(?:the\s+)?(?:movie|film)s?(?![\w']))?"
     r"|[\U0001F44D\U0001F44E](?:\s*(?:on|for|to)(?![\w']))?"
@@ -222,7 +232,7 @@ def ends_sentence(gap: str, before: str, stops: re.Pattern = HARD_STOP) -> bool:
 # A taste taken back: "I'm done with westerns", "gone off thrillers", "I'm kinda over horror", "used
 # to love musicals but ...". A negation (CUE) and a durable marker (DURABLE_AGAINST) alike.
 TAKEN_BACK = (
-    r"(?:done|through|finished)\s+(?:with|watching)|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on"
+    r"(?:done|through)\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on"
     r"|had\s+(?:(?:more\s+than\s+)?(?:my|our)\s+(?:fill|share)|enough)\s+of"
     r"|(?:gone|went|going)\s+(?:right\s+|a\s+bit\s+|kind\s+of\s+|completely\s+)?off"
     r"|(?:i'?m|we'?re)\s+(?:kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|totally|completely|really)\s+off"
@@ -230,10 +240,12 @@ TAKEN_BACK = (
     r"|(?:(?:i'?m|we'?re)|(?:i'?ve|we'?ve)\s+been)\s+off(?=\s+(?:(?:all|those|these|the|my)\s+)?\x00)"
     # "I've watched all the westerns I need", "seen enough horror"
     r"|(?:watched|seen)\s+(?:all\s+the|enough)(?=\s+\x00+(?:\s+(?:films?|movies?))?\s+(?:i|we)\s+(?:need|want|can))"
+    # "I've done westerns to death"
+    r"|(?:done|seen|watched)(?=\s+\x00+(?:\s+(?:films?|movies?))?\s+to\s+death)"
     r"|(?:i'?m|we'?re)\s+(?:(?:so|kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|pretty\s+much|totally|completely)\s+)?over"
     r"|(?:i'?ve|we'?ve)\s+outgrown|gr[eo]wn?\s+out\s+of|no\s+longer\s+(?:into|like|enjoy|love|want|watch)"
     # "used to love musicals but ...", "used to be big on westerns, not anymore"
-    r"|used\s+to\s+(?:love|like|enjoy|adore|watch|be\s+(?:into|big\s+on|crazy\s+about|obsessed\s+with|a\s+(?:big\s+|huge\s+)?fan\s+of))"
+    r"|used\s+to\s+(?:love|like|enjoy|adore|be\s+(?:into|big\s+on|crazy\s+about|obsessed\s+with|a\s+(?:big\s+|huge\s+)?fan\s+of))"
     r"(?=[^.!?;]*\b(?:but|not\s+any\s*more|no\s+longer|not\s+(?:now|these\s+days))\b)"
     r"|moved\s+on\s+from|cooled\s+(?:off\s+)?on|(?:gone|went|going|grown|growing)\s+(?:(?:really|a\s+bit|kind\s+of)\s+)?cold\s+on"
     r"|(?:i'?m|we'?re)\s+(?:well\s+|way\s+|long\s+)?past\s+(?:my|our|that|the)(?=\s+\S+(?:\s+\S+)?\s+(?:phase|stage|days|kick))"
@@ -241,16 +253,31 @@ TAKEN_BACK = (
     r"|f[ae]ll(?:en)?\s+out\s+of\s+love\s+with|g[ai]ve(?:n)?\s+up\s+on|stopped\s+(?:watching|liking|enjoying)"
     r"|had\s+it\s+with"
 )
+# A taste once stated, then taken back later in the message: "I know I said I loved westerns, but not
+# anymore", "remember how I loved horror? not so much now", "I thought I loved musicals but I'm over
+# it". The genre sits in a past or reported frame (RETRACT_FRAME, in its sentence before it) and a
+# retraction comes after it (RETRACT_LATER, where a clause ends: not "I liked the comedy, not so much
+# the romance").
+RETRACT_FRAME = re.compile(
+    r"(?<![\w'])(?:lov|lik|enjoy|ador|want)ed(?![\w'])|(?<![\w'])(?:was|were)\s+(?:really\s+)?(?:into|big\s+on|a\s+(?:big\s+|huge\s+)?fan\s+of)"
+    r"|(?<![\w'])(?:said|told\s+you|thought|mentioned|remember)(?![\w'])"
+)
+RETRACT_LATER = re.compile(
+    r"(?<![\w'])(?:(?:but|now|these\s+days|nowadays|honestly)\s*,?\s*)?(?:not|no)\s+(?:so\s+much|any\s*more|really|these\s+days|now|lately|longer)"
+    r"(?:\s+(?:now|any\s*more|these\s+days|lately))?(?=\s*(?:[.!?,;]|$))"
+    r"|(?<![\w'])(?:changed\s+my\s+mind|scratch\s+that|(?:i'?m|i\s+am)\s+(?:(?:so|kinda|kind\s+of|totally|pretty\s+much)\s+)?over\s+(?:it|them|that|those)"
+    r"|(?:tired|sick|bored)\s+of\s+(?:it|them|those|that)|this\s+time\s+(?:(?:definitely|really|just)\s+)?not)(?![\w'])"
+)
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).
 WORN_OUT = (
-    r"(?:(?:gotten|got|grown|become|gone)|(?:are|is)\s+getting)\s+(?:(?:so|kind\s+of|a\s+bit|pretty|really)\s+)?"
-    r"(?:old|stale|boring|tiresome|repetitive|samey|dull)"
+    r"(?:(?:gotten|got|grown|become|gone)|(?:are|is)\s+getting)\s+(?:(?:so|kind\s+of|kinda|a\s+bit|pretty|really|way\s+too|too)\s+)?"
+    r"(?:old|stale|boring|tiresome|repetitive|samey|same-y|dull|predictable|formulaic|tired)"
     r"|lost\s+(?:its|their|all\s+(?:its|their))\s+(?:charm|appeal|magic|shine)|wor[en]\s+(?:thin|off)"
     r"|,?\s*been\s+there,?\s+done\s+that|(?:feels?|are|is|seems?)\s+(?:(?:a\s+bit|kind\s+of|so)\s+)?old\s+hat"
-    r"|(?:were|was)\s+(?:(?:so|really)\s+)?(?:fun|great|good|cool|nice|exciting)\s+(?:once|back\s+then|at\s+one\s+point)"
-    r"|(?:have|has)\s+lost\s+(?:me|us)|to\s+death|(?:-?ed|'d)\s+out"
+    r"|(?:have|has)\s+lost\s+(?:me|us)"
 )
+WORN_OUT_RE = re.compile(WORN_OUT)  # "gotten kinda old" is no era either
 # Stance cues. Neutralisers ("don't mind") come first, then negative, seen, positive; an anchor
 # (COMPARED_TO) before them all.
 CUE = re.compile(
@@ -262,13 +289,13 @@ CUE = re.compile(
     r"|(?:do|does|did|would|could|can|should|wo|ca|is|are|was|were|have|has|had|ai)(?:n't|nt|\s+not)"
     r"|cannot|not|no|non|nothing|none|never|nor|without|unlike|anything\s+but|other\s+than|rather\s+than"
     r"|instead\s+of|apart\s+from|except(?:\s+for)?|excluding|less|fewer|too\s+much|too\s+many|no\s+more"
-    r"|(?:tak(?:e|ing)|need)\s+a\s+break\s+from(?=\s+(?:(?:all|those|these|the)\s+)?\x00)|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
+    r"|(?:tak(?:e|ing)|need)\s+a\s+(?:little\s+|short\s+|bit\s+of\s+a\s+)?break\s+from(?=\s+(?:(?:all|those|these|the)\s+)?\x00)|cut(?:ting)?\s+(?:back|down)\s+on|tone\s+down|go\s+easy\s+on|easy\s+on|ease\s+up\s+on|lay\s+off"
     r"|avoid\w*|skip|drop|remove|ditch|hat(?:e|ed|es|ing)|dislik\w*|detest\w*|despis\w*|loath\w*"
     r"|(?:sick|tired)\s+of|bored\s+(?:of|by|with)|enough\s+(?:of|with)|thumbs?\s+down|\U0001F44E"
     r"|disappointed\s+(?:by|with|in)|underwhelmed\s+(?:by|with)|let\s+down\s+by"
     r"|spare\s+(?:me|us)(?:\s+from)?|save\s+(?:me|us)\s+from|steer\s+clear\s+of|(?:stay|keep)\s+away\s+from|pass\s+on|minus"
     rf"|{TAKEN_BACK})"
-    r"|(?P<heard>heard\s+(?:of|about))"  # a film heard of is neither seen nor liked
+    r"|(?P<heard>hear(?:d|ing)\s+(?:(?:so\s+much|a\s+lot|good\s+things|great\s+things|things)\s+)?(?:of|about))"  # neither seen nor liked
     r"|(?P<seen>seen|watched|saw|finished|rented)"
     r"|(?P<pos>like|likes|liked|love|loves|loved|loving|enjoy\w*|ador\w*|prefer\w*|want\w*|wanna|need"
     r"|more|extra|lots\s+of|plenty\s+of|with|fans?\s+of|similar\s+to|thumbs?\s+up|into|some|rather"
@@ -407,7 +434,7 @@ RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern
                     r"|(?:from|of|made\s+in|released\s+in|out\s+in)\s+(?:the\s+)?(?:last|past)\s+(?:few|couple(?:\s+of)?|several)\s+years|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 # (a "cult classic" is of any era: "cult" stays a word of the request)
 # "old" as an era; not an age ("8 years old", "old enough", "how old"), nor a taste worn out ("never gets old")
-OLD = re.compile(r"(?<![\w'])(?:oldies?|(?<!years\s)(?<!year\s)(?<!yrs\s)(?<!months\s)(?<!how\s)(?<!get\s)(?<!gets\s)(?<!got\s)(?<!gotten\s)(?<!getting\s)(?<!grown\s)(?<!grow\s)old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|enough|hat|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
+OLD = re.compile(r"(?<![\w'])(?:oldies?|(?<!years\s)(?<!year\s)(?<!yrs\s)(?<!months\s)(?<!how\s)(?<!get\s)(?<!gets\s)(?<!got\s)(?<!gotten\s)(?<!getting\s)(?<!grown\s)(?<!grow\s)(?<!growing\s)old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|enough|hat|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
 # Era words that describe an era said rather than bound it ("80s classics", "old 80s movies"); "black
 # and white" and "golden age" still bound it
@@ -527,9 +554,10 @@ NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|
 # A critique ("less romance", "not that one") is the mood of one session; said with one of these
 # markers it is a standing taste, remembered across sessions.
 # The words that make it lasting even when the message keeps the rest to the moment.
-LASTING = (
-    r"never(?!\s+mind)|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
+LASTING = (  # not "it never gets old", "never fails to make me laugh"
+    r"never(?!\s+mind)(?!\s+(?:gets?|got|grows?|gotten)\s+(?:old|boring|tiring))(?!\s+(?:fails?|disappoints?|lets?\s+(?:me|us)\s+down))|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
     r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|ever(?=\s*(?:[.!,;]|$))|allergic\s+to"
+    r"|for\s+good|forever|for\s+ever|permanently"
 )
 DURABLE_AGAINST = re.compile(
     rf"\b(?:{LASTING}|not\s+a\s+fan\s+of|(?:sick|tired)\s+of|fed\s+up|no\s+longer|not\s+any\s*more|outgrown"
@@ -539,7 +567,7 @@ LASTING_AGAINST = re.compile(rf"\b(?:{LASTING})\b")
 # A message that keeps it to the moment ("I'm sick of comedies tonight", "I'm over horror for now"):
 # only the lasting words make a critique durable then.
 FOR_THE_MOMENT = re.compile(
-    r"\b(?:tonight|today|this\s+(?:time|evening|weekend|once)|for\s+(?:now|the\s+(?:moment|night|evening|weekend))"
+    r"\b(?:tonight|this\s+(?:time|evening|weekend|once)|for\s+(?:now|the\s+(?:moment|night|evening|weekend))"
     r"|right\s+now|at\s+the\s+moment)\b"
 )
 DURABLE_FOR = re.compile(
@@ -771,15 +799,21 @@ GENRE_NEG_AFTER = re.compile(
     r"|(?:are|is)\s+(?:way\s+|just\s+|always\s+)?too\s+\w+|(?:are|is)\s+(?:so\s+)?(?:depressing|stressful|dull|annoying|cheesy)"
     r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
     r"|suck|(?:are|is)\s+(?:overrated|not\s+for\s+me)|(?:i|we)\s+(?:can'?t|cannot)\s+stand"
+    r"|(?:just\s+|really\s+)?(?:are|is)(?:n'?t|\s+not)\s+(?:really\s+|just\s+)?for\s+(?:me|us)"
+    r"|[?,.]?\s*(?:(?:meh|nah|ugh)\s*,?\s*)?over\s+(?:them|it|those)(?![\w'])"
     r"|(?:are|is)(?:n'?t|\s+not)\s+(?:really\s+)?doing\s+(?:it|much|anything)\s+for\s+(?:me|us)"
     rf"|,?\s*(?:(?:i'?ve|we'?ve|i'?m|we'?re|i|we)\s+)?(?:{TAKEN_BACK}|(?:sick|tired)\s+of)\s+(?:them|it|those|that)(?![\w'])"
     r"|\s+behind(?=\s*(?:[.!?,;]|$|(?:me|us|now|for)(?![\w'])))"
     r"|(?:just\s+|really\s+)?(?:don'?t|doesn'?t|do\s+not|does\s+not|no\s+longer)\s+(?:really\s+)?(?:do\s+(?:it|much|anything)\s+for|excites?|interests?|grabs?|thrills?|appeals?\s+to)\s+(?:me|us)"
-    rf"|(?:(?:has|have)\s+)?(?:{WORN_OUT})"
-    r"|(?:\s+once)?\s*[?,.]?\s*(?:(?:meh|nah|ugh|but)\s*,?\s*)?not\s+(?:any\s*more|now|these\s+days)"
-    r"|(?:were|was|used\s+to\s+be)\s+(?:my|our)\s+(?:thing|jam|go-to)(?=[^.!?;]*\b(?:not|no\s+longer|any\s*more)\b)"
-    r"|used\s+to\s+be\s+(?:my|our)\s+(?:(?:all-time|absolute)\s+)?favou?rites?"
-    r"|phase(?=[^.!?;]*\b(?:over|behind\s+(?:me|us)|passed|done)\b)"
+    rf"|(?:'s|'ve)?\s*(?:(?:has|have)\s+)?(?:{WORN_OUT})|(?:-?ed|'d)\s+out"
+    # "thrillers? nah, not anymore", "liked westerns once, not now" (where the clause ends: not "not any
+    # more than 2 hours", "not these days' CGI stuff")
+    r"|(?:\s+once)?\s*[?,.]?\s*(?:(?:meh|nah|ugh|but)\s*,?\s*)?not\s+(?:any\s*more|now|these\s+days)(?=\s*(?:[.!?,;]|$))"
+    r"|(?:were|was|used\s+to\s+be)\s+(?:my|our)\s+(?:thing|jam|go-to|favou?rite)"
+    r"(?=[^.!?;]*\b(?:not\s+any\s*more|no\s+longer|not\s+(?:now|these\s+days)|now\s+(?:they|it)(?:'re|'s|\s+are|\s+is)\s+not)\b)"
+    # "a horror phase in college, but that's behind me", "my western days are over"
+    r"|(?:phase|days|era|kick|stage)(?=[^.!?;]{0,40}?\b(?:but|and)\s+(?:that|it)(?:'s|\s+is|\s+was|\s+has)\s+(?:(?:long|well|all)\s+)?"
+    r"(?:over|behind|done|passed|gone)\b)|\s+(?:phase|days|era|kick|stage)\s+(?:are|is|was|were)\s+(?:long\s+|well\s+)?(?:over|behind\s+(?:me|us)|done|gone)"
     # "keep the sci-fi away", "horror, keep it out of tonight"
     r"|away(?:\s+from\s+(?:me|us))?(?!\s+(?:from|at)\s)|(?:keep|leave)\s+(?:it|them|those|that)\s+(?:out|away)"
     r"|out(?=\s*(?:[.!?,;]|$|please|tonight))|out\s+of\s+(?:it|this|tonight|here|the\s+(?:list|mix)))(?![\w'])"

@@ -59,6 +59,7 @@ def test_a_critique_said_again_in_a_later_session_becomes_durable(rec):
     ("I can't stand westerns", "Western"), ("I really detest romance movies", "Romance"),
     # a lasting word stays lasting beside a word of the moment; a worn-out taste is a standing one
     ("I never want horror, not even tonight", "Horror"), ("war films have gotten old for me", "War"),
+    ("I'm done with musicals, this time for good", "Musical"),
 ])
 def test_i_hate_x_is_honoured_in_the_next_session(rec, message, genre):
     user = new_user()
@@ -236,6 +237,7 @@ def test_a_remembered_letdown_joins_the_history_never_the_list_nor_a_reason(rec,
     ("I really love thrillers", "I've lost my taste for thrillers", "Thriller"),
     ("I love war films", "war films got boring, to be honest", "War"),
     ("I always enjoy mysteries", "I was big on mysteries once, not these days", "Mystery"),
+    ("I love westerns", "I know I said I loved westerns, but not anymore", "Western"),
 ])
 def test_a_taste_taken_back_does_not_come_back(rec, loved, taken_back, genre):
     """Issue 23's stale preference: loved in session 1, taken back in session 2; session 3 must not
@@ -266,3 +268,16 @@ def test_what_memory_did_is_said_once_a_session_and_still_done(rec, dislike, gen
     assert said == [True, False, False], [r.text for r in replies]
     assert all(r.items and not any(genre in i.genres for i in r.items) for r in replies)
     assert f"dislike {genre}" in rec.chat(user, turns[0], session_id="s3").text
+
+
+@pytest.mark.parametrize("message,kind,genre", [
+    # what only sounds lasting (a review's probes, thirteenth session)
+    ("I love horror, it never gets old", "genre_like", "Horror"),
+    ("I love war films, they were great back then and still are", "genre_like", "War"),
+    ("I've finished with work, no musicals please", "critique", "Musical"),
+    ("I'm sick of comedies tonight", "critique", "Comedy"),
+])
+def test_a_word_that_sounds_lasting_is_read_in_its_sentence(rec, message, kind, genre):
+    user = new_user()
+    rec.chat(user, message, session_id="s1")
+    assert kinds(rec, user) == {kind: [genre]}
