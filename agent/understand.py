@@ -713,6 +713,23 @@ class _MessageParse(TitleFinding, AspectFinding):
         cue = self._stance(s if anchor is None else anchor.start)
         return (cue is not None and cue.polarity == -1) or V.GENRE_NEG_AFTER.match(self.low, e) is not None
 
+    def _topic_said_against(self, s: int, e: int) -> bool:
+        """Whether the genre word at s:e opens its sentence as the topic and a negation with no object
+        of its own follows it ("westerns? I can't watch them anymore"; TOPIC_BEFORE in vocabulary)."""
+        start = max((m.end() for m in V.SENTENCE_END.finditer(self.low, 0, s)), default=0)
+        if self._stance(s) is not None or not V.TOPIC_BEFORE.fullmatch(self.low, start, s):
+            return False
+        after = V.TOPIC_MARK.match(self.low, e).end()
+        end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, after)), len(self.low))
+        later = [c for c in self.cues if after <= c.start < end and self.low[c.start:c.end] != "please"]
+        others = [h for h in self.genre_hits if e <= h[0] < end] + [  # a film named; "them", "those" point back
+            m for m in self.mentions if e <= m.start < end and m.positions is None and not m.pronoun]
+        if (not later or others or any(c.polarity != -1 for c in later) or V.TOPIC_NOT.match(self.low, later[0].end)
+                or not V.TOPIC_HEDGE.fullmatch(self.low, after, later[0].start)):
+            return False
+        rest = self.low[later[-1].end : end]
+        return V.TOPIC_BACK.match(rest) is not None or V.TOPIC_END.match(rest) is not None
+
     def _retracted(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e is a taste stated before and taken back later in the message
         ("I know I said I loved westerns, but not anymore")."""
@@ -736,7 +753,8 @@ class _MessageParse(TitleFinding, AspectFinding):
         alone = {g for s, _, gs, generic in self.genre_hits if len(gs) == 1 and generic for g in gs
                  if not (self._stance(s) and self._stance(s).polarity == -1)}
         for s, e, genres, generic in self.genre_hits:
-            drop, negative = self._dropped(s, e), self._against(s, e) or self._retracted(s, e)
+            drop = self._dropped(s, e)
+            negative = self._against(s, e) or self._retracted(s, e) or self._topic_said_against(s, e)
             if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
                 comparative = True
             for g in genres:

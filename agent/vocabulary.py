@@ -232,7 +232,7 @@ def ends_sentence(gap: str, before: str, stops: re.Pattern = HARD_STOP) -> bool:
 # A taste taken back: "I'm done with westerns", "gone off thrillers", "I'm kinda over horror", "used
 # to love musicals but ...". A negation (CUE) and a durable marker (DURABLE_AGAINST) alike.
 TAKEN_BACK = (
-    r"(?:done|through)\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on"
+    r"(?:done|through)\s+with|finished\s+with(?=\s+(?:(?:all|those|these|the|my)\s+)?\x00)|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on"
     r"|had\s+(?:(?:more\s+than\s+)?(?:my|our)\s+(?:fill|share)|enough)\s+of"
     r"|(?:gone|went|going)\s+(?:right\s+|a\s+bit\s+|kind\s+of\s+|completely\s+)?off"
     r"|(?:i'?m|we'?re)\s+(?:kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|totally|completely|really)\s+off"
@@ -267,6 +267,32 @@ RETRACT_LATER = re.compile(
     r"(?:\s+(?:now|any\s*more|these\s+days|lately))?(?=\s*(?:[.!?,;]|$))"
     r"|(?<![\w'])(?:changed\s+my\s+mind|scratch\s+that|(?:i'?m|i\s+am)\s+(?:(?:so|kinda|kind\s+of|totally|pretty\s+much)\s+)?over\s+(?:it|them|that|those)"
     r"|(?:tired|sick|bored)\s+of\s+(?:it|them|those|that)|this\s+time\s+(?:(?:definitely|really|just)\s+)?not)(?![\w'])"
+)
+# A genre named first, as the topic, and a negation after it with no object of its own: "westerns? I
+# can't watch them anymore", "horror, I don't want any of those", "musicals - not interested these
+# days", "as for war films, I'm not into them at the moment". Before the genre only these words
+# (TOPIC_BEFORE, where its sentence starts); after the negation's last cue, a pronoun back to it
+# (TOPIC_BACK) or nothing but a few closing words (TOPIC_END): not "westerns, not the old ones",
+# "horror, nothing too gory", "comedies, not romantic ones" (another object).
+TOPIC_BEFORE = re.compile(
+    r"\s*(?:(?:ok|okay|well|so|hmm+|honestly|and|but|oh|also|now)\s*,?\s*)*"
+    r"(?:(?:as\s+for|about|regarding|when\s+it\s+comes\s+to|re:?)\s+)?(?:the\s+|all\s+the\s+)?"
+)
+TOPIC_MARK = re.compile(r"(?:\s+(?:films?|movies?|stuff))?\s*(?:\?+|:|\.{2,}|\u2026|,|-+|\u2014|\u2013)?\s*")
+TOPIC_HEDGE = re.compile(  # between the topic and the negation: only who says it and hedges
+    r"(?:\s*,?\s*(?:i|i'm|im|i'd|i'll|i've|we|we're|we'd|we'll|we've|honestly|just|really|yeah|yes|so|but|nah|and|oh|well"
+    r"|tbh|personally|please|these\s+days|nowadays|now|lately))*\s*,?\s*"
+)
+TOPIC_BACK = re.compile(r"[^.!?;]{0,30}?(?<![\w'])(?:them|those|it(?!'s|\s+(?:is|was|has)(?![\w']))|any(?:\s+of\s+(?:them|those))?)(?![\w'])")
+# ... unless the negation is a double one or an idiom: "comedy? I wouldn't say no", "horror, I can't
+# get enough of it", "musicals, I never get tired of them", "documentaries, I don't know any good ones".
+TOPIC_NOT = re.compile(
+    r"\s*(?:really\s+|ever\s+|even\s+)?(?:say\s+no|get\s+(?:enough|tired|bored|sick)|know|wait|stop|resist|help|blame|miss"
+    r"|mind|go\s+wrong|beat|top|complain|deny|remember|believe|think)(?![\w'])"
+)
+TOPIC_END = re.compile(
+    r"(?:\s*,?\s*(?:interested|any\s*more|now|these\s+days|nowadays|thanks|thank\s+you|for\s+me|please|again|lately"
+    r"|at\s+the\s+moment|right\s+now|really|at\s+all|either|so\s+much|ever|for\s+a\s+while|honestly|anyway))*\s*(?:[.!?;]|$)"
 )
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).

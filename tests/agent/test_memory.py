@@ -238,6 +238,7 @@ def test_a_remembered_letdown_joins_the_history_never_the_list_nor_a_reason(rec,
     ("I love war films", "war films got boring, to be honest", "War"),
     ("I always enjoy mysteries", "I was big on mysteries once, not these days", "Mystery"),
     ("I love westerns", "I know I said I loved westerns, but not anymore", "Western"),
+    ("I'm a big fan of thrillers", "thrillers? I can't watch them anymore", "Thriller"),
 ])
 def test_a_taste_taken_back_does_not_come_back(rec, loved, taken_back, genre):
     """Issue 23's stale preference: loved in session 1, taken back in session 2; session 3 must not

@@ -166,6 +166,17 @@ CASES: list[tuple[str, dict]] = [
     ("I enjoyed war films once. Now, not really.", dict(genres_out=["War"])),
     ("I liked the comedy, not so much the romance", dict(genres_in=["Comedy"], genres_out=["Romance"])),
     ("I said I wanted a comedy, and I still do", dict(genres_in=["Comedy"])),
+    # a genre named first, then a negation with no object of its own that points back to it
+    ("thrillers? I can't sit through them anymore", dict(genres_out=["Thriller"])),
+    ("musicals, I don't want any of those", dict(genres_out=["Musical"])),
+    ("as for war films, I'm not into them right now", dict(genres_out=["War"])),
+    ("documentaries - not interested", dict(genres_out=["Documentary"])),
+    ("westerns, nah, I'll pass on those", dict(genres_out=["Western"])),
+    ("I'm finished with westerns", dict(genres_out=["Western"])),
+    ("comedy? I wouldn't say no", dict(genres_in=["Comedy"])),  # a double negation
+    ("horror, I can't get enough of it", dict(genres_in=["Horror"])),
+    ("westerns, not the old ones", dict(genres_in=["Western"], year_min=1971)),  # the negation has its own object
+    ("comedies, not romantic ones", dict(genres_in=["Comedy"], genres_out=["Romance"])),
     # ... and what only looks like it (a review's probes of the first version, thirteenth session)
     ("I love westerns to death", dict(genres_in=["Western"], vibe="death")),
     ("musicals were fun once, any good ones from the 50s?", dict(genres_in=["Musical"], year_min=1950, year_max=1959)),
