@@ -226,11 +226,8 @@ class AspectFinding:
         for s, e, name in sorted(self.tone_hits):
             if any(cs <= s and e <= ce for cs, ce in cues):
                 continue  # "go easy on the romance": part of a cue, no tone
-            # "nothing darker than X", "less violent than X": the tone's stance is the comparative's
-            anchor = self._anchor_around(s, e)
-            at = s if anchor is None else anchor.start
+            at, less = self._compared_at(s, e)  # "nothing darker than X": the comparative's stance
             cue = self._stance(at)
-            less = anchor is not None and self.work.startswith("less", anchor.start)
             if less or (cue is not None and cue.polarity == -1) or self._before(V.TONE_NEG, at):
                 unwanted[name] = None
                 wanted.pop(name, None)

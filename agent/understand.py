@@ -707,17 +707,14 @@ class _MessageParse(TitleFinding, AspectFinding):
     def _against(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e is said against ("not horror", "westerns bore me", "less romance
         than Titanic")."""
-        anchor = self._anchor_around(s, e)
-        if anchor is not None and self.work.startswith("less", anchor.start):
-            return True
-        cue = self._stance(s if anchor is None else anchor.start)
-        return (cue is not None and cue.polarity == -1) or V.GENRE_NEG_AFTER.match(self.low, e) is not None
+        at, less = self._compared_at(s, e)
+        cue = self._stance(at)
+        return less or (cue is not None and cue.polarity == -1) or V.GENRE_NEG_AFTER.match(self.low, e) is not None
 
     def _topic_said_against(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e opens its sentence as the topic and a negation with no object
         of its own follows it ("westerns? I can't watch them anymore"; TOPIC_BEFORE in vocabulary)."""
-        start = max((m.end() for m in V.SENTENCE_END.finditer(self.low, 0, s)), default=0)
-        if self._stance(s) is not None or not V.TOPIC_BEFORE.fullmatch(self.low, start, s):
+        if self._stance(s) is not None or not V.TOPIC_BEFORE.fullmatch(self.low, self._sentence_start(s), s):
             return False
         after = V.TOPIC_MARK.match(self.low, e).end()
         end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, after)), len(self.low))
@@ -733,14 +730,19 @@ class _MessageParse(TitleFinding, AspectFinding):
     def _retracted(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e is a taste stated before and taken back later in the message
         ("I know I said I loved westerns, but not anymore")."""
-        sentence = max((m.end() for m in V.SENTENCE_END.finditer(self.low, 0, s)), default=0)
-        return (V.RETRACT_FRAME.search(self.low, sentence, s) is not None
+        return (V.RETRACT_FRAME.search(self.low, self._sentence_start(s), s) is not None
                 and V.RETRACT_LATER.search(self.low, e) is not None)
 
-    def _anchor_around(self, s: int, e: int) -> _Cue | None:
-        """The comparative ("darker than", "as scary as") the words at s:e are part of, if any: their
-        stance is the one before the comparative."""
-        return next((c for c in self.cues if c.kind == "anchor" and c.start <= s and e <= c.end), None)
+    def _sentence_start(self, pos: int) -> int:
+        return max((m.end() for m in V.SENTENCE_END.finditer(self.low, 0, pos)), default=0)
+
+    def _compared_at(self, s: int, e: int) -> tuple[int, bool]:
+        """Where the stance of the words at s:e is read, and whether they are said less of: inside a
+        comparative ("nothing darker than X", "less violent than X") its start, else s."""
+        anchor = next((c for c in self.cues if c.kind == "anchor" and c.start <= s and e <= c.end), None)
+        if anchor is None:
+            return s, False
+        return anchor.start, self.work.startswith("less", anchor.start)
 
     def _genre_sets(self) -> tuple[dict[str, None], dict[str, None], dict[str, None], bool]:
         """Wanted, excluded and withdrawn genres, and whether one was said as a comparative ("funnier")."""
