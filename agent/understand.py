@@ -712,26 +712,26 @@ class _MessageParse(TitleFinding, AspectFinding):
         return less or (cue is not None and cue.polarity == -1) or V.GENRE_NEG_AFTER.match(self.low, e) is not None
 
     def _topic_said_against(self, s: int, e: int) -> bool:
-        """Whether the genre word at s:e opens its sentence as the topic and a negation with no object
-        of its own follows it ("westerns? I can't watch them anymore"; TOPIC_BEFORE in vocabulary)."""
+        """Whether the genre word at s:e opens its sentence as the topic and the rest of the sentence
+        refuses it ("westerns? I can't watch them anymore"; TOPIC_REFUSAL in vocabulary)."""
         if self._stance(s) is not None or not V.TOPIC_BEFORE.fullmatch(self.low, self._sentence_start(s), s):
             return False
-        after = V.TOPIC_MARK.match(self.low, e).end()
-        end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, after)), len(self.low))
-        later = [c for c in self.cues if after <= c.start < end and self.low[c.start:c.end] != "please"]
-        others = [h for h in self.genre_hits if e <= h[0] < end] + [  # a film named; "them", "those" point back
-            m for m in self.mentions if e <= m.start < end and m.positions is None and not m.pronoun]
-        if (not later or others or any(c.polarity != -1 for c in later) or V.TOPIC_NOT.match(self.low, later[0].end)
-                or not V.TOPIC_HEDGE.fullmatch(self.low, after, later[0].start)):
+        mark = V.TOPIC_MARK.match(self.low, e)
+        if mark is None:
             return False
-        rest = self.low[later[-1].end : end]
-        return V.TOPIC_BACK.match(rest) is not None or V.TOPIC_END.match(rest) is not None
+        end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, mark.end())), len(self.low))
+        return V.TOPIC_REFUSAL.fullmatch(self.low, mark.end(), end) is not None or (
+            V.TOPIC_REFUSAL.fullmatch(self.low, mark.end(), min(end + 1, len(self.low))) is not None)
 
     def _retracted(self, s: int, e: int) -> bool:
-        """Whether the genre word at s:e is a taste stated before and taken back later in the message
-        ("I know I said I loved westerns, but not anymore")."""
-        return (V.RETRACT_FRAME.search(self.low, self._sentence_start(s), s) is not None
-                and V.RETRACT_LATER.search(self.low, e) is not None)
+        """Whether the genre word at s:e is a taste stated before and taken back right after it ("I know
+        I said I loved westerns, but not anymore"; RETRACT_NEAR in vocabulary)."""
+        if V.RETRACT_FRAME.search(self.low, self._sentence_start(s), s) is None:
+            return False
+        near = V.RETRACT_NEAR.match(self.low, e)
+        return near is not None and not any(  # no other genre or film between: it is this one taken back
+            e <= h[0] < near.end() for h in self.genre_hits) and not any(
+            e <= m.start < near.end() and m.positions is None and not m.pronoun for m in self.mentions)
 
     def _sentence_start(self, pos: int) -> int:
         return max((m.end() for m in V.SENTENCE_END.finditer(self.low, 0, pos)), default=0)

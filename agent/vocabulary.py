@@ -175,7 +175,7 @@ COMPARED_TO = (
 ANCHOR_AT = re.compile(
     r"(?:^|[,.;:!?(\u2014\u2013-]|(?<![\w'])(?:something|anything|nothing|one|ones|films?|movies?|stuff|bit|little|lot"
     r"|even|much|way|slightly|somewhat|not|no|just|please|maybe|a|an|but|and|or|want|need|find|give|show"
-    r"|recommend|suggest))\s*$"
+    r"|recommend|suggest|that'?s|that\s+is|which\s+is|feels?)|\x00)\s*$"
 )
 # Cues before a title or reference; the object is whatever follows.
 TRIGGER = re.compile(
@@ -232,7 +232,7 @@ def ends_sentence(gap: str, before: str, stops: re.Pattern = HARD_STOP) -> bool:
 # A taste taken back: "I'm done with westerns", "gone off thrillers", "I'm kinda over horror", "used
 # to love musicals but ...". A negation (CUE) and a durable marker (DURABLE_AGAINST) alike.
 TAKEN_BACK = (
-    r"(?:done|through)\s+with|finished\s+with(?=\s+(?:(?:all|those|these|the|my)\s+)?\x00)|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on"
+    r"(?:done|through)\s+with|fed\s+up\s+with|burn(?:ed|t)\s+out\s+on"
     r"|had\s+(?:(?:more\s+than\s+)?(?:my|our)\s+(?:fill|share)|enough)\s+of"
     r"|(?:gone|went|going)\s+(?:right\s+|a\s+bit\s+|kind\s+of\s+|completely\s+)?off"
     r"|(?:i'?m|we'?re)\s+(?:kinda|kind\s+of|sort\s+of|a\s+bit|a\s+little|totally|completely|really)\s+off"
@@ -253,46 +253,47 @@ TAKEN_BACK = (
     r"|f[ae]ll(?:en)?\s+out\s+of\s+love\s+with|g[ai]ve(?:n)?\s+up\s+on|stopped\s+(?:watching|liking|enjoying)"
     r"|had\s+it\s+with"
 )
-# A taste once stated, then taken back later in the message: "I know I said I loved westerns, but not
+# A taste once stated, then taken back right after it: "I know I said I loved westerns, but not
 # anymore", "remember how I loved horror? not so much now", "I thought I loved musicals but I'm over
-# it". The genre sits in a past or reported frame (RETRACT_FRAME, in its sentence before it) and a
-# retraction comes after it (RETRACT_LATER, where a clause ends: not "I liked the comedy, not so much
-# the romance").
+# it". The genre sits in a past or reported frame (RETRACT_FRAME, in its sentence before it), and one
+# of a few retractions (RETRACT_NEAR) follows it within a few words, with no other genre or film
+# between (checked in `_retracted`), and ends its sentence: not "I loved the comedies you suggested, the last one not so much",
+# "I wanted horror, my wife not so much", "... tired of them being so gory".
 RETRACT_FRAME = re.compile(
-    r"(?<![\w'])(?:lov|lik|enjoy|ador|want)ed(?![\w'])|(?<![\w'])(?:was|were)\s+(?:really\s+)?(?:into|big\s+on|a\s+(?:big\s+|huge\s+)?fan\s+of)"
-    r"|(?<![\w'])(?:said|told\s+you|thought|mentioned|remember)(?![\w'])"
+    r"(?<![\w'])(?:lov|lik|enjoy|ador)ed(?![\w'])|(?<![\w'])(?:was|were)\s+(?:really\s+)?(?:into|big\s+on|a\s+(?:big\s+|huge\s+)?fan\s+of)"
+    r"|(?<![\w'])(?:said|told\s+you|thought)\s+(?:that\s+)?(?:i|we)\s+(?:\w+\s+)?(?:love|like|enjoy|adore|want)"
 )
-RETRACT_LATER = re.compile(
-    r"(?<![\w'])(?:(?:but|now|these\s+days|nowadays|honestly)\s*,?\s*)?(?:not|no)\s+(?:so\s+much|any\s*more|really|these\s+days|now|lately|longer)"
-    r"(?:\s+(?:now|any\s*more|these\s+days|lately))?(?=\s*(?:[.!?,;]|$))"
-    r"|(?<![\w'])(?:changed\s+my\s+mind|scratch\s+that|(?:i'?m|i\s+am)\s+(?:(?:so|kinda|kind\s+of|totally|pretty\s+much)\s+)?over\s+(?:it|them|that|those)"
-    r"|(?:tired|sick|bored)\s+of\s+(?:it|them|those|that)|this\s+time\s+(?:(?:definitely|really|just)\s+)?not)(?![\w'])"
+RETRACT_NEAR = re.compile(
+    # between: only when it was ("I loved westerns as a kid, ..."), never other words ("the last one")
+    r"(?:\s+(?:films?|movies?|stuff|once|before|then|back\s+then|a\s+lot|so\s+much|for\s+(?:a\s+while|years|ages)"
+    r"|(?:last|that)\s+(?:time|year|week|month)|years\s+ago|as\s+a\s+(?:kid|teen|teenager|child)"
+    r"|in\s+(?:college|school|the\s+past|my\s+twenties)))*"
+    r"\s*[,.!?]?\s*(?:(?:but|and)\s+)?(?:(?:honestly|now|these\s+days|nowadays|actually|no)\s*[,?]?\s*)*"
+    r"(?:not\s+any\s*more|no\s+longer|not\s+(?:so\s+much|really)(?:\s+(?:any\s*more|now|these\s+days))?"
+    r"|(?:i'?m|i\s+am)\s+(?:(?:so|kinda|kind\s+of|totally|pretty\s+much)\s+)?(?:over|tired\s+of|sick\s+of|done\s+with)\s+(?:it|them|those)"
+    r"|(?:i'?ve|i\s+have)\s+changed\s+my\s+mind)"
+    r"(?:\s*,?\s*(?:any\s*more|now|these\s+days|though|honestly))*\s*(?:[.!;]|$)"
 )
-# A genre named first, as the topic, and a negation after it with no object of its own: "westerns? I
-# can't watch them anymore", "horror, I don't want any of those", "musicals - not interested these
-# days", "as for war films, I'm not into them at the moment". Before the genre only these words
-# (TOPIC_BEFORE, where its sentence starts); after the negation's last cue, a pronoun back to it
-# (TOPIC_BACK) or nothing but a few closing words (TOPIC_END): not "westerns, not the old ones",
-# "horror, nothing too gory", "comedies, not romantic ones" (another object).
+# A genre named first, as the topic ("westerns?", "as for war films,", "musicals -"), and the rest of
+# its sentence one of a few refusals pointing back to it (TOPIC_REFUSAL): "westerns? I can't watch them
+# anymore", "horror, I don't want any of those", "musicals - not interested these days", "war films?
+# nope". Only whole refusals, so not "comedy? nothing beats it", "westerns? never tire of them",
+# "horror - nothing gory, I can't handle it", "romance? not my first pick but I'd watch it".
 TOPIC_BEFORE = re.compile(
     r"\s*(?:(?:ok|okay|well|so|hmm+|honestly|and|but|oh|also|now)\s*,?\s*)*"
     r"(?:(?:as\s+for|about|regarding|when\s+it\s+comes\s+to|re:?)\s+)?(?:the\s+|all\s+the\s+)?"
 )
-TOPIC_MARK = re.compile(r"(?:\s+(?:films?|movies?|stuff))?\s*(?:\?+|:|\.{2,}|\u2026|,|-+|\u2014|\u2013)?\s*")
-TOPIC_HEDGE = re.compile(  # between the topic and the negation: only who says it and hedges
-    r"(?:\s*,?\s*(?:i|i'm|im|i'd|i'll|i've|we|we're|we'd|we'll|we've|honestly|just|really|yeah|yes|so|but|nah|and|oh|well"
-    r"|tbh|personally|please|these\s+days|nowadays|now|lately))*\s*,?\s*"
-)
-TOPIC_BACK = re.compile(r"[^.!?;]{0,30}?(?<![\w'])(?:them|those|it(?!'s|\s+(?:is|was|has)(?![\w']))|any(?:\s+of\s+(?:them|those))?)(?![\w'])")
-# ... unless the negation is a double one or an idiom: "comedy? I wouldn't say no", "horror, I can't
-# get enough of it", "musicals, I never get tired of them", "documentaries, I don't know any good ones".
-TOPIC_NOT = re.compile(
-    r"\s*(?:really\s+|ever\s+|even\s+)?(?:say\s+no|get\s+(?:enough|tired|bored|sick)|know|wait|stop|resist|help|blame|miss"
-    r"|mind|go\s+wrong|beat|top|complain|deny|remember|believe|think)(?![\w'])"
-)
-TOPIC_END = re.compile(
-    r"(?:\s*,?\s*(?:interested|any\s*more|now|these\s+days|nowadays|thanks|thank\s+you|for\s+me|please|again|lately"
-    r"|at\s+the\s+moment|right\s+now|really|at\s+all|either|so\s+much|ever|for\s+a\s+while|honestly|anyway))*\s*(?:[.!?;]|$)"
+TOPIC_MARK = re.compile(r"(?:\s+(?:films?|movies?|stuff))?\s*(?:\?+|:|\.{2,}|\u2026|,|-+|\u2014|\u2013)\s*")
+TOPIC_REFUSAL = re.compile(
+    r"(?:(?:honestly|yeah|well|oh|ugh|meh|sorry|but|now|these\s+days|nowadays|nah|nope|please)\s*,?\s*)*(?:"
+    r"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?(?:can'?t|cannot|won'?t|don'?t|do\s+not|wouldn'?t)\s+(?:really\s+)?"
+    r"(?:watch|stand|do|take|stomach|bear|handle|sit\s+through|want|like|enjoy|feel\s+like|show\s+(?:me|us))"
+    r"\s+(?:them|those|it|any(?:\s+of\s+(?:them|those))?)"
+    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?(?:interested|into\s+(?:them|those|it)|feeling\s+(?:them|those|it)|for\s+me)"
+    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:so\s+|totally\s+|kinda\s+)?(?:over|done\s+with|sick\s+of|tired\s+of|bored\s+of)\s+(?:them|those|it)"
+    r"|(?:i'?ll\s+|i'?d\s+)?pass(?:\s+on\s+(?:them|those|it))?|hard\s+pass|no\s+thanks|nope|nah|no\s+way|not\s+for\s+me)"
+    r"(?:\s*,?\s*(?:any\s*more|these\s+days|nowadays|now|lately|at\s+the\s+moment|right\s+now|thanks|thank\s+you|please"
+    r"|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*[.!]*\s*"
 )
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).

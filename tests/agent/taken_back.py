@@ -2,8 +2,10 @@
 
 `devset/taken_back.jsonl`: one phrasing a line, ``{g}`` standing for a genre word, in the batch it
 was written in (each batch before the fix it led to; a later batch after the earlier fix, so it
-measures how far that fix reached); ``left`` marks phrasings people also say the other way ("I used
-to love westerns, any good old ones?"), read as a want on purpose.
+measures how far that fix reached); ``left`` marks the ones not read as a taste taken back at the
+final code: said the other way too ("I used to love westerns, any good old ones?"), or given up for
+precision after a review showed the rule that read them misread wanted genres ("comedy? nothing
+beats it").
 
     python -m tests.agent.taken_back          # failures per batch (a phrasing fails when any of the
                                               # genres is read as wanted, or not read as unwanted)

@@ -172,11 +172,17 @@ CASES: list[tuple[str, dict]] = [
     ("as for war films, I'm not into them right now", dict(genres_out=["War"])),
     ("documentaries - not interested", dict(genres_out=["Documentary"])),
     ("westerns, nah, I'll pass on those", dict(genres_out=["Western"])),
-    ("I'm finished with westerns", dict(genres_out=["Western"])),
     ("comedy? I wouldn't say no", dict(genres_in=["Comedy"])),  # a double negation
     ("horror, I can't get enough of it", dict(genres_in=["Horror"])),
     ("westerns, not the old ones", dict(genres_in=["Western"], year_min=1971)),  # the negation has its own object
     ("comedies, not romantic ones", dict(genres_in=["Comedy"], genres_out=["Romance"])),
+    # a review's probes of the first version of these two rules (thirteenth session)
+    ("comedy? nothing beats it", dict(genres_in=["Comedy"])),
+    ("westerns? never tire of them", dict(genres_in=["Western"])),
+    ("horror - nothing gory, I can't handle it", dict(genres_in=["Horror"], tone_none=["violent"])),
+    ("I wanted horror, my wife not so much", dict(genres_in=["Horror"])),
+    ("horror? nope", dict(genres_out=["Horror"])),
+    ("oh, and thrillers? not interested", dict(genres_out=["Thriller"])),
     # ... and what only looks like it (a review's probes of the first version, thirteenth session)
     ("I love westerns to death", dict(genres_in=["Western"], vibe="death")),
     ("musicals were fun once, any good ones from the 50s?", dict(genres_in=["Musical"], year_min=1950, year_max=1959)),
@@ -604,6 +610,15 @@ def test_a_film_measured_against_is_the_anchor(understander, item_id, message, f
     assert req.liked_items == [item_id(film)] and req.disliked_items == []
     assert set(tone) <= set(req.tone) and set(tone_none) <= set(req.tone_none)
     assert not set(req.tone) & set(req.tone_none)
+
+
+@pytest.mark.parametrize("message, genre", [
+    ("romance? not my first pick but I'd watch it", "Romance"),
+    ("I loved the comedies you suggested, the last one not so much", "Comedy"),  # about one film shown
+])
+def test_a_genre_still_wanted_beside_a_reference(understander, message, genre):
+    c = understander.parse(message).constraints
+    assert genre in c.genres and genre not in c.genres_none
 
 
 @pytest.mark.parametrize("message, liked, unwanted", [
