@@ -257,8 +257,8 @@ TAKEN_BACK = (
 # anymore", "remember how I loved horror? not so much now", "I thought I loved musicals but I'm over
 # it". The genre sits in a past or reported frame (RETRACT_FRAME, in its sentence before it), and one
 # of a few retractions (RETRACT_NEAR) follows it within a few words, with no other genre or film
-# between (checked in `_retracted`), and ends its sentence: not "I loved the comedies you suggested, the last one not so much",
-# "I wanted horror, my wife not so much", "... tired of them being so gory".
+# between (checked in `_retracted`), and ends its sentence: not "I loved the comedies you suggested,
+# the last one not so much", "I wanted horror, my wife not so much", "... tired of them being so gory".
 RETRACT_FRAME = re.compile(
     r"(?<![\w'])(?:lov|lik|enjoy|ador)ed(?![\w'])|(?<![\w'])(?:was|were)\s+(?:really\s+)?(?:into|big\s+on|a\s+(?:big\s+|huge\s+)?fan\s+of)"
     r"|(?<![\w'])(?:said|told\s+you|thought)\s+(?:that\s+)?(?:i|we)\s+(?:\w+\s+)?(?:love|like|enjoy|adore|want)"
@@ -578,14 +578,14 @@ NAME_STOP = re.compile(r"(?i)\s+(?:in|from|on|at|and|or|but|with|please|movies?|
 # Long-term memory: what makes a taste durable (agent.nodes.remember)
 # ---------------------------------------------------------------------------------------------
 
-# A critique ("less romance", "not that one") is the mood of one session; said with one of these
-# markers it is a standing taste, remembered across sessions.
-# The words that make it lasting even when the message keeps the rest to the moment.
+# The words that make a critique lasting even when the message keeps the rest to the moment.
 LASTING = (  # not "it never gets old", "never fails to make me laugh"
     r"never(?!\s+mind)(?!\s+(?:gets?|got|grows?|gotten)\s+(?:old|boring|tiring))(?!\s+(?:fails?|disappoints?|lets?\s+(?:me|us)\s+down))|hate[sd]?|hating|can'?t\s+stand|cannot\s+stand|can\s+not\s+stand|can'?t\s+bear"
     r"|detest|loathe|despise|(?:do\s+not|don'?t)\s+ever|ever\s+again|ever(?=\s*(?:[.!,;]|$))|allergic\s+to"
     r"|for\s+good|forever|for\s+ever|permanently"
 )
+# A critique ("less romance", "not that one") is the mood of one session; said with one of these
+# markers it is a standing taste, remembered across sessions.
 DURABLE_AGAINST = re.compile(
     rf"\b(?:{LASTING}|not\s+a\s+fan\s+of|(?:sick|tired)\s+of|fed\s+up|no\s+longer|not\s+any\s*more|outgrown"
     rf"|burn(?:ed|t)\s+out|{TAKEN_BACK}|{WORN_OUT})\b"
