@@ -720,8 +720,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         if mark is None:
             return False
         end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, mark.end())), len(self.low))
-        return V.TOPIC_REFUSAL.fullmatch(self.low, mark.end(), end) is not None or (
-            V.TOPIC_REFUSAL.fullmatch(self.low, mark.end(), min(end + 1, len(self.low))) is not None)
+        return V.TOPIC_REFUSAL.fullmatch(self.low, mark.end(), end) is not None
 
     def _retracted(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e is a taste stated before and taken back right after it ("I know

@@ -293,7 +293,7 @@ TOPIC_REFUSAL = re.compile(
     r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:so\s+|totally\s+|kinda\s+)?(?:over|done\s+with|sick\s+of|tired\s+of|bored\s+of)\s+(?:them|those|it)"
     r"|(?:i'?ll\s+|i'?d\s+)?pass(?:\s+on\s+(?:them|those|it))?|hard\s+pass|no\s+thanks|nope|nah|no\s+way|not\s+for\s+me)"
     r"(?:\s*,?\s*(?:any\s*more|these\s+days|nowadays|now|lately|at\s+the\s+moment|right\s+now|thanks|thank\s+you|please"
-    r"|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*[.!]*\s*"
+    r"|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*"
 )
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).
@@ -825,7 +825,7 @@ GENRE_NEG_AFTER = re.compile(
     r"|(?:bore|bores|depress|depresses|scare|scares|upset|upsets|annoy|annoys|exhaust|exhausts|stress|stresses)\s+(?:me|us)"
     r"|(?:are|is)\s+(?:way\s+|just\s+|always\s+)?too\s+\w+|(?:are|is)\s+(?:so\s+)?(?:depressing|stressful|dull|annoying|cheesy)"
     r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
-    r"|suck|(?:are|is)\s+(?:overrated|not\s+for\s+me)|(?:i|we)\s+(?:can'?t|cannot)\s+stand"
+    r"|suck|(?:are|is)\s+overrated|(?:i|we)\s+(?:can'?t|cannot)\s+stand"
     r"|(?:just\s+|really\s+)?(?:are|is)(?:n'?t|\s+not)\s+(?:really\s+|just\s+)?for\s+(?:me|us)"
     r"|[?,.]?\s*(?:(?:meh|nah|ugh)\s*,?\s*)?over\s+(?:them|it|those)(?![\w'])"
     r"|(?:are|is)(?:n'?t|\s+not)\s+(?:really\s+)?doing\s+(?:it|much|anything)\s+for\s+(?:me|us)"
