@@ -819,9 +819,28 @@ FIRST_NAMES = set(
 # "already seen", "I've watched", "I know X by heart" right before a title or reference.
 SEEN_BEFORE = re.compile(r"(?<![\w'])(?:already|have|i'?ve|we'?ve|just)\s+(?:seen|watched|saw|finished)\s+(?:(?:the|that)\s+)?$"
                          r"|(?<![\w'])know\s+(?:(?:the|that)\s+)?$")
+# The genre as the subject of a predicate against it, in any number and tense ("drama's not for me
+# these days", "comedy just isn't what I'm after", "westerns wear me out", "horror does nothing for
+# me now", "sci-fi has stopped doing it for me"): the verb right after the genre word (GENRE_NEG_AFTER).
+_ADVERBS = r"(?:(?:just|really|honestly|kind\s+of|kinda|sort\s+of|a\s+bit|so|pretty\s+much|totally|simply|actually|now|lately)\s+)*"
+_US = r"(?:me|us)"
+SUBJECT_AGAINST = (
+    rf"(?:'s|'re|\s+{_ADVERBS}(?:is|are|was|were))(?:n't|\s+not)\s+{_ADVERBS}(?:what\s+(?:i'?m|we'?re|i\s+am|we\s+are)\s+"
+    r"(?:after|looking\s+for|in\s+the\s+mood\s+for|into|craving|feeling)|(?:my|our)\s+(?:thing|scene|style|jam|bag|cup\s+of\s+tea)"
+    rf"|for\s+{_US}|doing\s+(?:it|much|anything)\s+for\s+{_US}|working\s+for\s+{_US})(?![\w'])"
+    rf"|(?:'s|'re|\s+{_ADVERBS}(?:is|are|was|were))\s+{_ADVERBS}(?:the\s+last\s+thing\s+(?:i|we)\s+(?:want|need|feel\s+like)(?![\w'])"
+    r"|(?:a\s+(?:bit|little)\s+)?(?:too\s+)?much\s+for\s+(?:me|us)|(?:a\s+)?(?:chore|drag|slog)|exhausting|draining|tiring|tiresome"
+    r"|something\s+(?:i'?ve|we'?ve|i|we)\s+(?:moved\s+(?:past|on\s+from)|outgrown|grown\s+out\s+of))(?![\w'])"
+    rf"|\s+{_ADVERBS}(?:(?:has|have)\s+)?(?:(?:wears?|wore|worn|tires?|tired|wipes?|wiped|drains?|drained)\s+{_US}\s+out"
+    rf"|(?:gets?|got|gotten|brings?|brought|drags?|dragged)\s+{_US}\s+down|(?:leaves?|left)\s+{_US}\s+cold"
+    rf"|turns?\s+{_US}\s+off|turned\s+{_US}\s+off|drags?(?:\s+on)?(?=\s+(?:for\s+{_US}|now|these\s+days|lately)|\s*(?:[.!?,;]|$))"
+    r"|feels?\s+like\s+(?:a\s+)?(?:chore|homework|work|slog)|(?:does|do|did)\s+nothing\s+for\s+(?:me|us)"
+    r"|stopped\s+(?:doing\s+it|doing\s+anything|working|appealing)|no\s+longer\s+(?:appeals?|works?|interests?|excites?|grabs?))(?![\w'])"
+)
 # Said after a genre, against it: "documentaries bore me", "romantic comedy no", "westerns aren't my thing".
 GENRE_NEG_AFTER = re.compile(
-    r"(?:\s+(?:films?|movies?|stuff|things?))?\s*(?:,\s*)?(?:no(?=\s*(?:[.!?,;]|$))|nope|(?:are|is)\s+(?:so\s+)?boring"
+    rf"(?:\s+(?:films?|movies?|stuff|things?))?(?:{SUBJECT_AGAINST})"
+    r"|(?:\s+(?:films?|movies?|stuff|things?))?\s*(?:,\s*)?(?:no(?=\s*(?:[.!?,;]|$))|nope|(?:are|is)\s+(?:so\s+)?boring"
     r"|(?:bore|bores|depress|depresses|scare|scares|upset|upsets|annoy|annoys|exhaust|exhausts|stress|stresses)\s+(?:me|us)"
     r"|(?:are|is)\s+(?:way\s+|just\s+|always\s+)?too\s+\w+|(?:are|is)\s+(?:so\s+)?(?:depressing|stressful|dull|annoying|cheesy)"
     r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
