@@ -728,9 +728,20 @@ class _MessageParse(TitleFinding, AspectFinding):
         if V.RETRACT_FRAME.search(self.low, self._sentence_start(s), s) is None:
             return False
         near = V.RETRACT_NEAR.match(self.low, e)
-        return near is not None and not any(  # no other genre or film between: it is this one taken back
-            e <= h[0] < near.end() for h in self.genre_hits) and not any(
-            e <= m.start < near.end() and m.positions is None and not m.pronoun for m in self.mentions)
+        return near is not None and self._alone_between(e, near.end())
+
+    def _refused_after(self, s: int, e: int) -> bool:
+        """Whether the genre word at s:e is refused by a later clause of its sentence, after a turn ("I
+        loved dramas for years, but now I dislike them"; CONTRAST and TOPIC_REFUSAL in vocabulary)."""
+        end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, e)), len(self.low))
+        turn = next(reversed(list(V.CONTRAST.finditer(self.low, e, end))), None)  # the last turn
+        return (turn is not None and V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end) is not None
+                and self._alone_between(e, end))
+
+    def _alone_between(self, e: int, end: int) -> bool:
+        """No other genre or film named between e and end: what is said there is of the word before e."""
+        return not any(e <= h[0] < end for h in self.genre_hits) and not any(
+            e <= m.start < end and m.positions is None and not m.pronoun for m in self.mentions)
 
     def _sentence_start(self, pos: int) -> int:
         return max((m.end() for m in V.SENTENCE_END.finditer(self.low, 0, pos)), default=0)
@@ -755,7 +766,8 @@ class _MessageParse(TitleFinding, AspectFinding):
                  if not (self._stance(s) and self._stance(s).polarity == -1)}
         for s, e, genres, generic in self.genre_hits:
             drop = self._dropped(s, e)
-            negative = self._against(s, e) or self._retracted(s, e) or self._topic_said_against(s, e)
+            negative = (self._against(s, e) or self._retracted(s, e) or self._topic_said_against(s, e)
+                        or self._refused_after(s, e))
             if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
                 comparative = True
             for g in genres:

@@ -286,15 +286,26 @@ TOPIC_BEFORE = re.compile(
 TOPIC_MARK = re.compile(r"(?:\s+(?:films?|movies?|stuff))?\s*(?:\?+|:|\.{2,}|\u2026|,|-+|\u2014|\u2013)\s*")
 TOPIC_REFUSAL = re.compile(
     r"(?:(?:honestly|yeah|well|oh|ugh|meh|sorry|but|now|these\s+days|nowadays|nah|nope|please)\s*,?\s*)*(?:"
-    r"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?(?:can'?t|cannot|won'?t|don'?t|do\s+not|wouldn'?t)\s+(?:really\s+)?"
+    r"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?(?:can'?t|cannot|won'?t|don'?t|do\s+not|wouldn'?t|never)\s+(?:really\s+)?"
     r"(?:watch|stand|do|take|stomach|bear|handle|sit\s+through|want|like|enjoy|feel\s+like|show\s+(?:me|us))"
     r"\s+(?:them|those|it|any(?:\s+of\s+(?:them|those))?)"
-    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?(?:interested|into\s+(?:them|those|it)|feeling\s+(?:them|those|it)|for\s+me)"
+    r"|(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:rather\s+)?(?:really\s+|just\s+)?(?:dislike|avoid|skip|hate)\s+(?:them|those|it)"
+    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?(?:interested|into\s+(?:them|those|it)|feeling\s+(?:them|those|it)|for\s+me"
+    r"|in\s+the\s+mood\s+for\s+(?:them|those|it|any))"
     r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:so\s+|totally\s+|kinda\s+)?(?:over|done\s+with|sick\s+of|tired\s+of|bored\s+of)\s+(?:them|those|it)"
+    # said by ellipsis: "but not these days", "but I'm not anymore", "but no more (of them)"
+    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|nothing\s+like\s+(?:that|those|them))"
+    r"(?=\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|this\s+time|tonight)(?![\w']))"
+    r"|no\s+more(?:\s+of\s+(?:them|those|it|that))?"
     r"|(?:i'?ll\s+|i'?d\s+)?pass(?:\s+on\s+(?:them|those|it))?|hard\s+pass|no\s+thanks|nope|nah|no\s+way|not\s+for\s+me)"
-    r"(?:\s*,?\s*(?:any\s*more|these\s+days|nowadays|now|lately|at\s+the\s+moment|right\s+now|thanks|thank\s+you|please"
-    r"|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*"
+    r"(?:\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|at\s+the\s+moment|right\s+now|this\s+time|tonight"
+    r"|thanks|thank\s+you|please|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*"
 )
+# A genre said in one clause and refused in a later one of its sentence, after a turn ("I loved
+# dramas for years, but now I can't stand them", "I was into westerns, but not these days", "we
+# watched thrillers every week, now I don't want them at all"): the clause after the last turn is
+# a whole TOPIC_REFUSAL, so not "I love thrillers, but not gory ones", "... but I can't watch it alone".
+CONTRAST = re.compile(r"(?:,\s*|\s+)(?:but|though|yet|however)(?![\w'])\s*|,\s*(?=(?:now|these\s+days|nowadays)(?![\w']))")
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).
 WORN_OUT = (
