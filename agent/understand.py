@@ -56,6 +56,7 @@ MAX_MESSAGE, MAX_VIBE_CHARS = V.MAX_MESSAGE, V.MAX_VIBE_CHARS  # re-exported for
 # One message
 # ---------------------------------------------------------------------------------------------
 
+GENRE_PRONOUNS = {"it", "them", "they", "those", "these", "that"}  # what can stand for a genre said before
 
 
 @dataclass
@@ -119,6 +120,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         self.reset = False
         self.asked = False
         self.genre_hits: list[tuple[int, int, tuple[str, ...], bool]] = []
+        self.unshown: list[tuple[int, int, str]] = []  # (index among the warnings, position, words)
         self.cue_starts: list[int] = []
         self.clear: list[str] = []
         self.unfilterable: list[Unfilterable] = []
@@ -277,7 +279,7 @@ class _MessageParse(TitleFinding, AspectFinding):
             if groups.get("none"):
                 mention.polarity = -1
             if not n:
-                self._nothing_shown(label)
+                self._nothing_shown(label, pos)
         else:
             word = groups.get("ord") or groups.get("ord2")
             count = V.COUNTS.get(groups.get("count") or groups.get("count2") or "", 1)
@@ -287,7 +289,7 @@ class _MessageParse(TitleFinding, AspectFinding):
                 num = groups.get("num") or "0"
                 k = int(num) if num.isdigit() else V.NUMBER_WORDS[num]
             if not n:
-                self._nothing_shown(label)
+                self._nothing_shown(label, pos)
                 mention.positions = []
             elif k == -1:
                 mention.positions = list(range(max(0, n - count), n))
@@ -298,8 +300,18 @@ class _MessageParse(TitleFinding, AspectFinding):
                 self.warnings.append(f"There is no '{label}': I showed {n} film{'s' if n != 1 else ''}.")
         return self._add(mention)
 
-    def _nothing_shown(self, label: str) -> None:
-        self.warnings.append(f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")
+    def _nothing_shown(self, label: str, pos: int) -> None:
+        """Warn of a reference to shown films when none were shown; said once the genres are known, as
+        a pronoun after a genre in its sentence is the genre's ("I love horror but my partner hates it";
+        not "scarier than the last one")."""
+        self.unshown.append((len(self.warnings), pos, label))
+
+    def _unshown_warnings(self) -> None:
+        for at, pos, label in reversed(self.unshown):
+            # the genre said last before the pronoun, in its sentence, with no film or reference after it
+            start = max([self._sentence_start(pos)] + [m.end for m in self.mentions if m.end <= pos and not m.pronoun])
+            if label.lower() not in GENRE_PRONOUNS or not any(start <= h[0] < pos for h in self.genre_hits):
+                self.warnings.insert(at, f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")
 
     def _add(self, mention: Mention | None) -> Mention | None:
         if mention is not None:
@@ -598,6 +610,7 @@ class _MessageParse(TitleFinding, AspectFinding):
 
     def _assemble(self, year_min, year_max, relative, popularity, vibe) -> Request:
         found = self._items()
+        self._unshown_warnings()
         genres_in, genres_out, genres_drop, comparative = self._genre_sets()
         tone, tone_none = self._tone_sets()
         audience = "children" if self.children and not self.children_away and "audience" not in self.clear else None
@@ -695,7 +708,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         target = max((m for m in (title, ref) if m is not None), key=lambda m: m.start, default=None)
         if target is None:
             if not self.shown:
-                self._nothing_shown(mention.label)
+                self._nothing_shown(mention.label, mention.start)
                 return None
             target = Mention(mention.start, mention.end, mention.label, positions=[0])
         return target
@@ -732,11 +745,14 @@ class _MessageParse(TitleFinding, AspectFinding):
 
     def _refused_after(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e is refused by a later clause of its sentence, after a turn ("I
-        loved dramas for years, but now I dislike them"; CONTRAST and TOPIC_REFUSAL in vocabulary)."""
+        loved dramas for years, but now I dislike them"; CONTRAST and TOPIC_REFUSAL in vocabulary), with
+        no other genre, film or shown film named between, and nothing refused before the turn."""
         end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, e)), len(self.low))
-        turn = next(reversed(list(V.CONTRAST.finditer(self.low, e, end))), None)  # the last turn
-        return (turn is not None and V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end) is not None
-                and self._alone_between(e, end))
+        if not self._alone_between(e, end) or any(e <= m.start < end and m.positions for m in self.mentions):
+            return False
+        return any(V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end) for turn in V.CONTRAST.finditer(self.low, e, end)
+                   # "horror - nothing gory, I can't handle it": "it" is the gore
+                   if not any(c.polarity == -1 and e <= c.start < turn.start() for c in self.cues))
 
     def _alone_between(self, e: int, end: int) -> bool:
         """No other genre or film named between e and end: what is said there is of the word before e."""

@@ -301,11 +301,11 @@ TOPIC_REFUSAL = re.compile(
     r"(?:\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|at\s+the\s+moment|right\s+now|this\s+time|tonight"
     r"|thanks|thank\s+you|please|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*"
 )
-# A genre said in one clause and refused in a later one of its sentence, after a turn ("I loved
-# dramas for years, but now I can't stand them", "I was into westerns, but not these days", "we
-# watched thrillers every week, now I don't want them at all"): the clause after the last turn is
-# a whole TOPIC_REFUSAL, so not "I love thrillers, but not gory ones", "... but I can't watch it alone".
-CONTRAST = re.compile(r"(?:,\s*|\s+)(?:but|though|yet|however)(?![\w'])\s*|,\s*(?=(?:now|these\s+days|nowadays)(?![\w']))")
+# A genre said in one clause and refused in a later one of its sentence ("I loved dramas for years,
+# but now I can't stand them", "I was into westerns, but not these days", "we binged thrillers all
+# summer, so I'm over them"): a clause after a turn (a comma, and, but, so, though) that is a whole
+# TOPIC_REFUSAL, so not "I love thrillers, but not gory ones", "... and I can't watch them alone".
+CONTRAST = re.compile(r"(?:,\s*|\s+)(?:(?:and\s+)?(?:but|though|yet|however|so)|and)(?![\w'])\s*|,\s*")
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).
 WORN_OUT = (

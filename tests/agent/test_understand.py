@@ -166,6 +166,37 @@ CASES: list[tuple[str, dict]] = [
     ("I enjoyed war films once. Now, not really.", dict(genres_out=["War"])),
     ("I liked the comedy, not so much the romance", dict(genres_in=["Comedy"], genres_out=["Romance"])),
     ("I said I wanted a comedy, and I still do", dict(genres_in=["Comedy"])),
+    # the genre as the subject of a predicate against it, any number and tense (fourteenth session)
+    ("honestly romance's not for me at the moment", dict(genres_out=["Romance"])),
+    ("crime just isn't what we're in the mood for lately", dict(genres_out=["Crime"])),
+    ("mysteries have worn me out", dict(genres_out=["Mystery"])),
+    ("action leaves us cold now", dict(genres_out=["Action"])),
+    ("documentaries feel like homework these days", dict(genres_out=["Documentary"])),
+    ("animation did nothing for me", dict(genres_out=["Animation"])),
+    ("fantasy has stopped working for us", dict(genres_out=["Fantasy"])),
+    ("war films are the last thing I need tonight", dict(genres_out=["War"])),
+    # ... and what only looks like it
+    ("mystery is what I'm after", dict(genres_in=["Mystery"])),
+    ("action never leaves me cold", dict(genres_in=["Action"])),
+    ("a fantasy that doesn't drag", dict(genres_in=["Fantasy"])),
+    ("crime isn't too much for me", dict(genres_in=["Crime"])),
+    # a genre refused by a later clause of its sentence, after a turn
+    ("we adored musicals growing up, but these days we avoid them", dict(genres_out=["Musical"])),
+    ("I'd watch any western back then, however not anymore", dict(genres_out=["Western"])),
+    ("I was obsessed with mysteries, now I can't sit through them", dict(genres_out=["Mystery"])),
+    ("crime shows were my comfort watch, but I'm not in the mood for those now", dict(genres_out=["Crime"])),
+    # ... and what only looks like it: the clause after the turn has words of its own
+    ("I love documentaries, but not the boring ones", dict(genres_in=["Documentary"])),
+    ("we like war films but we can't watch them with the kids", dict(genres_in=["War"])),
+    ("mysteries are great, though I skip them when they're slow", dict(genres_in=["Mystery"])),
+    ("I enjoy fantasy but my partner hates it", dict(genres_in=["Fantasy"])),
+    ("crime is fine, and I'm not scared of it", dict(genres_in=["Crime"])),
+    ("I love mysteries, I can't watch them alone", dict(genres_in=["Mystery"])),
+    ("I could use a fantasy, I can't get enough of those", dict(genres_in=["Fantasy"])),
+    # ... after a comma, "and" or "so" too (the turn need not be "but")
+    ("we binged war films all winter, so we're done with them", dict(genres_out=["War"])),
+    ("I've sat through so many documentaries, I can't take them anymore", dict(genres_out=["Documentary"])),
+    ("my kids put on animation every day and now I avoid it", dict(genres_out=["Animation"])),
     # a genre named first, then a negation with no object of its own that points back to it
     ("thrillers? I can't sit through them anymore", dict(genres_out=["Thriller"])),
     ("musicals, I don't want any of those", dict(genres_out=["Musical"])),
