@@ -57,6 +57,7 @@ MAX_MESSAGE, MAX_VIBE_CHARS = V.MAX_MESSAGE, V.MAX_VIBE_CHARS  # re-exported for
 # ---------------------------------------------------------------------------------------------
 
 GENRE_PRONOUNS = {"it", "them", "they", "those", "these", "that"}  # what can stand for a genre said before
+COMPARING = re.compile(r"(?<![\w'])(?:like|than|as)\s+$")  # "more westerns like those": shown films
 
 
 @dataclass
@@ -303,14 +304,15 @@ class _MessageParse(TitleFinding, AspectFinding):
     def _nothing_shown(self, label: str, pos: int) -> None:
         """Warn of a reference to shown films when none were shown; said once the genres are known, as
         a pronoun after a genre in its sentence is the genre's ("I love horror but my partner hates it";
-        not "scarier than the last one")."""
+        not "scarier than the last one", "more westerns like those")."""
         self.unshown.append((len(self.warnings), pos, label))
 
     def _unshown_warnings(self) -> None:
         for at, pos, label in reversed(self.unshown):
             # the genre said last before the pronoun, in its sentence, with no film or reference after it
             start = max([self._sentence_start(pos)] + [m.end for m in self.mentions if m.end <= pos and not m.pronoun])
-            if label.lower() not in GENRE_PRONOUNS or not any(start <= h[0] < pos for h in self.genre_hits):
+            if (label.lower() not in GENRE_PRONOUNS or self._before(COMPARING, pos)
+                    or not any(start <= h[0] < pos for h in self.genre_hits)):
                 self.warnings.insert(at, f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")
 
     def _add(self, mention: Mention | None) -> Mention | None:
@@ -732,7 +734,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         mark = V.TOPIC_MARK.match(self.low, e)
         if mark is None:
             return False
-        end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, mark.end())), len(self.low))
+        end = self._sentence_end(mark.end())
         return V.TOPIC_REFUSAL.fullmatch(self.low, mark.end(), end) is not None
 
     def _retracted(self, s: int, e: int) -> bool:
@@ -744,15 +746,28 @@ class _MessageParse(TitleFinding, AspectFinding):
         return near is not None and self._alone_between(e, near.end())
 
     def _refused_after(self, s: int, e: int) -> bool:
-        """Whether the genre word at s:e is refused by a later clause of its sentence, after a turn ("I
-        loved dramas for years, but now I dislike them"; CONTRAST and TOPIC_REFUSAL in vocabulary), with
-        no other genre, film or shown film named between, and nothing refused before the turn."""
-        end = next((m.start() for m in V.SENTENCE_END.finditer(self.low, e)), len(self.low))
+        """Whether the genre word at s:e, a taste or habit of before, is refused by a later clause of its
+        sentence ("I loved dramas for years, but now I dislike them"; REFUSAL_FRAME, WHEN, CONTRAST and
+        TOPIC_REFUSAL in vocabulary), with no other genre, film or shown film named after it."""
+        end = self._sentence_end(e)
         if not self._alone_between(e, end) or any(e <= m.start < end and m.positions for m in self.mentions):
             return False
-        return any(V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end) for turn in V.CONTRAST.finditer(self.low, e, end)
-                   # "horror - nothing gory, I can't handle it": "it" is the gore
-                   if not any(c.polarity == -1 and e <= c.start < turn.start() for c in self.cues))
+        framed = V.REFUSAL_FRAME.search(self.low, self._sentence_start(s), s) is not None
+        for turn in V.CONTRAST.finditer(self.low, e, end):
+            between = self.low[e : turn.start()]
+            if (V.WHEN_BETWEEN.fullmatch(between) and (framed or V.WHEN.search(between))
+                    and V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end)):
+                return True
+        return False
+
+    def _subject_against(self, e: int) -> bool:
+        """Whether the genre word ending at e is the subject of a predicate against it ("drama's not for
+        me these days") that nothing later in its sentence takes back (SUBJECT_AGAINST, TAKEN_UP)."""
+        m = V.SUBJECT_AGAINST.match(self.low, e)
+        return m is not None and V.TAKEN_UP.search(self.low, m.end(), self._sentence_end(m.end())) is None
+
+    def _sentence_end(self, pos: int) -> int:
+        return next((m.start() for m in V.SENTENCE_END.finditer(self.low, pos)), len(self.low))
 
     def _alone_between(self, e: int, end: int) -> bool:
         """No other genre or film named between e and end: what is said there is of the word before e."""
@@ -782,8 +797,8 @@ class _MessageParse(TitleFinding, AspectFinding):
                  if not (self._stance(s) and self._stance(s).polarity == -1)}
         for s, e, genres, generic in self.genre_hits:
             drop = self._dropped(s, e)
-            negative = (self._against(s, e) or self._retracted(s, e) or self._topic_said_against(s, e)
-                        or self._refused_after(s, e))
+            negative = (self._against(s, e) or self._subject_against(e) or self._retracted(s, e)
+                        or self._topic_said_against(s, e) or self._refused_after(s, e))
             if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
                 comparative = True
             for g in genres:

@@ -263,12 +263,22 @@ RETRACT_FRAME = re.compile(
     r"(?<![\w'])(?:lov|lik|enjoy|ador)ed(?![\w'])|(?<![\w'])(?:was|were)\s+(?:really\s+)?(?:into|big\s+on|a\s+(?:big\s+|huge\s+)?fan\s+of)"
     r"|(?<![\w'])(?:said|told\s+you|thought)\s+(?:that\s+)?(?:i|we)\s+(?:\w+\s+)?(?:love|like|enjoy|adore|want)"
 )
+# When a taste was, said between it and its taking back ("I loved westerns as a kid, ..."), never
+# other words ("the last one", "subtitles", "my week was awful")
+_WHEN = (
+    r"once|before|then|back\s+then|a\s+lot|so\s+much|for\s+(?:a\s+(?:while|long\s+time)|years|ages|months|weeks|so\s+long)"
+    r"|(?:last|that|this\s+past)\s+(?:time|year|week|month|summer|winter|weekend)|years\s+ago"
+    r"|as\s+a\s+(?:kid|teen|teenager|child)|growing\s+up|when\s+(?:i|we)\s+(?:was|were)\s+(?:younger|a\s+kid|kids|little|young)"
+    r"|in\s+(?:college|school|the\s+past|my\s+twenties)|all\s+(?:summer|winter|year|week|month|weekend|day|night)"
+    r"|every\s+(?:week|weekend|day|night|month)|non-?stop|on\s+repeat|lately|recently|constantly|back\s+to\s+back|in\s+a\s+row"
+    r"|(?:i|we)\s+(?:watched|saw|had)|and\s+(?:really\s+)?(?:liked|loved|enjoyed)\s+(?:them|it)"
+)
+_WHEN_BETWEEN = rf"(?:\s+(?:films?|movies?|stuff|phase|{_WHEN}))*"
+WHEN_BETWEEN = re.compile(_WHEN_BETWEEN)
+WHEN = re.compile(rf"(?<![\w'])(?:{_WHEN})(?![\w'])")
 RETRACT_NEAR = re.compile(
-    # between: only when it was ("I loved westerns as a kid, ..."), never other words ("the last one")
-    r"(?:\s+(?:films?|movies?|stuff|once|before|then|back\s+then|a\s+lot|so\s+much|for\s+(?:a\s+while|years|ages)"
-    r"|(?:last|that)\s+(?:time|year|week|month)|years\s+ago|as\s+a\s+(?:kid|teen|teenager|child)"
-    r"|in\s+(?:college|school|the\s+past|my\s+twenties)))*"
-    r"\s*[,.!?]?\s*(?:(?:but|and)\s+)?(?:(?:honestly|now|these\s+days|nowadays|actually|no)\s*[,?]?\s*)*"
+    _WHEN_BETWEEN
+    + r"\s*[,.!?]?\s*(?:(?:but|and)\s+)?(?:(?:honestly|now|these\s+days|nowadays|actually|no)\s*[,?]?\s*)*"
     r"(?:not\s+any\s*more|no\s+longer|not\s+(?:so\s+much|really)(?:\s+(?:any\s*more|now|these\s+days))?"
     r"|(?:i'?m|i\s+am)\s+(?:(?:so|kinda|kind\s+of|totally|pretty\s+much)\s+)?(?:over|tired\s+of|sick\s+of|done\s+with)\s+(?:it|them|those)"
     r"|(?:i'?ve|i\s+have)\s+changed\s+my\s+mind)"
@@ -294,18 +304,26 @@ TOPIC_REFUSAL = re.compile(
     r"|in\s+the\s+mood\s+for\s+(?:them|those|it|any))"
     r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:so\s+|totally\s+|kinda\s+)?(?:over|done\s+with|sick\s+of|tired\s+of|bored\s+of)\s+(?:them|those|it)"
     # said by ellipsis: "but not these days", "but I'm not anymore", "but no more (of them)"
-    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|nothing\s+like\s+(?:that|those|them))"
+    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?not"
     r"(?=\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|this\s+time|tonight)(?![\w']))"
     r"|no\s+more(?:\s+of\s+(?:them|those|it|that))?"
     r"|(?:i'?ll\s+|i'?d\s+)?pass(?:\s+on\s+(?:them|those|it))?|hard\s+pass|no\s+thanks|nope|nah|no\s+way|not\s+for\s+me)"
     r"(?:\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|at\s+the\s+moment|right\s+now|this\s+time|tonight"
     r"|thanks|thank\s+you|please|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*"
 )
-# A genre said in one clause and refused in a later one of its sentence ("I loved dramas for years,
-# but now I can't stand them", "I was into westerns, but not these days", "we binged thrillers all
-# summer, so I'm over them"): a clause after a turn (a comma, and, but, so, though) that is a whole
-# TOPIC_REFUSAL, so not "I love thrillers, but not gory ones", "... and I can't watch them alone".
+# A genre said in one clause as a taste or habit of before, and refused in a later one of its
+# sentence ("I loved dramas for years, but now I can't stand them", "I was into westerns, but not
+# these days", "we binged thrillers all summer, so I'm over them"): a frame before the genre
+# (REFUSAL_FRAME) or a time after it (WHEN), nothing else between it and a turn (a comma, and, but,
+# so), and a clause after the turn that is a whole TOPIC_REFUSAL. So not "I love thrillers, but not
+# gory ones", "a comedy, I had a rough day and I can't take it", "horror is fine, subtitles, nope".
 CONTRAST = re.compile(r"(?:,\s*|\s+)(?:(?:and\s+)?(?:but|though|yet|however|so)|and)(?![\w'])\s*|,\s*")
+REFUSAL_FRAME = re.compile(
+    RETRACT_FRAME.pattern
+    + r"|(?<![\w'])(?:watched|binged|seen|saw|sat\s+through|had|picked|chose|went\s+through|got\s+(?:really\s+)?into"
+    r"|(?:was|were)\s+(?:all\s+about|(?:really\s+)?(?:obsessed\s+with|crazy\s+about|hooked\s+on|mad\s+about))|used\s+to|soft\s+spot\s+for|so\s+many|all\s+(?:those|these|the)"
+    r"|(?:loads|lots|plenty|a\s+lot|tons)\s+of|(?:my|our)\s+thing\s+used\s+to\s+be|made\s+(?:me|us)\s+watch)(?![\w'])"
+)
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).
 WORN_OUT = (
@@ -830,28 +848,51 @@ FIRST_NAMES = set(
 # "already seen", "I've watched", "I know X by heart" right before a title or reference.
 SEEN_BEFORE = re.compile(r"(?<![\w'])(?:already|have|i'?ve|we'?ve|just)\s+(?:seen|watched|saw|finished)\s+(?:(?:the|that)\s+)?$"
                          r"|(?<![\w'])know\s+(?:(?:the|that)\s+)?$")
-# The genre as the subject of a predicate against it, in any number and tense ("drama's not for me
-# these days", "comedy just isn't what I'm after", "westerns wear me out", "horror does nothing for
-# me now", "sci-fi has stopped doing it for me"): the verb right after the genre word (GENRE_NEG_AFTER).
+# The genre as the subject of a predicate against it ("drama's not for me these days", "comedy just
+# isn't what I'm after", "westerns wear me out", "horror does nothing for me now", "sci-fi has stopped
+# doing it for me"): the verb right after the genre word (its noun after it: "war films"). The
+# predicate ends its clause or is followed only by SUBJECT_TAIL's words (not "westerns did nothing
+# for me as a kid", "thrillers are exhausting in the best way"), and nothing after it in the sentence
+# takes the genre up again (TAKEN_UP: "horror is exhausting but I love it", "comedy's not really my
+# thing, but tonight I want one", "westerns weren't my thing growing up, but I love them now").
 _ADVERBS = r"(?:(?:just|really|honestly|kind\s+of|kinda|sort\s+of|a\s+bit|so|pretty\s+much|totally|simply|actually|now|lately)\s+)*"
+_ADVERBS_NOT = r"(?:(?:really|honestly|exactly|quite|at\s+all)\s+)*"  # not "just": "isn't just for me"
 _US = r"(?:me|us)"
-SUBJECT_AGAINST = (
-    rf"(?:'s|'re|\s+{_ADVERBS}(?:is|are|was|were))(?:n't|\s+not)\s+{_ADVERBS}(?:what\s+(?:i'?m|we'?re|i\s+am|we\s+are)\s+"
-    r"(?:after|looking\s+for|in\s+the\s+mood\s+for|into|craving|feeling)|(?:my|our)\s+(?:thing|scene|style|jam|bag|cup\s+of\s+tea)"
-    rf"|for\s+{_US}|doing\s+(?:it|much|anything)\s+for\s+{_US}|working\s+for\s+{_US})(?![\w'])"
-    rf"|(?:'s|'re|\s+{_ADVERBS}(?:is|are|was|were))\s+{_ADVERBS}(?:the\s+last\s+thing\s+(?:i|we)\s+(?:want|need|feel\s+like)(?![\w'])"
-    r"|(?:a\s+(?:bit|little)\s+)?(?:too\s+)?much\s+for\s+(?:me|us)|(?:a\s+)?(?:chore|drag|slog)|exhausting|draining|tiring|tiresome"
-    r"|something\s+(?:i'?ve|we'?ve|i|we)\s+(?:moved\s+(?:past|on\s+from)|outgrown|grown\s+out\s+of))(?![\w'])"
-    rf"|\s+{_ADVERBS}(?:(?:has|have)\s+)?(?:(?:wears?|wore|worn|tires?|tired|wipes?|wiped|drains?|drained)\s+{_US}\s+out"
+_SUBJECT_NEG = (  # after "is not", "weren't", "'s not"
+    r"(?:what\s+(?:i'?m|we'?re|i\s+am|we\s+are)\s+(?:after|looking\s+for|in\s+the\s+mood\s+for|into|craving|feeling)"
+    r"|(?:my|our)\s+(?:thing|scene|style|jam|bag|cup\s+of\s+tea)|for\s+(?:me|us)|doing\s+(?:it|much|anything)\s+for\s+(?:me|us)"
+    r"|working\s+for\s+(?:me|us))"
+)
+_SUBJECT_BE = (  # after "is", "was", "'s"
+    r"(?:the\s+last\s+thing\s+(?:i|we)\s+(?:want|need|feel\s+like)|(?:a\s+(?:bit|little)\s+)?(?:too\s+)?much\s+for\s+(?:me|us)"
+    r"|(?:a\s+)?(?:chore|drag|slog)|exhausting|draining|tiring|tiresome"
+    r"|something\s+(?:i'?ve|we'?ve|i|we)\s+(?:moved\s+(?:past|on\s+from)|outgrown|grown\s+out\s+of))"
+)
+_SUBJECT_VERB = (  # any tense
+    rf"(?:(?:has|have)\s+)?(?:(?:wears?|wore|worn|tires?|tired|wipes?|wiped|drains?|drained)\s+{_US}\s+out"
     rf"|(?:gets?|got|gotten|brings?|brought|drags?|dragged)\s+{_US}\s+down|(?:leaves?|left)\s+{_US}\s+cold"
-    rf"|turns?\s+{_US}\s+off|turned\s+{_US}\s+off|drags?(?:\s+on)?(?=\s+(?:for\s+{_US}|now|these\s+days|lately)|\s*(?:[.!?,;]|$))"
-    r"|feels?\s+like\s+(?:a\s+)?(?:chore|homework|work|slog)|(?:does|do|did)\s+nothing\s+for\s+(?:me|us)"
-    r"|stopped\s+(?:doing\s+it|doing\s+anything|working|appealing)|no\s+longer\s+(?:appeals?|works?|interests?|excites?|grabs?))(?![\w'])"
+    rf"|turn(?:s|ed)?\s+{_US}\s+off|drag(?:s|ged)?(?:\s+on)?|(?:feels?|felt)\s+like\s+(?:a\s+)?(?:chore|homework|work|slog)"
+    r"|(?:does|do|did)\s+nothing\s+for\s+(?:me|us)|stopped\s+(?:doing\s+it|doing\s+anything|working|appealing)"
+    r"|no\s+longer\s+(?:appeals?|works?|interests?|excites?|grabs?))"
+)
+SUBJECT_TAIL = (
+    r"(?:\s*,?\s*(?:for\s+(?:me|us)|to\s+(?:me|us)|(?:these|those)\s+days|nowadays|now|lately|any\s*more|any\s+longer"
+    r"|at\s+the\s+moment|right\s+now|tonight|at\s+this\s+point|honestly|really|though|a\s+while\s+ago|for\s+(?:a\s+while|good)))*"
+    r"\s*(?=[.!?,;]|$|(?:but|and|so)(?![\w']))"
+)
+SUBJECT_AGAINST = re.compile(
+    r"(?:\s+(?:films?|movies?|stuff|things?))?(?:"
+    rf"(?:'s|'re|\s+{_ADVERBS}(?:is|are|was|were))(?:(?:n't|\s+not)\s+{_ADVERBS_NOT}{_SUBJECT_NEG}|\s+{_ADVERBS}{_SUBJECT_BE})"
+    rf"|\s+{_ADVERBS}{_SUBJECT_VERB})(?![\w'])"
+    + SUBJECT_TAIL
+)
+TAKEN_UP = re.compile(
+    r"(?<![\w'])(?:(?:i|we)\s+(?:\w+\s+)?(?:love|adore|enjoy|like|want)|hooked|ready\s+for|worth\s+it|in\s+the\s+best\s+way"
+    r"|(?:give|find|show)\s+(?:me|us)|another\s+one|more\s+like|wants?\s+(?:one|some|it|them))(?![\w'])"
 )
 # Said after a genre, against it: "documentaries bore me", "romantic comedy no", "westerns aren't my thing".
 GENRE_NEG_AFTER = re.compile(
-    rf"(?:\s+(?:films?|movies?|stuff|things?))?(?:{SUBJECT_AGAINST})"
-    r"|(?:\s+(?:films?|movies?|stuff|things?))?\s*(?:,\s*)?(?:no(?=\s*(?:[.!?,;]|$))|nope|(?:are|is)\s+(?:so\s+)?boring"
+    r"(?:\s+(?:films?|movies?|stuff|things?))?\s*(?:,\s*)?(?:no(?=\s*(?:[.!?,;]|$))|nope|(?:are|is)\s+(?:so\s+)?boring"
     r"|(?:bore|bores|depress|depresses|scare|scares|upset|upsets|annoy|annoys|exhaust|exhausts|stress|stresses)\s+(?:me|us)"
     r"|(?:are|is)\s+(?:way\s+|just\s+|always\s+)?too\s+\w+|(?:are|is)\s+(?:so\s+)?(?:depressing|stressful|dull|annoying|cheesy)"
     r"|put\s+me\s+to\s+sleep|(?:are|is)(?:n't|\s+not)\s+(?:really\s+)?(?:my|our)\s+(?:thing|cup\s+of\s+tea)"
