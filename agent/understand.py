@@ -122,6 +122,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         self.asked = False
         self.genre_hits: list[tuple[int, int, tuple[str, ...], bool]] = []
         self.unshown: list[tuple[int, int, str]] = []  # (index among the warnings, position, words)
+        self.refusals: list[tuple[int, int]] = []  # spans of clauses refusing a genre said before them
         self.cue_starts: list[int] = []
         self.clear: list[str] = []
         self.unfilterable: list[Unfilterable] = []
@@ -611,6 +612,9 @@ class _MessageParse(TitleFinding, AspectFinding):
         return word in V.FIRST_NAMES and self.text[pos].isupper()
 
     def _assemble(self, year_min, year_max, relative, popularity, vibe) -> Request:
+        # a clause refusing a genre said before it ("westerns? I can't stand them", "I loved dramas, but
+        # now I dislike them"): its pronoun is the genre, not the films shown
+        self.refusals = [span for s, e, *_ in self.genre_hits if (span := self._refusal_span(s, e))]
         found = self._items()
         self._unshown_warnings()
         genres_in, genres_out, genres_drop, comparative = self._genre_sets()
@@ -658,6 +662,8 @@ class _MessageParse(TitleFinding, AspectFinding):
         """Titles and shown-list references, with their stance, as item ids and positions."""
         catalog, found = self.und.catalog, _Found()
         for mention in sorted(self.mentions, key=lambda m: m.start):  # as said: the last word on a film wins
+            if mention.label.lower() in GENRE_PRONOUNS and any(a <= mention.start < b for a, b in self.refusals):
+                continue
             target = self._target(mention)
             if target is None:
                 continue
@@ -748,9 +754,9 @@ class _MessageParse(TitleFinding, AspectFinding):
     def _refused_after(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e, a taste or habit of before, is refused by a later clause of its
         sentence ("I loved dramas for years, but now I dislike them"; REFUSAL_FRAME, WHEN, CONTRAST and
-        TOPIC_REFUSAL in vocabulary), with no other genre, film or shown film named after it."""
+        TOPIC_REFUSAL in vocabulary), with no other genre or film named after it."""
         end = self._sentence_end(e)
-        if not self._alone_between(e, end) or any(e <= m.start < end and m.positions for m in self.mentions):
+        if not self._alone_between(e, end):
             return False
         framed = V.REFUSAL_FRAME.search(self.low, self._sentence_start(s), s) is not None
         for turn in V.CONTRAST.finditer(self.low, e, end):
@@ -759,6 +765,14 @@ class _MessageParse(TitleFinding, AspectFinding):
                     and V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end)):
                 return True
         return False
+
+    def _refusal_span(self, s: int, e: int) -> tuple[int, int] | None:
+        """From the genre word at s:e to the end of the clause refusing it, if one does."""
+        if self._refused_after(s, e):
+            return e, self._sentence_end(e)
+        if self._topic_said_against(s, e):
+            return e, self._sentence_end(V.TOPIC_MARK.match(self.low, e).end())
+        return None
 
     def _subject_against(self, e: int) -> bool:
         """Whether the genre word ending at e is the subject of a predicate against it ("drama's not for

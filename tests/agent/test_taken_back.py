@@ -14,16 +14,3 @@ def test_a_taste_taken_back_is_read_so(understander, row):
     failed = taken_back(understander, row["message"], row.get("singular", False))
     assert (failed != []) is row["left"], failed
 
-
-def test_the_stale_shapes_count_how_a_message_was_read(understander):
-    """`python -m evals.stale_shapes` counts shapes of readings, never the words (issue 23)."""
-    from agent.understand import _MessageParse
-    from evals.stale_shapes import shapes
-
-    back = shapes(_MessageParse(understander, "I loved westerns for years, but now I can't stand them", []), "Western")
-    assert back["read as: excluded"] == 1 and back["genre word length 8"] == 1
-    assert back["tokens before the genre 2"] == 1 and back["negative cues after it 1"] == 1
-    assert back["that cue in the genre's clause: False"] == 1 and back["tokens to the first negative cue after it 5"] == 1
-    wanted = shapes(_MessageParse(understander, "westerns please", []), "Western")
-    assert wanted["read as: wanted"] == 1 and wanted["negative cues after it 0"] == 1
-    assert shapes(_MessageParse(understander, "a comedy please", []), "Western")["genre not named"] == 1

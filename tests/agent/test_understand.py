@@ -207,6 +207,10 @@ CASES: list[tuple[str, dict]] = [
     ("Comedy is the last thing I want to skip tonight", dict(genres_in=["Comedy"])),
     ("More westerns like those", dict(genres_in=["Western"], warn="by 'those'")),
     ("I want horror, but scarier than that", dict(genres_in=["Horror"], warn="by 'that'")),
+    # with films shown, the pronoun of a clause refusing a genre is the genre, not the films
+    ("@westerns? I can't stand them", dict(genres_out=["Western"])),
+    ("@I loved musicals for years, but now I avoid them", dict(genres_out=["Musical"])),
+    ("@I can't stand them", dict(intent="feedback", shown_disliked=[0, 1, 2, 3, 4])),
     # ... after a comma, "and" or "so" too (the turn need not be "but")
     ("we binged war films all winter, so we're done with them", dict(genres_out=["War"])),
     ("I've sat through so many documentaries, I can't take them anymore", dict(genres_out=["Documentary"])),
