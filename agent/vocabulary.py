@@ -321,8 +321,9 @@ CONTRAST = re.compile(r"(?:,\s*|\s+)(?:(?:and\s+)?(?:but|though|yet|however|so)|
 REFUSAL_FRAME = re.compile(
     RETRACT_FRAME.pattern
     + r"|(?<![\w'])(?:watched|binged|seen|saw|sat\s+through|had|picked|chose|went\s+through|got\s+(?:really\s+)?into"
-    r"|(?:was|were)\s+(?:all\s+about|(?:really\s+)?(?:obsessed\s+with|crazy\s+about|hooked\s+on|mad\s+about))|used\s+to|soft\s+spot\s+for|so\s+many|all\s+(?:those|these|the)"
-    r"|(?:loads|lots|plenty|a\s+lot|tons)\s+of|(?:my|our)\s+thing\s+used\s+to\s+be|made\s+(?:me|us)\s+watch)(?![\w'])"
+    r"|(?:was|were)\s+(?:all\s+about|(?:really\s+)?(?:obsessed\s+with|crazy\s+about|hooked\s+on|mad\s+about))"
+    r"|used\s+to|soft\s+spot\s+for|so\s+many|all\s+(?:those|these|the)|(?:loads|lots|plenty|a\s+lot|tons)\s+of"
+    r"|(?:my|our)\s+thing\s+used\s+to\s+be|made\s+(?:me|us)\s+watch)(?![\w'])"
 )
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).
@@ -860,11 +861,11 @@ _ADVERBS_NOT = r"(?:(?:really|honestly|exactly|quite|at\s+all)\s+)*"  # not "jus
 _US = r"(?:me|us)"
 _SUBJECT_NEG = (  # after "is not", "weren't", "'s not"
     r"(?:what\s+(?:i'?m|we'?re|i\s+am|we\s+are)\s+(?:after|looking\s+for|in\s+the\s+mood\s+for|into|craving|feeling)"
-    r"|(?:my|our)\s+(?:thing|scene|style|jam|bag|cup\s+of\s+tea)|for\s+(?:me|us)|doing\s+(?:it|much|anything)\s+for\s+(?:me|us)"
-    r"|working\s+for\s+(?:me|us))"
+    rf"|(?:my|our)\s+(?:thing|scene|style|jam|bag|cup\s+of\s+tea)|for\s+{_US}|doing\s+(?:it|much|anything)\s+for\s+{_US}"
+    rf"|working\s+for\s+{_US})"
 )
 _SUBJECT_BE = (  # after "is", "was", "'s"
-    r"(?:the\s+last\s+thing\s+(?:i|we)\s+(?:want|need|feel\s+like)|(?:a\s+(?:bit|little)\s+)?(?:too\s+)?much\s+for\s+(?:me|us)"
+    rf"(?:the\s+last\s+thing\s+(?:i|we)\s+(?:want|need|feel\s+like)|(?:a\s+(?:bit|little)\s+)?(?:too\s+)?much\s+for\s+{_US}"
     r"|(?:a\s+)?(?:chore|drag|slog)|exhausting|draining|tiring|tiresome"
     r"|something\s+(?:i'?ve|we'?ve|i|we)\s+(?:moved\s+(?:past|on\s+from)|outgrown|grown\s+out\s+of))"
 )
@@ -872,7 +873,7 @@ _SUBJECT_VERB = (  # any tense
     rf"(?:(?:has|have)\s+)?(?:(?:wears?|wore|worn|tires?|tired|wipes?|wiped|drains?|drained)\s+{_US}\s+out"
     rf"|(?:gets?|got|gotten|brings?|brought|drags?|dragged)\s+{_US}\s+down|(?:leaves?|left)\s+{_US}\s+cold"
     rf"|turn(?:s|ed)?\s+{_US}\s+off|drag(?:s|ged)?(?:\s+on)?|(?:feels?|felt)\s+like\s+(?:a\s+)?(?:chore|homework|work|slog)"
-    r"|(?:does|do|did)\s+nothing\s+for\s+(?:me|us)|stopped\s+(?:doing\s+it|doing\s+anything|working|appealing)"
+    rf"|(?:does|do|did)\s+nothing\s+for\s+{_US}|stopped\s+(?:doing\s+it|doing\s+anything|working|appealing)"
     r"|no\s+longer\s+(?:appeals?|works?|interests?|excites?|grabs?))"
 )
 SUBJECT_TAIL = (
