@@ -614,7 +614,8 @@ class _MessageParse(TitleFinding, AspectFinding):
     def _assemble(self, year_min, year_max, relative, popularity, vibe) -> Request:
         # a clause refusing a genre said before it ("westerns? I can't stand them", "I loved dramas, but
         # now I dislike them"): its pronoun is the genre, not the films shown
-        self.refusals = [span for s, e, *_ in self.genre_hits if (span := self._refusal_span(s, e))]
+        self.refusals = [span for s, e, *_ in self.genre_hits  # not "the comedy? I can't stand it": a film
+                         if not self.low[:s].endswith("the ") and (span := self._refusal_span(s, e))]
         found = self._items()
         self._unshown_warnings()
         genres_in, genres_out, genres_drop, comparative = self._genre_sets()
@@ -753,18 +754,16 @@ class _MessageParse(TitleFinding, AspectFinding):
 
     def _refused_after(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e, a taste or habit of before, is refused by a later clause of its
-        sentence ("I loved dramas for years, but now I dislike them"; REFUSAL_FRAME, WHEN, CONTRAST and
-        TOPIC_REFUSAL in vocabulary), with no other genre or film named after it."""
+        sentence ("I loved dramas for years, but now I dislike them"; REFUSAL_FRAME, FRAME_GAP,
+        WHEN_BETWEEN, CONTRAST and TOPIC_REFUSAL in vocabulary), with no other genre or film after it."""
         end = self._sentence_end(e)
-        if not self._alone_between(e, end):
+        if not self._alone_between(e, end) or (self.shown and V.DEMONSTRATIVE.search(self.low, e, end)):
+            return False  # with films shown, "so I'll pass on those" is of them
+        frames = list(V.REFUSAL_FRAME.finditer(self.low, self._sentence_start(s), s))
+        if not frames or not V.FRAME_GAP.fullmatch(self.low, frames[-1].end(), s):  # the last, right before it
             return False
-        framed = V.REFUSAL_FRAME.search(self.low, self._sentence_start(s), s) is not None
-        for turn in V.CONTRAST.finditer(self.low, e, end):
-            between = self.low[e : turn.start()]
-            if (V.WHEN_BETWEEN.fullmatch(between) and (framed or V.WHEN.search(between))
-                    and V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end)):
-                return True
-        return False
+        return any(V.WHEN_BETWEEN.fullmatch(self.low, e, turn.start()) and V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end)
+                   for turn in V.CONTRAST.finditer(self.low, e, end))
 
     def _refusal_span(self, s: int, e: int) -> tuple[int, int] | None:
         """From the genre word at s:e to the end of the clause refusing it, if one does."""
@@ -774,11 +773,14 @@ class _MessageParse(TitleFinding, AspectFinding):
             return e, self._sentence_end(V.TOPIC_MARK.match(self.low, e).end())
         return None
 
-    def _subject_against(self, e: int) -> bool:
-        """Whether the genre word ending at e is the subject of a predicate against it ("drama's not for
-        me these days") that nothing later in its sentence takes back (SUBJECT_AGAINST, TAKEN_UP)."""
+    def _subject_against(self, s: int, e: int) -> bool:
+        """Whether the genre word at s:e opens its clause as the subject of a predicate against it
+        ("drama's not for me these days"; not "if a thriller drags", "people say westerns drag", "long
+        dramas drag") that nothing later in the message takes up again (SUBJECT_AGAINST, TAKEN_UP)."""
+        if not V.SUBJECT_BEFORE.fullmatch(self.low, self._clause_start(s), s):
+            return False
         m = V.SUBJECT_AGAINST.match(self.low, e)
-        return m is not None and V.TAKEN_UP.search(self.low, m.end(), self._sentence_end(m.end())) is None
+        return m is not None and V.TAKEN_UP.search(self.low, m.end()) is None
 
     def _sentence_end(self, pos: int) -> int:
         return next((m.start() for m in V.SENTENCE_END.finditer(self.low, pos)), len(self.low))
@@ -811,7 +813,7 @@ class _MessageParse(TitleFinding, AspectFinding):
                  if not (self._stance(s) and self._stance(s).polarity == -1)}
         for s, e, genres, generic in self.genre_hits:
             drop = self._dropped(s, e)
-            negative = (self._against(s, e) or self._subject_against(e) or self._retracted(s, e)
+            negative = (self._against(s, e) or self._subject_against(s, e) or self._retracted(s, e)
                         or self._topic_said_against(s, e) or self._refused_after(s, e))
             if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
                 comparative = True

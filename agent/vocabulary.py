@@ -313,17 +313,24 @@ TOPIC_REFUSAL = re.compile(
 )
 # A genre said in one clause as a taste or habit of before, and refused in a later one of its
 # sentence ("I loved dramas for years, but now I can't stand them", "I was into westerns, but not
-# these days", "we binged thrillers all summer, so I'm over them"): a frame before the genre
-# (REFUSAL_FRAME) or a time after it (WHEN), nothing else between it and a turn (a comma, and, but,
-# so), and a clause after the turn that is a whole TOPIC_REFUSAL. So not "I love thrillers, but not
-# gory ones", "a comedy, I had a rough day and I can't take it", "horror is fine, subtitles, nope".
+# these days", "we binged thrillers all summer, so I'm over them"): a frame right before the genre
+# (REFUSAL_FRAME, then only FRAME_GAP's words: not "I was scared of horror as a kid", "I've seen all
+# the classic westerns, so skip those"), only WHEN's words between the genre and a turn (a comma,
+# and, but, so), and a clause after the turn that is a whole TOPIC_REFUSAL. So not "I love thrillers,
+# but not gory ones", "a comedy, I had a rough day and I can't take it", "horror is fine, subtitles, nope".
 CONTRAST = re.compile(r"(?:,\s*|\s+)(?:(?:and\s+)?(?:but|though|yet|however|so)|and)(?![\w'])\s*|,\s*")
 REFUSAL_FRAME = re.compile(
     RETRACT_FRAME.pattern
-    + r"|(?<![\w'])(?:watched|binged|seen|saw|sat\s+through|had|picked|chose|went\s+through|got\s+(?:really\s+)?into"
+    + r"|(?<![\w'])(?:watched|binged|seen|saw|sat\s+through|had|picked|chose|said|mentioned|asked\s+for|put\s+on|went\s+through"
+    r"|got\s+(?:really\s+)?into|did\s+(?:love|like|enjoy|adore)|(?:i|we)(?:'d|\s+would)\s+watch"
     r"|(?:was|were)\s+(?:all\s+about|(?:really\s+)?(?:obsessed\s+with|crazy\s+about|hooked\s+on|mad\s+about))"
     r"|used\s+to|soft\s+spot\s+for|so\s+many|all\s+(?:those|these|the)|(?:loads|lots|plenty|a\s+lot|tons)\s+of"
     r"|(?:my|our)\s+thing\s+used\s+to\s+be|made\s+(?:me|us)\s+watch)(?![\w'])"
+)
+DEMONSTRATIVE = re.compile(r"(?<![\w'])(?:those|these|that|this)(?![\w'])")
+FRAME_GAP = re.compile(  # between the frame and the genre: "used to watch", "a lot of", "through a ... phase"
+    r"(?:\s+(?:the|all|those|these|a|an|of|lot|lots|so|many|watch|watching|see|seeing|love|like|enjoy|on|with|for|about"
+    r"|into|really|any|plenty|loads|tons))*\s+"
 )
 # A taste worn out, said after it: "westerns have gotten old", "horror got boring", "musicals wore
 # thin for me", "sci-fi lost its appeal", "war films, been there, done that" (GENRE_NEG_AFTER; durable).
@@ -878,8 +885,12 @@ _SUBJECT_VERB = (  # any tense
 )
 SUBJECT_TAIL = (
     r"(?:\s*,?\s*(?:for\s+(?:me|us)|to\s+(?:me|us)|(?:these|those)\s+days|nowadays|now|lately|any\s*more|any\s+longer"
-    r"|at\s+the\s+moment|right\s+now|tonight|at\s+this\s+point|honestly|really|though|a\s+while\s+ago|for\s+(?:a\s+while|good)))*"
+    r"|at\s+the\s+moment|right\s+now|tonight|at\s+this\s+point|honestly|really|though|a\s+while\s+ago|for\s+good))*"
     r"\s*(?=[.!?,;]|$|(?:but|and|so)(?![\w']))"
+)
+SUBJECT_BEFORE = re.compile(  # the genre opens its clause: only these before it
+    r"\s*(?:(?:ok|okay|well|so|hmm+|honestly|and|but|oh|also|now|yeah|sorry|ugh|meh|to\s+be\s+honest)\s*,?\s*)*"
+    r"(?:(?:the|a|an|all\s+the)\s+)?"
 )
 SUBJECT_AGAINST = re.compile(
     r"(?:\s+(?:films?|movies?|stuff|things?))?(?:"
@@ -887,9 +898,16 @@ SUBJECT_AGAINST = re.compile(
     rf"|\s+{_ADVERBS}{_SUBJECT_VERB})(?![\w'])"
     + SUBJECT_TAIL
 )
+# The genre taken up again later in the message, by the person or someone with them ("but I love it",
+# "I'd still watch a good one", "my wife loves them", "give me one", "in the best way"): a pronoun or
+# "one" as the object, so not "I want a comedy", and no negation before the verb ("I don't want one").
+_IT = r"(?:it|them|those|these|(?:this|that)\s+one|one|some|a\s+few|more|(?:a|another)\s+(?:\w+\s+){0,2}one)"
 TAKEN_UP = re.compile(
-    r"(?<![\w'])(?:(?:i|we)\s+(?:\w+\s+)?(?:love|adore|enjoy|like|want)|hooked|ready\s+for|worth\s+it|in\s+the\s+best\s+way"
-    r"|(?:give|find|show)\s+(?:me|us)|another\s+one|more\s+like|wants?\s+(?:one|some|it|them))(?![\w'])"
+    r"(?<![\w'])(?<!n't\s)(?<!not\s)(?<!never\s)(?:(?:i|we)(?:'d|'ll|\s+would|\s+will)?\s+(?:still\s+|really\s+|do\s+)?"
+    rf"(?:love|adore|enjoy|like|want|watch)|loves?|adores?|enjoys?|likes?|wants?|begged\s+for|(?:give|find|show)\s+(?:me|us))\s+{_IT}"
+    r"(?![\w'])|(?<![\w'])(?:hooked|ready\s+for|worth\s+it|in\s+(?:a|the)\s+(?:good|best)(?:\s+possible)?\s+way|that'?s\s+the\s+point"
+    r"|another\s+(?:one|chance|try|shot)|favou?rite|back\s+(?:on|into)\s+(?:it|them)|(?:one|ones)\s+(?:is|are)\s+fine"
+    r"|looks?\s+(?:good|great|fun|interesting|nice))(?![\w'])"
 )
 # Said after a genre, against it: "documentaries bore me", "romantic comedy no", "westerns aren't my thing".
 GENRE_NEG_AFTER = re.compile(

@@ -207,6 +207,22 @@ CASES: list[tuple[str, dict]] = [
     ("Comedy is the last thing I want to skip tonight", dict(genres_in=["Comedy"])),
     ("More westerns like those", dict(genres_in=["Western"], warn="by 'those'")),
     ("I want horror, but scarier than that", dict(genres_in=["Horror"], warn="by 'that'")),
+    # a second review's probes (fourteenth session): the genre not the speaker's subject, a take-up by
+    # someone else or in the next sentence, a fear outgrown, a wish, the famous ones seen
+    ("If a thriller drags, I lose interest, so keep it tight", dict(genres_in=["Thriller"])),
+    ("People say westerns drag, but I disagree", dict(genres_in=["Western"])),
+    ("Long dramas drag, so keep it under two hours", dict(genres_in=["Drama"], max_runtime=120)),
+    ("Drama's not for me these days, but I'd love a really good one tonight", dict(genres_in=["Drama"])),
+    ("Musicals are a bit much for me, but the kids adore them", dict(genres_in=["Musical"])),
+    ("Horror is exhausting! I love it though.", dict(genres_in=["Horror"], warn="by 'it'")),  # a pronoun of the
+    # next sentence still warns that nothing was shown
+    ("I was scared of horror as a kid, but I'm not anymore", dict(genres_in=["Horror"])),
+    ("I've wanted to see more westerns for years, but I never watch them", dict(genres_in=["Western"])),
+    ("I've seen all the classic westerns, so don't show me those", dict(genres_in=["Western"], year_max=1970)),
+    ("Action films wear me out, I don't want them tonight", dict(genres_out=["Action"])),
+    ("@I watched plenty of action movies, so I'll pass on those", dict(genres_in=["Action"])),
+    ("@Comedies wear me out, but I love these", dict(genres_in=["Comedy"], intent="refine",
+                                                     shown_liked=[0, 1, 2, 3, 4])),
     # with films shown, the pronoun of a clause refusing a genre is the genre, not the films
     ("@westerns? I can't stand them", dict(genres_out=["Western"])),
     ("@I loved musicals for years, but now I avoid them", dict(genres_out=["Musical"])),
