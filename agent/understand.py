@@ -754,16 +754,28 @@ class _MessageParse(TitleFinding, AspectFinding):
 
     def _refused_after(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e, a taste or habit of before, is refused by a later clause of its
-        sentence ("I loved dramas for years, but now I dislike them"; REFUSAL_FRAME, FRAME_GAP,
-        WHEN_BETWEEN, CONTRAST and TOPIC_REFUSAL in vocabulary), with no other genre or film after it."""
+        sentence ("I loved dramas for years, but now I dislike them"; REFUSAL_FRAME, FRAME_GAP, WHEN,
+        CONTRAST, TOPIC_REFUSAL and OWN_REFUSAL in vocabulary), with no other genre or film after it."""
         end = self._sentence_end(e)
         if not self._alone_between(e, end) or (self.shown and V.DEMONSTRATIVE.search(self.low, e, end)):
             return False  # with films shown, "so I'll pass on those" is of them
         frames = list(V.REFUSAL_FRAME.finditer(self.low, self._sentence_start(s), s))
-        if not frames or not V.FRAME_GAP.fullmatch(self.low, frames[-1].end(), s):  # the last, right before it
-            return False
-        return any(V.WHEN_BETWEEN.fullmatch(self.low, e, turn.start()) and V.TOPIC_REFUSAL.fullmatch(self.low, turn.end(), end)
-                   for turn in V.CONTRAST.finditer(self.low, e, end))
+        framed = bool(frames) and V.FRAME_GAP.fullmatch(self.low, frames[-1].end(), s) is not None  # right before it
+        for turn in V.CONTRAST.finditer(self.low, e, end):
+            if not V.WHEN_BETWEEN.fullmatch(self.low, e, turn.start()):
+                continue
+            # framed, any refusal; else, after a time ("dramas lately, I'm sick of them"), only one with a verb
+            # of its own: an ellipsis or "never" takes the first clause's verb ("I was scared of horror as
+            # a kid, but I'm not anymore", "I've wanted westerns for years, but I never watch them")
+            if framed:
+                refusal = V.TOPIC_REFUSAL
+            elif V.WHEN.search(self.low, e, turn.start()):
+                refusal = V.OWN_REFUSAL
+            else:
+                continue
+            if refusal.fullmatch(self.low, turn.end(), end):
+                return True
+        return False
 
     def _refusal_span(self, s: int, e: int) -> tuple[int, int] | None:
         """From the genre word at s:e to the end of the clause refusing it, if one does."""

@@ -294,23 +294,35 @@ TOPIC_BEFORE = re.compile(
     r"(?:(?:as\s+for|about|regarding|when\s+it\s+comes\s+to|re:?)\s+)?(?:the\s+|all\s+the\s+)?"
 )
 TOPIC_MARK = re.compile(r"(?:\s+(?:films?|movies?|stuff))?\s*(?:\?+|:|\.{2,}|\u2026|,|-+|\u2014|\u2013)\s*")
-TOPIC_REFUSAL = re.compile(
-    r"(?:(?:honestly|yeah|well|oh|ugh|meh|sorry|but|now|these\s+days|nowadays|nah|nope|please)\s*,?\s*)*(?:"
-    r"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?(?:can'?t|cannot|won'?t|don'?t|do\s+not|wouldn'?t|never)\s+(?:really\s+)?"
+_REFUSAL_LEAD = r"(?:(?:honestly|yeah|well|oh|ugh|meh|sorry|but|now|these\s+days|nowadays|nah|nope|please)\s*,?\s*)*"
+_REFUSAL_TRAIL = (
+    r"(?:\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|at\s+the\s+moment|right\s+now|this\s+time|tonight"
+    r"|thanks|thank\s+you|please|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*"
+)
+_PRONOUN = r"(?:them|those|it)"
+_OWN_REFUSAL = (  # a verb of taste of its own, with a pronoun: "I can't stand them", "I'm sick of it"
+    r"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?(?:can'?t|cannot|won'?t|don'?t|do\s+not|wouldn'?t)\s+(?:really\s+)?"
     r"(?:watch|stand|do|take|stomach|bear|handle|sit\s+through|want|like|enjoy|feel\s+like|show\s+(?:me|us))"
-    r"\s+(?:them|those|it|any(?:\s+of\s+(?:them|those))?)"
-    r"|(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:rather\s+)?(?:really\s+|just\s+)?(?:dislike|avoid|skip|hate)\s+(?:them|those|it)"
-    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?(?:interested|into\s+(?:them|those|it)|feeling\s+(?:them|those|it)|for\s+me"
-    r"|in\s+the\s+mood\s+for\s+(?:them|those|it|any))"
-    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:so\s+|totally\s+|kinda\s+)?(?:over|done\s+with|sick\s+of|tired\s+of|bored\s+of)\s+(?:them|those|it)"
+    rf"\s+(?:{_PRONOUN}|any(?:\s+of\s+(?:them|those))?)"
+    rf"|(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:rather\s+)?(?:really\s+|just\s+)?(?:dislike|avoid|hate)\s+{_PRONOUN}"
+    rf"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?(?:into|feeling|in\s+the\s+mood\s+for)\s+{_PRONOUN}"
+    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?in\s+the\s+mood\s+for\s+any"
+    rf"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:so\s+|totally\s+|kinda\s+)?(?:over|done\s+with|sick\s+of|tired\s+of|bored\s+of)\s+{_PRONOUN}"
+)
+_OTHER_REFUSAL = (  # a habit, a film-sized verb, an ellipsis or a bare no
+    r"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?never\s+(?:really\s+)?"
+    r"(?:watch|stand|do|take|stomach|bear|handle|sit\s+through|want|like|enjoy|feel\s+like|show\s+(?:me|us))"
+    rf"\s+(?:{_PRONOUN}|any(?:\s+of\s+(?:them|those))?)"
+    rf"|(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:rather\s+)?(?:really\s+|just\s+)?skip\s+{_PRONOUN}"
+    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?(?:interested|for\s+me)"
     # said by ellipsis: "but not these days", "but I'm not anymore", "but no more (of them)"
     r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?not"
     r"(?=\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|this\s+time|tonight)(?![\w']))"
     r"|no\s+more(?:\s+of\s+(?:them|those|it|that))?"
-    r"|(?:i'?ll\s+|i'?d\s+)?pass(?:\s+on\s+(?:them|those|it))?|hard\s+pass|no\s+thanks|nope|nah|no\s+way|not\s+for\s+me)"
-    r"(?:\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|at\s+the\s+moment|right\s+now|this\s+time|tonight"
-    r"|thanks|thank\s+you|please|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*"
+    r"|(?:i'?ll\s+|i'?d\s+)?pass(?:\s+on\s+(?:them|those|it))?|hard\s+pass|no\s+thanks|nope|nah|no\s+way|not\s+for\s+me"
 )
+TOPIC_REFUSAL = re.compile(rf"{_REFUSAL_LEAD}(?:{_OWN_REFUSAL}|{_OTHER_REFUSAL}){_REFUSAL_TRAIL}")
+OWN_REFUSAL = re.compile(rf"{_REFUSAL_LEAD}(?:{_OWN_REFUSAL}){_REFUSAL_TRAIL}")
 # A genre said in one clause as a taste or habit of before, and refused in a later one of its
 # sentence ("I loved dramas for years, but now I can't stand them", "I was into westerns, but not
 # these days", "we binged thrillers all summer, so I'm over them"): a frame right before the genre
