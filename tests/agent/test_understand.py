@@ -217,6 +217,7 @@ CASES: list[tuple[str, dict]] = [
     ("Horror is exhausting! I love it though.", dict(genres_in=["Horror"], warn="by 'it'")),  # a pronoun of the
     # next sentence still warns that nothing was shown
     ("I was scared of horror as a kid, but I'm not anymore", dict(genres_in=["Horror"])),
+    ("war films every weekend, and now I'm tired of them", dict(genres_out=["War"])),  # a time, a verb of its own
     ("I've wanted to see more westerns for years, but I never watch them", dict(genres_in=["Western"])),
     ("I've seen all the classic westerns, so don't show me those", dict(genres_in=["Western"], year_max=1970)),
     ("Action films wear me out, I don't want them tonight", dict(genres_out=["Action"])),
