@@ -56,8 +56,6 @@ MAX_MESSAGE, MAX_VIBE_CHARS = V.MAX_MESSAGE, V.MAX_VIBE_CHARS  # re-exported for
 # One message
 # ---------------------------------------------------------------------------------------------
 
-GENRE_PRONOUNS = {"it", "them", "they", "those", "these", "that"}  # what can stand for a genre said before
-COMPARING = re.compile(r"(?<![\w'])(?:like|than|as)\s+$")  # "more westerns like those": shown films
 
 
 @dataclass
@@ -122,7 +120,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         self.asked = False
         self.genre_hits: list[tuple[int, int, tuple[str, ...], bool]] = []
         self.unshown: list[tuple[int, int, str]] = []  # (index among the warnings, position, words)
-        self.refusals: list[tuple[int, int]] = []  # spans of clauses refusing a genre said before them
+        self.refused: dict[tuple[int, int], int] = {}  # a genre word's span -> the end of the clause refusing it
         self.cue_starts: list[int] = []
         self.clear: list[str] = []
         self.unfilterable: list[Unfilterable] = []
@@ -312,7 +310,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         for at, pos, label in reversed(self.unshown):
             # the genre said last before the pronoun, in its sentence, with no film or reference after it
             start = max([self._sentence_start(pos)] + [m.end for m in self.mentions if m.end <= pos and not m.pronoun])
-            if (label.lower() not in GENRE_PRONOUNS or self._before(COMPARING, pos)
+            if (label.lower() not in V.GENRE_PRONOUNS or self._before(V.COMPARING, pos)
                     or not any(start <= h[0] < pos for h in self.genre_hits)):
                 self.warnings.insert(at, f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")
 
@@ -613,9 +611,8 @@ class _MessageParse(TitleFinding, AspectFinding):
 
     def _assemble(self, year_min, year_max, relative, popularity, vibe) -> Request:
         # a clause refusing a genre said before it ("westerns? I can't stand them", "I loved dramas, but
-        # now I dislike them"): its pronoun is the genre, not the films shown
-        self.refusals = [span for s, e, *_ in self.genre_hits  # not "the comedy? I can't stand it": a film
-                         if not self.low[:s].endswith("the ") and (span := self._refusal_span(s, e))]
+        # now I dislike them"): read once; its pronoun is the genre, not the films shown (_items)
+        self.refused = {(s, e): end for s, e, *_ in self.genre_hits if (end := self._refusal_end(s, e)) is not None}
         found = self._items()
         self._unshown_warnings()
         genres_in, genres_out, genres_drop, comparative = self._genre_sets()
@@ -663,7 +660,8 @@ class _MessageParse(TitleFinding, AspectFinding):
         """Titles and shown-list references, with their stance, as item ids and positions."""
         catalog, found = self.und.catalog, _Found()
         for mention in sorted(self.mentions, key=lambda m: m.start):  # as said: the last word on a film wins
-            if mention.label.lower() in GENRE_PRONOUNS and any(a <= mention.start < b for a, b in self.refusals):
+            if mention.label.lower() in V.GENRE_PRONOUNS and any(  # not "the comedy? I can't stand it": a film
+                    e <= mention.start < end for (s, e), end in self.refused.items() if not self.low[:s].endswith("the ")):
                 continue
             target = self._target(mention)
             if target is None:
@@ -777,12 +775,12 @@ class _MessageParse(TitleFinding, AspectFinding):
                 return True
         return False
 
-    def _refusal_span(self, s: int, e: int) -> tuple[int, int] | None:
-        """From the genre word at s:e to the end of the clause refusing it, if one does."""
+    def _refusal_end(self, s: int, e: int) -> int | None:
+        """Where the clause refusing the genre word at s:e ends, if one does (a later clause or the topic's)."""
         if self._refused_after(s, e):
-            return e, self._sentence_end(e)
+            return self._sentence_end(e)
         if self._topic_said_against(s, e):
-            return e, self._sentence_end(V.TOPIC_MARK.match(self.low, e).end())
+            return self._sentence_end(V.TOPIC_MARK.match(self.low, e).end())
         return None
 
     def _subject_against(self, s: int, e: int) -> bool:
@@ -826,7 +824,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         for s, e, genres, generic in self.genre_hits:
             drop = self._dropped(s, e)
             negative = (self._against(s, e) or self._subject_against(s, e) or self._retracted(s, e)
-                        or self._topic_said_against(s, e) or self._refused_after(s, e))
+                        or (s, e) in self.refused)
             if not drop and not negative and (self.low[s:e].endswith("ier") or self._before(V.COMPARATIVE_BEFORE, s)):
                 comparative = True
             for g in genres:

@@ -300,24 +300,23 @@ _REFUSAL_TRAIL = (
     r"|thanks|thank\s+you|please|honestly|really|at\s+all|for\s+a\s+while|for\s+now|either|again|much|not\s+any\s*more))*\s*"
 )
 _PRONOUN = r"(?:them|those|it)"
-_OWN_REFUSAL = (  # a verb of taste of its own, with a pronoun: "I can't stand them", "I'm sick of it"
-    r"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?(?:can'?t|cannot|won'?t|don'?t|do\s+not|wouldn'?t)\s+(?:really\s+)?"
-    r"(?:watch|stand|do|take|stomach|bear|handle|sit\s+through|want|like|enjoy|feel\s+like|show\s+(?:me|us))"
+_IM = r"(?:(?:i'?m|we'?re|i\s+am)\s+)?"
+_WATCH_IT = (  # "watch them", "stand any of those"
+    r"(?:really\s+)?(?:watch|stand|do|take|stomach|bear|handle|sit\s+through|want|like|enjoy|feel\s+like|show\s+(?:me|us))"
     rf"\s+(?:{_PRONOUN}|any(?:\s+of\s+(?:them|those))?)"
-    rf"|(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:rather\s+)?(?:really\s+|just\s+)?(?:dislike|avoid|hate)\s+{_PRONOUN}"
-    rf"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?(?:into|feeling|in\s+the\s+mood\s+for)\s+{_PRONOUN}"
-    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?in\s+the\s+mood\s+for\s+any"
-    rf"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:so\s+|totally\s+|kinda\s+)?(?:over|done\s+with|sick\s+of|tired\s+of|bored\s+of)\s+{_PRONOUN}"
+)
+_RATHER = r"(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:rather\s+)?(?:really\s+|just\s+)?"
+_OWN_REFUSAL = (  # a verb of taste of its own, with a pronoun: "I can't stand them", "I'm sick of it"
+    rf"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?(?:can'?t|cannot|won'?t|don'?t|do\s+not|wouldn'?t)\s+{_WATCH_IT}"
+    rf"|{_RATHER}(?:dislike|avoid|hate)\s+{_PRONOUN}"
+    rf"|{_IM}(?:not|no\s+longer)\s+(?:really\s+)?(?:(?:into|feeling|in\s+the\s+mood\s+for)\s+{_PRONOUN}|in\s+the\s+mood\s+for\s+any)"
+    rf"|{_IM}(?:so\s+|totally\s+|kinda\s+)?(?:over|done\s+with|sick\s+of|tired\s+of|bored\s+of)\s+{_PRONOUN}"
 )
 _OTHER_REFUSAL = (  # a habit, a film-sized verb, an ellipsis or a bare no
-    r"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?never\s+(?:really\s+)?"
-    r"(?:watch|stand|do|take|stomach|bear|handle|sit\s+through|want|like|enjoy|feel\s+like|show\s+(?:me|us))"
-    rf"\s+(?:{_PRONOUN}|any(?:\s+of\s+(?:them|those))?)"
-    rf"|(?:(?:i|we)(?:'d|\s+would)?\s+)?(?:rather\s+)?(?:really\s+|just\s+)?skip\s+{_PRONOUN}"
-    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?(?:not|no\s+longer)\s+(?:really\s+)?(?:interested|for\s+me)"
+    rf"(?:(?:i|we)\s+)?(?:really\s+|just\s+)?never\s+{_WATCH_IT}|{_RATHER}skip\s+{_PRONOUN}"
+    rf"|{_IM}(?:not|no\s+longer)\s+(?:really\s+)?(?:interested|for\s+me)"
     # said by ellipsis: "but not these days", "but I'm not anymore", "but no more (of them)"
-    r"|(?:(?:i'?m|we'?re|i\s+am)\s+)?not"
-    r"(?=\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|this\s+time|tonight)(?![\w']))"
+    rf"|{_IM}not(?=\s*,?\s*(?:any\s*more|any\s+longer|these\s+days|nowadays|now|lately|this\s+time|tonight)(?![\w']))"
     r"|no\s+more(?:\s+of\s+(?:them|those|it|that))?"
     r"|(?:i'?ll\s+|i'?d\s+)?pass(?:\s+on\s+(?:them|those|it))?|hard\s+pass|no\s+thanks|nope|nah|no\s+way|not\s+for\s+me"
 )
@@ -328,7 +327,8 @@ OWN_REFUSAL = re.compile(rf"{_REFUSAL_LEAD}(?:{_OWN_REFUSAL}){_REFUSAL_TRAIL}")
 # these days", "we binged thrillers all summer, so I'm over them"): a frame right before the genre
 # (REFUSAL_FRAME, then only FRAME_GAP's words: not "I was scared of horror as a kid", "I've seen all
 # the classic westerns, so skip those"), only WHEN's words between the genre and a turn (a comma,
-# and, but, so), and a clause after the turn that is a whole TOPIC_REFUSAL. So not "I love thrillers,
+# and, but, so), and a clause after the turn that is a whole TOPIC_REFUSAL; without the frame, a time
+# among those words and an OWN_REFUSAL ("dramas lately, I'm sick of them"). So not "I love thrillers,
 # but not gory ones", "a comedy, I had a rough day and I can't take it", "horror is fine, subtitles, nope".
 CONTRAST = re.compile(r"(?:,\s*|\s+)(?:(?:and\s+)?(?:but|though|yet|however|so)|and)(?![\w'])\s*|,\s*")
 REFUSAL_FRAME = re.compile(
@@ -340,6 +340,8 @@ REFUSAL_FRAME = re.compile(
     r"|(?:my|our)\s+thing\s+used\s+to\s+be|made\s+(?:me|us)\s+watch)(?![\w'])"
 )
 DEMONSTRATIVE = re.compile(r"(?<![\w'])(?:those|these|that|this)(?![\w'])")
+GENRE_PRONOUNS = {"it", "them", "they", "those", "these", "that"}  # what can stand for a genre said before
+COMPARING = re.compile(r"(?<![\w'])(?:like|than|as)\s+$")  # "more westerns like those": the films shown
 FRAME_GAP = re.compile(  # between the frame and the genre: "used to watch", "a lot of", "through a ... phase"
     r"(?:\s+(?:the|all|those|these|a|an|of|lot|lots|so|many|watch|watching|see|seeing|love|like|enjoy|on|with|for|about"
     r"|into|really|any|plenty|loads|tons))*\s+"
@@ -871,7 +873,7 @@ SEEN_BEFORE = re.compile(r"(?<![\w'])(?:already|have|i'?ve|we'?ve|just)\s+(?:see
 # The genre as the subject of a predicate against it ("drama's not for me these days", "comedy just
 # isn't what I'm after", "westerns wear me out", "horror does nothing for me now", "sci-fi has stopped
 # doing it for me"): the verb right after the genre word (its noun after it: "war films"). The
-# predicate ends its clause or is followed only by SUBJECT_TAIL's words (not "westerns did nothing
+# predicate ends its clause or is followed only by _SUBJECT_TAIL's words (not "westerns did nothing
 # for me as a kid", "thrillers are exhausting in the best way"), and nothing after it in the sentence
 # takes the genre up again (TAKEN_UP: "horror is exhausting but I love it", "comedy's not really my
 # thing, but tonight I want one", "westerns weren't my thing growing up, but I love them now").
@@ -895,7 +897,7 @@ _SUBJECT_VERB = (  # any tense
     rf"|(?:does|do|did)\s+nothing\s+for\s+{_US}|stopped\s+(?:doing\s+it|doing\s+anything|working|appealing)"
     r"|no\s+longer\s+(?:appeals?|works?|interests?|excites?|grabs?))"
 )
-SUBJECT_TAIL = (
+_SUBJECT_TAIL = (
     r"(?:\s*,?\s*(?:for\s+(?:me|us)|to\s+(?:me|us)|(?:these|those)\s+days|nowadays|now|lately|any\s*more|any\s+longer"
     r"|at\s+the\s+moment|right\s+now|tonight|at\s+this\s+point|honestly|really|though|a\s+while\s+ago|for\s+good))*"
     r"\s*(?=[.!?,;]|$|(?:but|and|so)(?![\w']))"
@@ -908,7 +910,7 @@ SUBJECT_AGAINST = re.compile(
     r"(?:\s+(?:films?|movies?|stuff|things?))?(?:"
     rf"(?:'s|'re|\s+{_ADVERBS}(?:is|are|was|were))(?:(?:n't|\s+not)\s+{_ADVERBS_NOT}{_SUBJECT_NEG}|\s+{_ADVERBS}{_SUBJECT_BE})"
     rf"|\s+{_ADVERBS}{_SUBJECT_VERB})(?![\w'])"
-    + SUBJECT_TAIL
+    + _SUBJECT_TAIL
 )
 # The genre taken up again later in the message, by the person or someone with them ("but I love it",
 # "I'd still watch a good one", "my wife loves them", "give me one", "in the best way"): a pronoun or

@@ -8,6 +8,9 @@ conversation. It prints counts only, so it can be run against the held-out simul
 reading its phrasings (which stay unread: it is the yardstick).
 
     python -m evals.stale_shapes --simulator heldout --users 943 --target valid
+
+To count with an older understander, run this file with that tree first on the path:
+``cd OLD && PYTHONPATH=OLD python /path/to/evals/stale_shapes.py --simulator heldout``.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def shapes(parse: _MessageParse, genre: str) -> Counter:
             out[f"tokens to the first negative cue after it {len(TOKEN.findall(low[e:c.start]))}"] += 1
             out[f"that cue in the genre's clause: {parse._clause_start(c.start) == parse._clause_start(s)}"] += 1
         out[f"message tokens {len(TOKEN.findall(low))}"] += 1
-        out[f"sentences {len([m for m in re.finditer(r'[.!?;]', low.rstrip('.!?; '))]) + 1}"] += 1
+        out[f"sentences {len(re.findall(r'[.!?;]', low.rstrip('.!?; '))) + 1}"] += 1
     wanted, excluded, dropped, _ = parse._genre_sets()
     out["read as: " + ("+".join(k for k, d in (("wanted", wanted), ("excluded", excluded), ("withdrawn", dropped))
                                 if genre in d) or "nothing")] += 1
