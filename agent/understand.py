@@ -310,8 +310,9 @@ class _MessageParse(TitleFinding, AspectFinding):
         for at, pos, label in reversed(self.unshown):
             # the genre said last before the pronoun, in its sentence, with no film or reference after it
             start = max([self._sentence_start(pos)] + [m.end for m in self.mentions if m.end <= pos and not m.pronoun])
+            in_refusal = any(e <= pos < end for (_, e), end in self.refused.items())  # "westerns? I can't stand them"
             if (label.lower() not in V.GENRE_PRONOUNS or self._before(V.COMPARING, pos)
-                    or not any(start <= h[0] < pos for h in self.genre_hits)):
+                    or not (in_refusal or any(start <= h[0] < pos for h in self.genre_hits))):
                 self.warnings.insert(at, f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")
 
     def _add(self, mention: Mention | None) -> Mention | None:
@@ -373,6 +374,10 @@ class _MessageParse(TitleFinding, AspectFinding):
                 bound = (None, newest - V.RECENT_YEARS - 1) if neg else (newest - V.RECENT_YEARS, None)
                 bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
+        # a later era said ("a modern classic", "something recent, maybe a future classic", "a classic,
+        # nothing too old") makes "classic", "old", "retro" describe the film, as a decade does; said as
+        # the other choice ("old classics or recent hits"), neither era binds
+        later = [b for b in bounds if (b[0] or 0) > V.OLD_YEAR_MAX]
         carried = -1  # a negation reaches the next era word over plain words: "no old black and white stuff"
         worn = [w.span() for w in V.WORN_OUT_RE.finditer(self.work)]  # "westerns have gotten kinda old"
         for m in V.OLD.finditer(self.work):
@@ -384,7 +389,11 @@ class _MessageParse(TitleFinding, AspectFinding):
                        or not [w for w in V.TOKEN.findall(gap) if w not in V.FILLER])
                 carried = m.end() if neg else -1
                 bound = (V.OLD_YEAR_MAX + 1, None) if neg else (None, V.OLD_YEAR_MAX)
-                if neg or not (explicit and V.OLD_DESCRIBES.fullmatch(m.group())):  # "80s classics": they describe it
+                describes = V.OLD_DESCRIBES.fullmatch(m.group()) and (explicit or later)  # "80s classics"
+                if not neg and describes and not explicit:
+                    either = [b for b in later if V.OR_BETWEEN.search(self.work, *sorted((b[3], m.start())))]
+                    bounds[:] = [b for b in bounds if b not in either]
+                if neg or not describes:
                     bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
         return (*self._intersect(bounds), relative)
@@ -613,6 +622,13 @@ class _MessageParse(TitleFinding, AspectFinding):
         # a clause refusing a genre said before it ("westerns? I can't stand them", "I loved dramas, but
         # now I dislike them"): read once; its pronoun is the genre, not the films shown (_items)
         self.refused = {(s, e): end for s, e, *_ in self.genre_hits if (end := self._refusal_end(s, e)) is not None}
+        # genres said together take the refusal together ("I binged comedies and dramas all summer, so
+        # I'm over them", "comedies and dramas? I can't stand them"): words joined by "and", "or", a comma
+        hits = sorted((s, e) for s, e, *_ in self.genre_hits)
+        pairs = [(a, b) for a, b in zip(hits, hits[1:], strict=False) if V.COORDINATED.fullmatch(self.low, a[1], b[0])]
+        for a, b in [*reversed(pairs), *pairs]:  # a run of them, either way
+            if (a in self.refused) != (b in self.refused):
+                self.refused[b if a in self.refused else a] = self.refused.get(a) or self.refused[b]
         found = self._items()
         self._unshown_warnings()
         genres_in, genres_out, genres_drop, comparative = self._genre_sets()
@@ -736,7 +752,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         refuses it ("westerns? I can't watch them anymore"; TOPIC_REFUSAL in vocabulary)."""
         if self._stance(s) is not None or not V.TOPIC_BEFORE.fullmatch(self.low, self._sentence_start(s), s):
             return False
-        mark = V.TOPIC_MARK.match(self.low, e)
+        mark = V.TOPIC_MARK.match(self.low, self._run_end(e))
         if mark is None:
             return False
         end = self._sentence_end(mark.end())
@@ -780,8 +796,15 @@ class _MessageParse(TitleFinding, AspectFinding):
         if self._refused_after(s, e):
             return self._sentence_end(e)
         if self._topic_said_against(s, e):
-            return self._sentence_end(V.TOPIC_MARK.match(self.low, e).end())
+            return self._sentence_end(V.TOPIC_MARK.match(self.low, self._run_end(e)).end())
         return None
+
+    def _run_end(self, e: int) -> int:
+        """The end of the genre words joined to the one ending at e ("comedies and dramas? ...")."""
+        for h in sorted(self.genre_hits):
+            if h[0] >= e and V.COORDINATED.fullmatch(self.low, e, h[0]):
+                e = h[1]
+        return e
 
     def _subject_against(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e opens its clause as the subject of a predicate against it

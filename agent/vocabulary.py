@@ -337,7 +337,8 @@ REFUSAL_FRAME = re.compile(
     r"|got\s+(?:really\s+)?into|did\s+(?:love|like|enjoy|adore)|(?:i|we)(?:'d|\s+would)\s+watch"
     r"|(?:was|were)\s+(?:all\s+about|(?:really\s+)?(?:obsessed\s+with|crazy\s+about|hooked\s+on|mad\s+about))"
     r"|used\s+to|soft\s+spot\s+for|so\s+many|all\s+(?:those|these|the)|(?:loads|lots|plenty|a\s+lot|tons)\s+of"
-    r"|(?:my|our)\s+thing\s+used\s+to\s+be|made\s+(?:me|us)\s+watch)(?![\w'])"
+    r"|(?:my|our)\s+thing\s+used\s+to\s+be|made\s+(?:me|us)\s+watch|(?:grew|grown)\s+up(?=\s+(?:on|with)(?![\w']))"
+    r"|(?:was|were)\s+raised(?=\s+on(?![\w'])))(?![\w'])"
 )
 DEMONSTRATIVE = re.compile(r"(?<![\w'])(?:those|these|that|this)(?![\w'])")
 GENRE_PRONOUNS = {"it", "them", "they", "those", "these", "that"}  # what can stand for a genre said before
@@ -508,11 +509,15 @@ CONTEXT_NUMBER = re.compile(r"(?<![\w'])(?:in|from|of|year|before|after|since|un
 # Not too recent / not too old, said outright (not of a list shown): the complement of "recent" and of "old".
 NOT_TOO = re.compile(r"(?<![\w'])(?:nothing|not|none|no)\s+(?:that\s+|so\s+)?too\s+(?:(?P<new>recent|new|modern)|old|dated)(?![\w'])")
 RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern|brand[\s-]+new"
+                    # the film's release, not the person's viewing ("I recently watched")
+                    r"|(?:came|come|comes|coming)\s+out\s+(?:fairly\s+|pretty\s+|quite\s+)?recently|(?:released|made)\s+(?:fairly\s+|pretty\s+|quite\s+)?recently"
                     # films of "the last few years", not a person's own ("I've watched horror in the last few years")
                     r"|(?:from|of|made\s+in|released\s+in|out\s+in)\s+(?:the\s+)?(?:last|past)\s+(?:few|couple(?:\s+of)?|several)\s+years|new(?=\s+(?:movies?|films?|releases?|ones|stuff|flicks?)(?![\w'])))(?![\w'])")
 # (a "cult classic" is of any era: "cult" stays a word of the request)
 # "old" as an era; not an age ("8 years old", "old enough", "how old"), nor a taste worn out ("never gets old")
 OLD = re.compile(r"(?<![\w'])(?:oldies?|(?<!years\s)(?<!year\s)(?<!yrs\s)(?<!months\s)(?<!how\s)(?<!get\s)(?<!gets\s)(?<!got\s)(?<!gotten\s)(?<!getting\s)(?<!grown\s)(?<!grow\s)(?<!growing\s)old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|enough|hat|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
+COORDINATED = re.compile(r"\s*(?:,|\s(?:and|or|&))\s+(?:the\s+)?")  # "comedies and dramas", "westerns, musicals"
+OR_BETWEEN = re.compile(r"(?<![\w'])(?:or|either)(?![\w'])")  # two eras as choices: "old classics or recent hits"
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
 # Era words that describe an era said rather than bound it ("80s classics", "old 80s movies"); "black
 # and white" and "golden age" still bound it
@@ -888,6 +893,9 @@ _SUBJECT_NEG = (  # after "is not", "weren't", "'s not"
 _SUBJECT_BE = (  # after "is", "was", "'s"
     rf"(?:the\s+last\s+thing\s+(?:i|we)\s+(?:want|need|feel\s+like)|(?:a\s+(?:bit|little)\s+)?(?:too\s+)?much\s+for\s+{_US}"
     r"|(?:a\s+)?(?:chore|drag|slog)|exhausting|draining|tiring|tiresome"
+    # a refusal as the predicate: "westerns are a hard no", "horror is a no-go", "musicals are out"
+    r"|(?:a\s+)?(?:(?:hard|firm|definite|big|total|flat|strict|solid|clear)\s+)?(?:no(?:[\s-]go)?|nope|pass)"
+    r"|off\s+the\s+table|out\s+of\s+the\s+question|(?:a\s+)?deal[\s-]?breaker|out"
     r"|something\s+(?:i'?ve|we'?ve|i|we)\s+(?:moved\s+(?:past|on\s+from)|outgrown|grown\s+out\s+of))"
 )
 _SUBJECT_VERB = (  # any tense

@@ -57,10 +57,11 @@ def filterable() -> str:
 
 
 class PopularityCutoffs(Protocol):
-    """Where "popular" starts and "lesser-known" ends (``tools.recommend.Recommender`` holds them)."""
+    """Where the films "popular" and "lesser-known" allow end (``tools.recommend.Recommender`` holds
+    them: the words rule out only the plainly other films and rank the rest, see there)."""
 
-    popular_min_: int
-    obscure_max_: int
+    popular_floor_: int
+    obscure_ceiling_: int
 
 
 class Constraints(BaseModel):
@@ -136,9 +137,9 @@ class Constraints(BaseModel):
                          max_rating=self.max_rating, max_runtime=self.max_runtime, acclaimed=bool(self.acclaimed),
                          exclude=sorted(set(exclude)))
         if self.popularity == "popular":
-            flt.min_popularity = cutoffs.popular_min_
+            flt.min_popularity = cutoffs.popular_floor_
         elif self.popularity == "obscure":
-            flt.max_popularity = cutoffs.obscure_max_
+            flt.max_popularity = cutoffs.obscure_ceiling_
         return flt
 
     def describe(self, every_genre: bool = False) -> str:

@@ -23,6 +23,14 @@ from tools.retrievers import Candidate, CFRetriever, ItemIndex, SemanticRetrieve
 
 POPULAR_PERCENTILE = 90  # "popular": at least as many viewers as 90% of the catalog's items
 OBSCURE_PERCENTILE = 50  # "lesser-known": at most the median
+# A person's "a big hit" or "a hidden gem" has no sharp edge, and their edge is not ours: the words
+# rule out only what is plainly the other thing (a "popular" film is watched at least as much as the
+# median film; a "lesser-known" one is not among the hits) and rank the rest by how popular it is,
+# up or down, with this weight in standardised units beside CF and text (set before measuring, not
+# tuned; issue 21's held-out user said it: the films ruled out by our old edges were near them)
+POPULAR_FLOOR_PERCENTILE = OBSCURE_PERCENTILE
+OBSCURE_CEILING_PERCENTILE = POPULAR_PERCENTILE
+ASKED_POPULARITY_WEIGHT = 1.0
 TEXT_WEIGHT_VIBE = 1.0  # CF carries taste, text carries what was said...
 TEXT_WEIGHT_TITLES = 0.5  # ...and without words said, text only adds "like X" content
 TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what you said" is true
@@ -134,6 +142,19 @@ class Recommender:
         pop = self.popularity if len(self.popularity) else np.zeros(1)
         self.popular_min_ = int(np.percentile(pop, POPULAR_PERCENTILE))
         self.obscure_max_ = max(1, int(np.percentile(pop, OBSCURE_PERCENTILE)))
+        self.popular_floor_ = int(np.percentile(pop, POPULAR_FLOOR_PERCENTILE))
+        self.obscure_ceiling_ = max(1, int(np.percentile(pop, OBSCURE_CEILING_PERCENTILE)))
+        # "popular" / "lesser-known" as a ranking prior: log viewers, up or down (ASKED_POPULARITY_WEIGHT)
+        self._log_pop = np.log1p(pop.astype(np.float64))
+
+    def popularity_asked(self, flt: ItemFilter) -> tuple[np.ndarray | None, float]:
+        """The prior of "popular" (log viewers) or "lesser-known" (minus them), with its weight;
+        (None, 0) when the filter asks neither."""
+        if flt.min_popularity is not None and flt.max_popularity is None:
+            return self._log_pop, ASKED_POPULARITY_WEIGHT
+        if flt.max_popularity is not None and flt.min_popularity is None:
+            return -self._log_pop, ASKED_POPULARITY_WEIGHT
+        return None, 0.0
 
     # ---- constraints ----------------------------------------------------------------------------
     def count(self, flt: ItemFilter) -> int:
@@ -181,7 +202,8 @@ class Recommender:
         # the priors are the agent's: a baseline without CF keeps the plain popularity floor
         priors = {"recent": (self.recent, w.recent),
                   "specific": (self.specificity(flt.genres_any) if w.specific else None, w.specific),
-                  "tone": (self.leaning(lean) if lean else None, TONE_WEIGHT)} if use_cf else {}
+                  "tone": (self.leaning(lean) if lean else None, TONE_WEIGHT),
+                  "popularity asked": self.popularity_asked(flt)} if use_cf else {}
 
         def top(iidx: np.ndarray, n: int) -> list[Candidate]:
             return fuse(iidx, self.index, n, cf_scores, text_scores,

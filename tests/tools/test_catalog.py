@@ -161,7 +161,7 @@ def test_for_children_no_adult_genre_and_no_r_or_nc17(catalog, ml100k):
 
     from tools.constraints import ADULT_GENRES, Constraints
 
-    cutoffs = SimpleNamespace(popular_min_=0, obscure_max_=0)
+    cutoffs = SimpleNamespace(popular_floor_=0, obscure_ceiling_=0)
     ids = catalog.filter(Constraints(audience="children").to_filter(cutoffs))
     films = catalog.get(ids)
     assert len(films) > 300 and not any(set(f.genres) & set(ADULT_GENRES) for f in films)

@@ -71,7 +71,7 @@ def test_each_new_field_reaches_the_filter():
 
     from tools.constraints import ADULT_GENRES
 
-    cutoffs = SimpleNamespace(popular_min_=0, obscure_max_=0)
+    cutoffs = SimpleNamespace(popular_floor_=0, obscure_ceiling_=0)
     flt = Constraints(directors=["Steven Spielberg"], max_rating="PG", max_runtime=90, acclaimed=True).to_filter(cutoffs)
     assert (flt.directors_any, flt.max_rating, flt.max_runtime, flt.acclaimed) == (["Steven Spielberg"], "PG", 90, True)
     assert flt.ratings_none == [] and flt.genres_none == []

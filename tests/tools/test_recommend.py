@@ -105,12 +105,18 @@ def test_exhausted_constraints_tell_what_matched_and_what_to_loosen(world):
     assert rec.loosest(Constraints(), exclude=list(FILMS)) is None  # nothing to loosen
 
 
-def test_popularity_constraints_use_the_catalog_percentiles(world):
+def test_popularity_words_rule_out_only_the_plainly_other(world):
+    """"Popular" allows films watched at least as much as the median film, "lesser-known" those below
+    the hits (the 90th percentile); before, they were cut at the 90th and the 50th."""
     rec, _, _ = world
+    pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
     popular = rec.catalog.filter(must(rec, popularity="popular"))
     obscure = rec.catalog.filter(must(rec, popularity="obscure"))
-    pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
-    assert popular and obscure and min(pops[i] for i in popular) > max(pops[i] for i in obscure)
+    assert rec.popular_floor_ == int(np.percentile(rec.popularity, 50)) < rec.popular_min_
+    assert rec.obscure_ceiling_ == int(np.percentile(rec.popularity, 90)) > rec.obscure_max_
+    assert sorted(popular) == sorted(i for i, p in pops.items() if p >= rec.popular_floor_)
+    assert sorted(obscure) == sorted(i for i, p in pops.items() if p <= rec.obscure_ceiling_)
+    assert max(pops, key=pops.get) not in obscure and min(pops, key=pops.get) not in popular
 
 
 def test_similar_goes_through_the_models_own_similar_items(world):
@@ -136,7 +142,20 @@ def test_constraints_become_the_catalogs_query(world):
     flt = Constraints(genres=["Comedy"], genres_none=["Comedy", "Drama"], year_max=1995, popularity="popular") \
         .to_filter(rec, exclude=[3, 1, 3])
     assert (flt.genres_any, flt.genres_none, flt.year_max, flt.exclude) == (["Comedy"], ["Drama"], 1995, [1, 3])
-    assert flt.min_popularity == rec.popular_min_ and flt.max_popularity is None
+    assert flt.min_popularity == rec.popular_floor_ and flt.max_popularity is None
+
+
+def test_popularity_words_rank_what_they_allow_up_or_down(world):
+    """Inside what they allow, "popular" ranks by viewers, "lesser-known" against them."""
+    rec, _, _ = world
+    up, w = rec.popularity_asked(must(rec, popularity="popular"))
+    down, _ = rec.popularity_asked(must(rec, popularity="obscure"))
+    assert w > 0 and np.corrcoef(up, rec.popularity)[0, 1] > 0.9 and np.allclose(down, -up)
+    assert rec.popularity_asked(must(rec, genres=["Comedy"])) == (None, 0.0)
+    pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
+    hits, gems = ([pops[c.item_id] for c in rec.candidates(must(rec, popularity=p), use_cf=False, use_text=False).candidates]
+                  for p in ("popular", "obscure"))
+    assert hits == sorted(hits, reverse=True) and gems[0] <= hits[0]
 
 
 # ---- the evidence a turn holds decides the weights (issue 16) ------------------------------------
