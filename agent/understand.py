@@ -311,6 +311,8 @@ class _MessageParse(TitleFinding, AspectFinding):
             # the genre said last before the pronoun, in its sentence, with no film or reference after it
             start = max([self._sentence_start(pos)] + [m.end for m in self.mentions if m.end <= pos and not m.pronoun])
             in_refusal = any(e <= pos < end for (_, e), end in self.refused.items())  # "westerns? I can't stand them"
+            if label.lower() == "that" and self._before(V.SOMETHING_LIKE, pos) and V.CLAUSE_ENDS.match(self.low, pos + 4):
+                continue  # "a comedy from the 90s, or something like that": an idiom, no film meant
             if (label.lower() not in V.GENRE_PRONOUNS or self._before(V.COMPARING, pos)
                     or not (in_refusal or any(start <= h[0] < pos for h in self.genre_hits))):
                 self.warnings.insert(at, f"I haven't shown any films yet, so I can't tell which you mean by '{label}'.")

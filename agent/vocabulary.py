@@ -342,6 +342,8 @@ REFUSAL_FRAME = re.compile(
 )
 DEMONSTRATIVE = re.compile(r"(?<![\w'])(?:those|these|that|this)(?![\w'])")
 GENRE_PRONOUNS = {"it", "them", "they", "those", "these", "that"}  # what can stand for a genre said before
+SOMETHING_LIKE = re.compile(r"(?<![\w'])(?:something|anything|stuff|things?)\s+like\s+$")  # "... or something like that"
+CLAUSE_ENDS = re.compile(r"\s*(?:[.!?,;]|$)")
 COMPARING = re.compile(r"(?<![\w'])(?:like|than|as)\s+$")  # "more westerns like those": the films shown
 FRAME_GAP = re.compile(  # between the frame and the genre: "used to watch", "a lot of", "through a ... phase"
     r"(?:\s+(?:the|all|those|these|a|an|of|lot|lots|so|many|watch|watching|see|seeing|love|like|enjoy|on|with|for|about"

@@ -230,6 +230,9 @@ CASES: list[tuple[str, dict]] = [
     ("dramas? I can't stand them", dict(genres_out=["Drama"])),
     ("comedies and dramas? yes please", dict(genres_in=["Comedy", "Drama"])),
     ("I love comedies, and dramas lately, I'm sick of them", dict(genres_in=["Comedy"], genres_out=["Drama"])),
+    # "or something like that" is an idiom: no film meant, no warning that none was shown
+    ("a comedy from the 90s, or something like that", dict(genres_in=["Comedy"], year_min=1990, year_max=1999)),
+    ("I love westerns, anything like that", dict(genres_in=["Western"])),
     ("I grew up on westerns, but I'm over them", dict(genres_out=["Western"])),  # a taste of before, refused
     ("we were raised on musicals, but now we can't stand them", dict(genres_out=["Musical"])),
     ("I grew up with westerns and still love them", dict(genres_in=["Western"])),
