@@ -27,10 +27,10 @@ OBSCURE_PERCENTILE = 50  # "lesser-known": at most the median
 # rule out only what is plainly the other thing (a "popular" film is watched at least as much as the
 # median film; a "lesser-known" one is not among the hits) and rank the rest by how popular it is,
 # up or down, with this weight in standardised units beside CF and text (set before measuring, not
-# tuned; issue 21's held-out user said it: the films ruled out by our old edges were near them)
+# tuned; issue 21's held-out user showed it: the films our old edges ruled out lay near them)
 POPULAR_FLOOR_PERCENTILE = OBSCURE_PERCENTILE
 OBSCURE_CEILING_PERCENTILE = POPULAR_PERCENTILE
-ASKED_POPULARITY_WEIGHT = 1.0
+ASKED_POPULARITY_WEIGHT = 1.0  # in place of the regime's own popularity weight (WEIGHTS: 0.2 to 1.0)
 TEXT_WEIGHT_VIBE = 1.0  # CF carries taste, text carries what was said...
 TEXT_WEIGHT_TITLES = 0.5  # ...and without words said, text only adds "like X" content
 TEXT_REASON_MIN = 1.0  # standardised text similarity above which "close to what you said" is true
@@ -199,16 +199,21 @@ class Recommender:
             query = self.semantic.query_vector(vibe, list(liked))
             text_scores = self.semantic.scores(query) if query is not None else None
         text_weight = w.text * (1.0 if vibe.strip() else TEXT_WEIGHT_TITLES / TEXT_WEIGHT_VIBE)
-        # the priors are the agent's: a baseline without CF keeps the plain popularity floor
+        # the priors are the agent's: a baseline without CF keeps the plain popularity floor; what
+        # "popular" or "lesser-known" asks is part of the constraint, so every system ranking by
+        # popularity honours it: it takes the place of the popularity prior, up or down (not the
+        # seeded order of constraints-random)
         priors = {"recent": (self.recent, w.recent),
                   "specific": (self.specificity(flt.genres_any) if w.specific else None, w.specific),
-                  "tone": (self.leaning(lean) if lean else None, TONE_WEIGHT),
-                  "popularity asked": self.popularity_asked(flt)} if use_cf else {}
+                  "tone": (self.leaning(lean) if lean else None, TONE_WEIGHT)} if use_cf else {}
+        asked = self.popularity_asked(flt) if self.order is None else (None, 0.0)
+        priors["popularity asked"] = asked
+        pop_weight = 0.0 if asked[0] is not None else w.pop
 
         def top(iidx: np.ndarray, n: int) -> list[Candidate]:
             return fuse(iidx, self.index, n, cf_scores, text_scores,
                         self.popularity if self.order is None else self.order, cf_weight=w.cf,
-                        text_weight=text_weight, pop_weight=w.pop, priors=priors)
+                        text_weight=text_weight, pop_weight=pop_weight, priors=priors)
 
         if len(flt.genres_any) < 2:
             return Retrieval(candidates=top(allowed, self.n_candidates), available=len(allowed), evidence=evidence)
