@@ -311,7 +311,7 @@ class _MessageParse(TitleFinding, AspectFinding):
             # the genre said last before the pronoun, in its sentence, with no film or reference after it
             start = max([self._sentence_start(pos)] + [m.end for m in self.mentions if m.end <= pos and not m.pronoun])
             in_refusal = any(e <= pos < end for (_, e), end in self.refused.items())  # "westerns? I can't stand them"
-            if label.lower() == "that" and self._before(V.SOMETHING_LIKE, pos) and V.CLAUSE_ENDS.match(self.low, pos + 4):
+            if label.lower() == "that" and self._before(V.SOMETHING_LIKE, pos) and V.CLAUSE_ENDS.match(self.low, pos + len(label)):
                 continue  # "a comedy from the 90s, or something like that": an idiom, no film meant
             if (label.lower() not in V.GENRE_PRONOUNS or self._before(V.COMPARING, pos)
                     or not (in_refusal or any(start <= h[0] < pos for h in self.genre_hits))):
@@ -749,16 +749,16 @@ class _MessageParse(TitleFinding, AspectFinding):
         cue = self._stance(at)
         return less or (cue is not None and cue.polarity == -1) or V.GENRE_NEG_AFTER.match(self.low, e) is not None
 
-    def _topic_said_against(self, s: int, e: int) -> bool:
-        """Whether the genre word at s:e opens its sentence as the topic and the rest of the sentence
-        refuses it ("westerns? I can't watch them anymore"; TOPIC_REFUSAL in vocabulary)."""
+    def _topic_refusal_end(self, s: int, e: int) -> int | None:
+        """Where the sentence ends if the genre word at s:e (with the genres joined to it) opens it as
+        the topic and the rest refuses it ("westerns? I can't watch them anymore"; TOPIC_REFUSAL)."""
         if self._stance(s) is not None or not V.TOPIC_BEFORE.fullmatch(self.low, self._sentence_start(s), s):
-            return False
+            return None
         mark = V.TOPIC_MARK.match(self.low, self._run_end(e))
         if mark is None:
-            return False
+            return None
         end = self._sentence_end(mark.end())
-        return V.TOPIC_REFUSAL.fullmatch(self.low, mark.end(), end) is not None
+        return end if V.TOPIC_REFUSAL.fullmatch(self.low, mark.end(), end) else None
 
     def _retracted(self, s: int, e: int) -> bool:
         """Whether the genre word at s:e is a taste stated before and taken back right after it ("I know
@@ -797,9 +797,7 @@ class _MessageParse(TitleFinding, AspectFinding):
         """Where the clause refusing the genre word at s:e ends, if one does (a later clause or the topic's)."""
         if self._refused_after(s, e):
             return self._sentence_end(e)
-        if self._topic_said_against(s, e):
-            return self._sentence_end(V.TOPIC_MARK.match(self.low, self._run_end(e)).end())
-        return None
+        return self._topic_refusal_end(s, e)
 
     def _run_end(self, e: int) -> int:
         """The end of the genre words joined to the one ending at e ("comedies and dramas? ...")."""

@@ -35,10 +35,9 @@ from tools.constraints import KINDS
 RATIO_BUCKETS = (0.5, 0.9, 1.1, 2, 5, 20)
 
 
-def ruled_out_by(rec, user: str, session: str, target: int) -> str | None:
-    """Why the agent's reading of ``session`` rules ``target`` out: a constraint kind (or kinds),
-    'seen' or 'disliked'; None when the target is still allowed."""
-    prefs = rec.session(user, session)
+def ruled_out_by(rec, prefs, target: int) -> str | None:
+    """Why the agent's reading of a session (``rec.session(...)``) rules ``target`` out: a
+    constraint kind (or kinds), 'seen' or 'disliked'; None when the target is still allowed."""
     if target in prefs.seen:
         return "seen"
     if target in prefs.disliked_items:
@@ -102,14 +101,14 @@ def main(argv: list[str] | None = None) -> dict:
     counts: dict[str, Counter] = {k: Counter() for k in (
         "ruled out, by turn", "ruled out by", "facts said (by kind)", "fact said, reading unchanged (by kind)",
         "allowed / fits, by bucket", "how far outside", "lost conversations: the target at the last turn")}
-    now: dict = {}  # the conversation under way: its simulated user, target, claims read so far, last verdict
+    now: dict = {}  # the conversation under way: its simulated user, target, claims read, last verdict, allowed per turn
 
     def listening(user, message, session_id=None, **kw):
         before = _reading(rec.session(user, session_id))
         reply = chat(user, message, session_id=session_id, **kw)
         after = rec.session(user, session_id)
         sim = now["sim"]
-        now["why"] = why = ruled_out_by(rec, user, session_id, now["target"])
+        now["why"] = why = ruled_out_by(rec, after, now["target"])
         if why is not None:
             counts["ruled out, by turn"][f"turn {after.turns}"] += 1
             counts["ruled out by"][why] += 1
@@ -119,10 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
             if _reading(after) == before:
                 counts["fact said, reading unchanged (by kind)"][kind] += 1
         now["claims"] = len(sim.claims)
-        fits = sum(map(sim.fits, items))
-        allowed = len(rec.tools.catalog.filter(after.constraints.to_filter(rec.tools.recommender)))
-        if fits:
-            counts["allowed / fits, by bucket"][_bucket(allowed / fits)] += 1
+        now["allowed"].append(len(rec.tools.catalog.filter(after.constraints.to_filter(rec.tools.recommender))))
         return reply
 
     rec.chat = listening
@@ -130,8 +126,11 @@ def main(argv: list[str] | None = None) -> dict:
     personas = select_personas(worker.art, settings)
     lost = 0
     for persona in tqdm(personas, desc="conversations"):
-        now.update(target=persona.target.item_id, claims=0, why=None)
+        now.update(target=persona.target.item_id, claims=0, why=None, allowed=[])
         conv = converse(rec, persona, settings, config, items)
+        for turn, allowed in zip(conv.turns, now["allowed"], strict=True):  # consistent: the films that fit
+            if turn.consistent:
+                counts["allowed / fits, by bucket"][_bucket(allowed / turn.consistent)] += 1
         if conv.success_turn is None:
             lost += 1
             counts["lost conversations: the target at the last turn"][now["why"] or "allowed"] += 1

@@ -21,15 +21,13 @@ from tools.catalog import Catalog, Item, ItemFilter
 from tools.constraints import KINDS, Constraints, Kind
 from tools.retrievers import Candidate, CFRetriever, ItemIndex, SemanticRetriever, fuse
 
-POPULAR_PERCENTILE = 90  # "popular": at least as many viewers as 90% of the catalog's items
-OBSCURE_PERCENTILE = 50  # "lesser-known": at most the median
+POPULAR_PERCENTILE = 90  # the hits: at least as many viewers as 90% of the catalog's items
 # A person's "a big hit" or "a hidden gem" has no sharp edge, and their edge is not ours: the words
 # rule out only what is plainly the other thing (a "popular" film is watched at least as much as the
 # median film; a "lesser-known" one is not among the hits) and rank the rest by how popular it is,
 # up or down, with this weight in standardised units beside CF and text (set before measuring, not
 # tuned; issue 21's held-out user showed it: the films our old edges ruled out lay near them)
-POPULAR_FLOOR_PERCENTILE = OBSCURE_PERCENTILE
-OBSCURE_CEILING_PERCENTILE = POPULAR_PERCENTILE
+POPULAR_FLOOR_PERCENTILE = 50  # "popular": at least the median film's viewers; "lesser-known": below the hits
 ASKED_POPULARITY_WEIGHT = 1.0  # in place of the regime's own popularity weight (WEIGHTS: 0.2 to 1.0)
 TEXT_WEIGHT_VIBE = 1.0  # CF carries taste, text carries what was said...
 TEXT_WEIGHT_TITLES = 0.5  # ...and without words said, text only adds "like X" content
@@ -140,10 +138,9 @@ class Recommender:
         self.reranker = reranker
         self.n_candidates = n_candidates
         pop = self.popularity if len(self.popularity) else np.zeros(1)
-        self.popular_min_ = int(np.percentile(pop, POPULAR_PERCENTILE))
-        self.obscure_max_ = max(1, int(np.percentile(pop, OBSCURE_PERCENTILE)))
+        self.popular_min_ = int(np.percentile(pop, POPULAR_PERCENTILE))  # the hits ("a big hit or a hidden gem?")
         self.popular_floor_ = int(np.percentile(pop, POPULAR_FLOOR_PERCENTILE))
-        self.obscure_ceiling_ = max(1, int(np.percentile(pop, OBSCURE_CEILING_PERCENTILE)))
+        self.obscure_ceiling_ = max(1, self.popular_min_)
         # "popular" / "lesser-known" as a ranking prior: log viewers, up or down (ASKED_POPULARITY_WEIGHT)
         self._log_pop = np.log1p(pop.astype(np.float64))
 

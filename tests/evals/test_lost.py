@@ -14,25 +14,27 @@ def _a_film(rec, **flt) -> int:
 def test_the_constraint_that_rules_the_target_out(small_rec):
     user, session = "lost-1", "lost-s1"
     small_rec.chat(user, "a comedy from the 90s", session_id=session)
-    cons = small_rec.session(user, session).constraints
+    prefs = small_rec.session(user, session)
+    cons = prefs.constraints
     inside = _a_film(small_rec, genres_all=["Comedy"], year_min=1990, year_max=1999)
     early = _a_film(small_rec, genres_all=["Comedy"], year_min=1986, year_max=1987)
     other = _a_film(small_rec, genres_none=["Comedy"], year_min=1990, year_max=1999)
     neither = _a_film(small_rec, genres_none=["Comedy"], year_max=1960)
-    assert ruled_out_by(small_rec, user, session, inside) is None
-    assert ruled_out_by(small_rec, user, session, early) == "years"
+    assert ruled_out_by(small_rec, prefs, inside) is None
+    assert ruled_out_by(small_rec, prefs, early) == "years"
     assert how_far(small_rec, cons, "years", early) == "years: before the span, 3-5 years"
-    assert ruled_out_by(small_rec, user, session, other) == "genres"
+    assert ruled_out_by(small_rec, prefs, other) == "genres"
     assert how_far(small_rec, cons, "genres", other) == "genres: lacks every wanted genre"
-    assert ruled_out_by(small_rec, user, session, neither) == "several"
+    assert ruled_out_by(small_rec, prefs, neither) == "several"
 
 
 def test_a_film_said_seen_is_ruled_out_as_seen(small_rec):
     user, session = "lost-2", "lost-s2"
     small_rec.chat(user, "I've already seen Toy Story", session_id=session)
     toy_story = 1
-    assert toy_story in small_rec.session(user, session).seen
-    assert ruled_out_by(small_rec, user, session, toy_story) == "seen"
+    prefs = small_rec.session(user, session)
+    assert toy_story in prefs.seen
+    assert ruled_out_by(small_rec, prefs, toy_story) == "seen"
 
 
 def test_buckets_of_allowed_over_fits():
