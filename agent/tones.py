@@ -24,20 +24,22 @@ TONES: tuple[Tone, ...] = (
     Tone("feel-good", r"feel[- ]?good|uplifting|heart[- ]?warming|wholesome|cheer (?:me|us) up|happy ending|co[sz]y|comforting"
                       r"|comfort (?:movies?|films?|watch(?:ing)?)",
          up=("Comedy", "Musical", "Children's", "Romance"), down=("Horror", "Film-Noir", "War", "Crime")),
-    Tone("light", r"light(?:er|[- ]?hearted)?|easy(?:[- ]going| watching| to watch)?|breezy|fluffy|not too heavy|fun"
+    Tone("light", r"light(?:er|[- ]?hearted)?|easy(?:[- ]going| watching| to watch)?|breezy|fluffy|not too heavy|fun|cute|charming"
                   r"|nothing (?:too )?(?:heavy|serious)|not (?:too )?serious|chill|mindless|turn my brain off|brain off",
          up=("Comedy", "Animation", "Children's", "Musical", "Adventure"), down=("War", "Horror", "Film-Noir", "Crime")),
-    Tone("funny", r"funny|hilarious|laugh(?:s|ing)?|comedic|witty|silly",
+    Tone("funny", r"funny|hilarious|laugh(?:s|ing)?|comedic|witty|silly|goofy|zany|wacky|satir(?:e|es|ical)|tongue[- ]in[- ]cheek",
          up=("Comedy",)),
     Tone("dark", r"dark(?:er)?|bleak(?:er)?|gritty|grittier|grim(?:mer)?|disturbing|twisted|sinister",
          up=("Film-Noir", "Crime", "Thriller", "Horror"), down=("Children's", "Musical", "Animation")),
-    Tone("sad", r"sad(?:der)?|depressing|downers?|tear[- ]?jerkers?|makes? (?:me|us|you) cry|cry(?:ing)?|weepy|emotional|moving|heavy",
+    Tone("sad", r"sad(?:der)?|depressing|downers?|tear[- ]?jerkers?|makes? (?:me|us|you) cry|cry(?:ing)?|weepy|emotional|moving|heavy"
+                r"|touching|poignant|bittersweet",
          up=("Drama", "War", "Romance"), down=("Comedy",)),
     Tone("sappy", r"sappy|cheesy|corny|mushy|schmaltzy|saccharine|sentimental|sugary|chick[- ]?flicks?|rom[- ]?coms?",
          up=("Romance", "Musical")),
     Tone("romantic", r"romantic|love stor(?:y|ies)|swoon\w*",
          up=("Romance",)),
-    Tone("intense", r"intense|gripping|edge of (?:my|your|our) seat|suspenseful|tense|nail[- ]?biting",
+    Tone("intense", r"intense|gripping|edge[- ]of[- ](?:my|your|our|the)[- ]seat|suspenseful|tense|nail[- ]?biting"
+                    r"|keeps? (?:me|us|you) (?:guessing|hooked|on edge)|white[- ]knuckle|pulse[- ]pounding|riveting",
          up=("Thriller", "Action", "War", "Crime"), down=("Children's", "Musical", "Comedy")),
     Tone("scary", r"scary|scarier|scared|creepier|scare (?:me|us)|creepy|spooky|terrifying|frightening|chilling|keep me up at night",
          up=("Horror", "Thriller")),

@@ -398,7 +398,31 @@ class _MessageParse(TitleFinding, AspectFinding):
                 if neg or not describes:
                     bounds.append((*bound, m.group(), m.start()))
                 self._take(m.start(), m.end())
-        return (*self._intersect(bounds), relative)
+        return (*self._intersect(self._eras_as_choices(bounds)), relative)
+
+    def _eras_as_choices(self, bounds: list[tuple[int | None, int | None, str, int]]
+                         ) -> list[tuple[int | None, int | None, str, int]]:
+        """Two eras each with both ends, said in one message, are choices, not one film's two years:
+        with a word of choice between them, their union ("late 80s, maybe early 90s", "a 90s comedy, or
+        perhaps late 80s"); a correction keeps the later ("the 70s, actually make it the 90s"). Other
+        eras hold together as before: they narrow, or their contradiction is said."""
+        closed = sorted((b for b in bounds if b[0] is not None and b[1] is not None), key=lambda b: b[3])
+        if len(closed) < 2:
+            return bounds
+        merged = [closed[0]]
+        for later in closed[1:]:
+            first = merged[-1]
+            end = first[3]
+            while end < len(self.work) and self.work[end] == MASK:
+                end += 1
+            between = self.low[end:later[3]]
+            if V.ERA_CORRECTION.search(between):
+                merged[-1] = later
+            elif V.ERA_CHOICE.search(between):
+                merged[-1] = (min(first[0], later[0]), max(first[1], later[1]), f"{first[2]} or {later[2]}", first[3])
+            else:
+                merged.append(later)
+        return [b for b in bounds if b[0] is None or b[1] is None] + merged
 
     def _year_rule_bounds(self) -> list[tuple[int | None, int | None, str, int]]:
         """(min, max, label, where) for each year phrase, in the order of V.YEAR_RULES."""
@@ -906,10 +930,13 @@ def _in_catalog(item: object, catalog: Catalog) -> bool:
 
 
 def _year_span(text: str) -> tuple[int, int] | None:
-    """'1995' -> (1995, 1995); '90s' -> (1990, 1999); 'early 80s' -> (1980, 1983); "'95" -> (1995, 1995)."""
+    """'1995' -> (1995, 1995); '90s' -> (1990, 1999); 'early 80s' -> (1980, 1983); 'mid-to-late 80s'
+    -> (1983, 1989); "'95" -> (1995, 1995)."""
     t = text.lower().replace("’", "'").strip()
-    part = re.match(r"(early|mid|late)[\s-]+", t)
-    t = re.sub(r"^(?:early|mid|late)[\s-]+|^the\s+", "", t).strip()
+    part = re.match(rf"{V.DECADE_PART}[\s-]+", t)
+    parts = re.findall(r"early|mid|late", part.group()) if part else []
+    t = (t[part.end():] if part else t).strip()
+    t = re.sub(r"^the\s+", "", t).strip()
     if t in V.DECADE_WORDS:
         lo, hi = V.DECADE_WORDS[t], V.DECADE_WORDS[t] + 9
     elif m := re.fullmatch(r"'?(\d{2,4})'?s", t):
@@ -926,8 +953,9 @@ def _year_span(text: str) -> tuple[int, int] | None:
         lo = hi = int(t)
     else:
         return None
-    if part and hi - lo == 9:
-        lo, hi = {"early": (lo, lo + 3), "mid": (lo + 3, lo + 6), "late": (lo + 6, hi)}[part.group(1)]
+    if parts and hi - lo == 9:
+        spans = [{"early": (lo, lo + 3), "mid": (lo + 3, lo + 6), "late": (lo + 6, hi)}[p] for p in parts]
+        lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
     return lo, hi
 
 

@@ -32,6 +32,7 @@ GENRE_TABLE: list[tuple[str, tuple[str, ...], bool]] = [
     (r"space|futuristic|aliens|robots?|time[\s-]+travel|dystopian?|space[\s-]?ships?|starships?|astronauts?"
      r"|extraterrestrials?|cyborgs?|androids?", ("Sci-Fi",), False),
     (r"comed(?:y|ies)|comedic|funn(?:y|ier|iest)|hilarious|humou?r(?:ous)?|laughs?|laughing", ("Comedy",), True),
+    (r"spoofs?|parod(?:y|ies)|send[\s-]?ups?|screwball", ("Comedy",), False),
     (r"horrors?|scar(?:y|ier|iest)|frightening|spook(?:y|ier|iest)|terrifying", ("Horror",), True),
     (r"zombies?|slashers?|vampires?|werewol(?:f|ves)|haunted(?:[\s-]+houses?)?|ghosts|ghost[\s-]+stor(?:y|ies)"
      r"|creature[\s-]+features?|monster[\s-]+(?:movies?|films?|flicks?)", ("Horror",), False),
@@ -468,8 +469,11 @@ DECADE_WORDS = {
     "twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
     "seventies": 1970, "eighties": 1980, "nineties": 1990,
 }  # fmt: skip
+# a part of a decade, or two parts as one span: "early", "mid-to-late", "early to mid", "early/mid"
+DECADE_PART = (r"(?:early|mid|late)(?:(?:\s*-\s*|\s+)(?:to|or|and|through|into)(?:\s*-\s*|\s+)(?:early|mid|late)"
+               r"|\s*[/-]\s*(?:early|mid|late))?")
 YEARISH = (
-    r"(?:(?:early|mid|late)[\s-]+)?(?:the\s+)?(?:"
+    rf"(?:{DECADE_PART}[\s-]+)?(?:the\s+)?(?:"
     r"['’]?(?:1[0-9]|20|21)?\d0['’]?s(?![\w'])|(?:twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)(?![\w'])"
     r"|(?<![\d#])\d{4}(?![\d\w])|'\d\d(?![\w']))"
 )
@@ -482,10 +486,6 @@ NEG_BEFORE = re.compile(
     r"|(?:can'?t|cannot|couldn'?t)\s+stand|(?:do|does|did|would)(?:n't|nt|\s+not)\s+(?:want|like|need|fancy|care\s+for))"
     r"\s+(?:(?:movies?|films?|stuff|anything|something|things?|made|released|from|older|earlier|too|ones|the|any|of"
     r"|in|all|those|see|watch|watching|seeing)\s+){0,4}$"
-)
-DECADE = (
-    r"(?:(?:early|mid|late)[\s-]+)?(?:the\s+)?(?:['’]?(?:1[0-9]|20)?\d0['’]?s"
-    r"|twenties|thirties|forties|fifties|sixties|seventies|eighties|nineties)(?![\w'])"
 )
 YEAR_RULES = [  # (kind, pattern); applied in order, each match masked before the next rule runs
     ("range", re.compile(rf"(?<![\w'])(?:between|from)\s+(?:the\s+)?{Y}\s*(?:and|to|till|until|through|thru|-|–)\s*(?:the\s+)?(?P<b>{YEARISH})")),
@@ -519,6 +519,11 @@ RECENT = re.compile(r"(?<![\w'])(?:recent(?:ly\s+released)?|newest|latest|modern
 # "old" as an era; not an age ("8 years old", "old enough", "how old"), nor a taste worn out ("never gets old")
 OLD = re.compile(r"(?<![\w'])(?:oldies?|(?<!years\s)(?<!year\s)(?<!yrs\s)(?<!months\s)(?<!how\s)(?<!get\s)(?<!gets\s)(?<!got\s)(?<!gotten\s)(?<!getting\s)(?<!grown\s)(?<!grow\s)(?<!growing\s)old(?![\w'-])(?!\s+(?:favou?rites?|friends?|times|days|habits|enough|hat|ones?\s+I))|(?<!cult\s)(?<!cult-)classics?|vintage|golden[\s-]+age|black[\s-]+and[\s-]+white|old[\s-]+school|retro)(?![\w'])")
 COORDINATED = re.compile(r"\s*(?:,|\s(?:and|or|&))\s+(?:the\s+)?")  # "comedies and dramas", "westerns, musicals"
+# between two eras said in one message: choices ("the 80s, maybe the 90s") or a correction ("the 70s,
+# actually make it the 80s"; the later holds)
+ERA_CHOICE = re.compile(r"(?<![\w'])(?:or|either|maybe|perhaps|possibly|otherwise)(?![\w'])|/")
+ERA_CORRECTION = re.compile(r"(?<![\w'])(?:actually|rather|instead|no\s+wait|wait|scratch\s+that|make\s+(?:it|that)"
+                            r"|on\s+second\s+thought|i\s+mean|correction|change\s+(?:it|that)\s+to)(?![\w'])")
 OR_BETWEEN = re.compile(r"(?<![\w'])(?:or|either)(?![\w'])")  # two eras as choices: "old classics or recent hits"
 AGE = re.compile(r"\d+\s*-?\s*years?\s*-?\s*$")  # "a 10 year old" is about a child, not a film
 # Era words that describe an era said rather than bound it ("80s classics", "old 80s movies"); "black

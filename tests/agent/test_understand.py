@@ -295,6 +295,8 @@ CASES: list[tuple[str, dict]] = [
     ("film noir", dict(genres_in=["Film-Noir"])),
     ("musicals, no war films", dict(genres_in=["Musical"], genres_out=["War"])),
     ("a suspenseful thriller", dict(genres_in=["Thriller"])),
+    ("a spoof of spy films", dict(genres_in=["Comedy"])),  # a spoof or parody is a comedy (sixteenth session)
+    ("any good parodies?", dict(genres_in=["Comedy"])),
     ("hilarious and romantic", dict(genres_in=["Comedy", "Romance"])),
     # -- years and decades --
     ("before 1980", dict(year_max=1979)),
@@ -322,6 +324,19 @@ CASES: list[tuple[str, dict]] = [
     ("classics", dict(year_max=1970)),
     ("oldies", dict(year_max=1970)),
     ("a 1950s film from 2010", dict(year_min=2010, year_max=1959, warn="1950s and 2010 cannot both hold")),
+    # two eras as choices are their union, a correction keeps the later; parts of a decade as one
+    # span (sixteenth session; before: "cannot both hold" and nothing shown, or only the last part)
+    ("westerns from the late sixties, perhaps the early seventies", dict(genres_in=["Western"], year_min=1966, year_max=1973)),
+    ("a 1990s comedy, or possibly late 80s", dict(genres_in=["Comedy"], year_min=1986, year_max=1999)),
+    ("anything 1988 or maybe 1991", dict(year_min=1988, year_max=1991)),
+    ("the fifties, maybe sixties", dict(year_min=1950, year_max=1969)),
+    ("the 60s, no wait, I mean the 70s", dict(year_min=1970, year_max=1979)),
+    ("a thriller from the 80s, actually make that the nineties", dict(genres_in=["Thriller"], year_min=1990, year_max=1999)),
+    ("mid-to-late seventies sci-fi", dict(genres_in=["Sci-Fi"], year_min=1973, year_max=1979)),
+    ("something early to mid 80s", dict(year_min=1980, year_max=1986)),
+    ("an early/mid nineties drama", dict(genres_in=["Drama"], year_min=1990, year_max=1996)),
+    ("a comedy from the 80s and a western from the 50s", dict(genres_in=["Comedy", "Western"], year_min=1980, year_max=1959,
+                                                             warn="cannot both hold")),
     # a later era makes "classic", "old", "retro" describe the film (before: 1995-1970, nothing shown);
     # the two eras as choices bind neither; a contradiction of two real eras is still said
     ("a modern classic please", dict(year_min=1995)),
@@ -690,6 +705,11 @@ def test_a_negation_reaches_only_what_it_governs(understander, message, wanted, 
     # comparatives (twelfth session): "darker", "lighter", "scarier", "sadder"
     ("the same but darker", ["dark"], []), ("a lighter one this time", ["light"], []),
     ("scarier than the last one", ["scary"], []), ("not darker than that", [], ["dark"]),
+    # people's words for the same tones (sixteenth session; before: no tone, only the words' text)
+    ("something wacky to end the week", ["funny"], []), ("a poignant little story", ["sad"], []),
+    ("it should keep us guessing till the end", ["intense"], []), ("a real edge-of-the-seat film", ["intense"], []),
+    ("a biting political satire", ["funny"], []), ("cute and charming, please", ["light"], []),
+    ("nothing bittersweet tonight", [], ["sad"]),
 ])
 def test_tones_and_their_negations(understander, message, tone, tone_none):
     req = understander.parse(message)
