@@ -141,17 +141,16 @@ class Recommender:
         self.popular_min_ = int(np.percentile(pop, POPULAR_PERCENTILE))  # the hits ("a big hit or a hidden gem?")
         self.popular_floor_ = int(np.percentile(pop, POPULAR_FLOOR_PERCENTILE))
         self.obscure_ceiling_ = max(1, self.popular_min_)
-        # "popular" / "lesser-known" as a ranking prior: log viewers, up or down (ASKED_POPULARITY_WEIGHT)
-        self._log_pop = np.log1p(pop.astype(np.float64))
 
-    def popularity_asked(self, flt: ItemFilter) -> tuple[np.ndarray | None, float]:
-        """The prior of "popular" (log viewers) or "lesser-known" (minus them), with its weight;
-        (None, 0) when the filter asks neither."""
+    @staticmethod
+    def popularity_weight(flt: ItemFilter, regime_weight: float) -> float:
+        """The weight of the popularity prior (log viewers): what "popular" (up) or "lesser-known"
+        (down) asks, in place of the regime's own; the regime's when the filter asks neither."""
         if flt.min_popularity is not None and flt.max_popularity is None:
-            return self._log_pop, ASKED_POPULARITY_WEIGHT
+            return ASKED_POPULARITY_WEIGHT
         if flt.max_popularity is not None and flt.min_popularity is None:
-            return -self._log_pop, ASKED_POPULARITY_WEIGHT
-        return None, 0.0
+            return -ASKED_POPULARITY_WEIGHT
+        return regime_weight
 
     # ---- constraints ----------------------------------------------------------------------------
     def count(self, flt: ItemFilter) -> int:
@@ -198,14 +197,12 @@ class Recommender:
         text_weight = w.text * (1.0 if vibe.strip() else TEXT_WEIGHT_TITLES / TEXT_WEIGHT_VIBE)
         # the priors are the agent's: a baseline without CF keeps the plain popularity floor; what
         # "popular" or "lesser-known" asks is part of the constraint, so every system ranking by
-        # popularity honours it: it takes the place of the popularity prior, up or down (not the
+        # popularity honours it: it sets the popularity prior's weight, up or down (not the
         # seeded order of constraints-random)
         priors = {"recent": (self.recent, w.recent),
                   "specific": (self.specificity(flt.genres_any) if w.specific else None, w.specific),
                   "tone": (self.leaning(lean) if lean else None, TONE_WEIGHT)} if use_cf else {}
-        asked = self.popularity_asked(flt) if self.order is None else (None, 0.0)
-        priors["popularity asked"] = asked
-        pop_weight = 0.0 if asked[0] is not None else w.pop
+        pop_weight = self.popularity_weight(flt, w.pop) if self.order is None else w.pop
 
         def top(iidx: np.ndarray, n: int) -> list[Candidate]:
             return fuse(iidx, self.index, n, cf_scores, text_scores,

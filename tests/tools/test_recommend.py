@@ -149,10 +149,10 @@ def test_constraints_become_the_catalogs_query(world):
 def test_popularity_words_rank_what_they_allow_up_or_down(world):
     """Inside what they allow, "popular" ranks by viewers, "lesser-known" against them."""
     rec, _, _ = world
-    up, w = rec.popularity_asked(must(rec, popularity="popular"))
-    down, _ = rec.popularity_asked(must(rec, popularity="obscure"))
-    assert w > 0 and np.corrcoef(up, rec.popularity)[0, 1] > 0.9 and np.allclose(down, -up)
-    assert rec.popularity_asked(must(rec, genres=["Comedy"])) == (None, 0.0)
+    up = rec.popularity_weight(must(rec, popularity="popular"), 0.2)
+    down = rec.popularity_weight(must(rec, popularity="obscure"), 0.2)
+    assert up > 0 and down == -up
+    assert rec.popularity_weight(must(rec, genres=["Comedy"]), 0.2) == 0.2
     pops = {it.item_id: it.popularity for it in rec.catalog.get(list(FILMS))}
     hits, gems = ([pops[c.item_id] for c in rec.candidates(must(rec, popularity=p), use_cf=False, use_text=False).candidates]
                   for p in ("popular", "obscure"))
